@@ -1,0 +1,152 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Config is every *.sdf.hcl file of one directory, loaded together. Resource
+// bodies are kept undecoded (Resource.Config): the provider's schema decodes
+// them later, in the planner.
+type Config struct {
+	// Dir is the absolute config directory; file functions and relative
+	// paths resolve against it.
+	Dir string
+	// Files holds every parsed file by the name used in diagnostics, so that
+	// diagnostics print with source snippets.
+	Files map[string]*hcl.File
+
+	Settings  *Settings
+	Variables map[string]*Variable
+	Locals    map[string]*Local
+	Outputs   map[string]*Output
+	Providers map[string]*ProviderBlock
+	// Resources holds managed resources and data sources by address string
+	// ("docker_image.comfyui", "data.gpu_host.local").
+	Resources map[string]*Resource
+	Checks    map[string]*Check
+}
+
+// Settings is the `sdform` block.
+type Settings struct {
+	RequiredVersion string // a constraint such as ">= 0.1"; empty when unset
+	StatePath       string // default ".sdform/state.json"
+	// DestroyRemoved makes removal of a resource from config delete the
+	// object (as `sdform destroy` would) instead of forgetting it.
+	DestroyRemoved bool
+	DeclRange      hcl.Range
+}
+
+// Variable is a `variable` block.
+type Variable struct {
+	Name        string
+	Description string
+	// Type is the constraint; cty.DynamicPseudoType when none was given.
+	Type cty.Type
+	// Default is cty.NilVal when the variable is required.
+	Default     cty.Value
+	Sensitive   bool
+	Nullable    bool
+	Validations []*Validation
+	DeclRange   hcl.Range
+}
+
+// Validation is a `validation` block inside a variable.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
+}
+
+// Local is one attribute of a `locals` block.
+type Local struct {
+	Name      string
+	Expr      hcl.Expression
+	DeclRange hcl.Range
+}
+
+// Output is an `output` block.
+type Output struct {
+	Name        string
+	Description string
+	Expr        hcl.Expression
+	Sensitive   bool
+	DependsOn   []hcl.Traversal
+	DeclRange   hcl.Range
+}
+
+// ProviderBlock is a `provider "NAME" {}` block, decoded later by the
+// provider's schema.
+type ProviderBlock struct {
+	Name      string
+	Config    hcl.Body
+	DeclRange hcl.Range
+}
+
+// Mode tells managed resources from data sources.
+type Mode int
+
+const (
+	Managed Mode = iota
+	Data
+)
+
+// Address names a resource or data source.
+type Address struct {
+	Mode Mode
+	Type string
+	Name string
+}
+
+func (a Address) String() string {
+	if a.Mode == Data {
+		return fmt.Sprintf("data.%s.%s", a.Type, a.Name)
+	}
+	return a.Type + "." + a.Name
+}
+
+// Resource is a `resource` or `data` block.
+type Resource struct {
+	Addr Address
+	// Config is the body less meta-arguments (depends_on, lifecycle).
+	Config    hcl.Body
+	DependsOn []hcl.Traversal
+	Lifecycle Lifecycle
+	DeclRange hcl.Range
+	TypeRange hcl.Range
+}
+
+// Lifecycle is the `lifecycle` block of a managed resource.
+type Lifecycle struct {
+	PreventDestroy     bool
+	ReplaceTriggeredBy []hcl.Expression
+	// IgnoreChanges lists attribute paths whose changes in config are not
+	// planned; IgnoreAllChanges is `ignore_changes = all`.
+	IgnoreChanges    []cty.Path
+	IgnoreAllChanges bool
+}
+
+// Severity of a failed assertion.
+type Severity int
+
+const (
+	SeverityError Severity = iota
+	SeverityWarning
+)
+
+// Check is a `check` block.
+type Check struct {
+	Name      string
+	Asserts   []*Assert
+	DeclRange hcl.Range
+}
+
+// Assert is an `assert` block inside a check.
+type Assert struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	Severity     Severity
+	DeclRange    hcl.Range
+}
