@@ -1,14 +1,13 @@
 package lang
 
-// This file lists the package's API for the engine; the implementations
-// live in load.go, vars.go, scope.go, functions.go and refs.go.
+// This file holds the types the engine shares with lang; the code lives in
+// load.go, vars.go, scope.go, functions.go and refs.go.
 
 import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/function"
 )
 
 // SensitiveMark marks cty values that come from sensitive variables or
@@ -52,10 +51,9 @@ type Scope struct {
 }
 
 // FileRecord collects the files that file functions read during one
-// evaluation: path (absolute) → hex sha256 of the content.
+// evaluation: path (absolute) → hex sha256 of the content. The zero value
+// is ready to use and safe for concurrent use.
 type FileRecord struct {
 	mu    sync.Mutex
 	files map[string]string
 }
-
-var _ = []any{function.Function{}}

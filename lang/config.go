@@ -2,8 +2,10 @@ package lang
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -29,10 +31,26 @@ type Config struct {
 	Checks    map[string]*Check
 }
 
+// DefaultStatePath is where state lives when the sdform block names none,
+// relative to the config directory.
+const DefaultStatePath = ".sdform/state.json"
+
+// StateFile is the state path made absolute against Dir.
+func (c *Config) StateFile() string {
+	p := DefaultStatePath
+	if c.Settings != nil && c.Settings.StatePath != "" {
+		p = c.Settings.StatePath
+	}
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
 // Settings is the `sdform` block.
 type Settings struct {
 	RequiredVersion string // a constraint such as ">= 0.1"; empty when unset
-	StatePath       string // default ".sdform/state.json"
+	StatePath       string // as written, relative to Config.Dir; DefaultStatePath when unset
 	// DestroyRemoved makes removal of a resource from config delete the
 	// object (as `sdform destroy` would) instead of forgetting it.
 	DestroyRemoved bool
@@ -45,6 +63,9 @@ type Variable struct {
 	Description string
 	// Type is the constraint; cty.DynamicPseudoType when none was given.
 	Type cty.Type
+	// TypeDefaults holds the defaults of optional(…, default) object
+	// attributes in Type; nil when there are none.
+	TypeDefaults *typeexpr.Defaults
 	// Default is cty.NilVal when the variable is required.
 	Default     cty.Value
 	Sensitive   bool
@@ -83,6 +104,7 @@ type ProviderBlock struct {
 	Name      string
 	Config    hcl.Body
 	DeclRange hcl.Range
+	NameRange hcl.Range
 }
 
 // Mode tells managed resources from data sources.
@@ -116,6 +138,13 @@ type Resource struct {
 	Lifecycle Lifecycle
 	DeclRange hcl.Range
 	TypeRange hcl.Range
+	NameRange hcl.Range
+}
+
+// Provider is the provider name the resource type belongs to: the part of
+// the type before its first underscore (docker_image → docker).
+func (r *Resource) Provider() string {
+	return ProviderForType(r.Addr.Type)
 }
 
 // Lifecycle is the `lifecycle` block of a managed resource.
@@ -135,6 +164,13 @@ const (
 	SeverityError Severity = iota
 	SeverityWarning
 )
+
+func (s Severity) String() string {
+	if s == SeverityWarning {
+		return "warning"
+	}
+	return "error"
+}
 
 // Check is a `check` block.
 type Check struct {
