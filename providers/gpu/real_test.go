@@ -14,9 +14,11 @@ import (
 	"github.com/sdform/sdform/providers"
 )
 
-// TestRealNVML reads this machine's GPUs through the real driver. It runs
-// only with SDFORM_REAL_NVML=1 (on a GPU machine; see the package README of
-// the project for the command) and prints what it read.
+// TestRealNVML reads this machine's GPUs through the real driver and prints
+// what it read. It runs only with SDFORM_REAL_NVML=1, on a GPU machine:
+//
+//	CGO_ENABLED=1 go test -c -o .device/gpu.test ./providers/gpu
+//	SDFORM_REAL_NVML=1 ./.device/gpu.test -test.run Real -test.v
 func TestRealNVML(t *testing.T) {
 	if os.Getenv("SDFORM_REAL_NVML") != "1" {
 		t.Skip("set SDFORM_REAL_NVML=1 on a machine with an NVIDIA GPU to read it through NVML")
