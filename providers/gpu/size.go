@@ -2,60 +2,47 @@ package gpu
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/sdform/sdform/lang"
 )
 
 // size is a parsed min_memory: its value in bytes and whether the user wrote
 // a binary unit (GiB), so that messages show the device's memory in the same
 // unit family as the requirement ("has 40.0 GiB; needs 80 GiB").
-//
-// lang.ParseSize (same grammar) was not written yet when this package was;
-// this parser also keeps the unit the user wrote, which ParseSize does not
-// return.
 type size struct {
 	bytes  int64
 	binary bool
 	text   string // the requirement as shown in messages: "80 GiB"
 }
 
-var sizeUnits = []struct {
-	suffix string
-	factor float64
-	binary bool
-}{
-	// Longest suffixes first so "GiB" is not read as "B".
-	{"KiB", 1 << 10, true}, {"MiB", 1 << 20, true}, {"GiB", 1 << 30, true}, {"TiB", 1 << 40, true},
-	{"KB", 1e3, false}, {"MB", 1e6, false}, {"GB", 1e9, false}, {"TB", 1e12, false},
-	{"B", 1, false},
+// unitNames spells each unit lang.ParseSize accepts the canonical way.
+var unitNames = map[string]string{
+	"b": "B", "k": "KB", "kb": "KB", "m": "MB", "mb": "MB", "g": "GB", "gb": "GB",
+	"t": "TB", "tb": "TB", "p": "PB", "pb": "PB",
+	"kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB", "pib": "PiB",
 }
 
-// parseSize reads "24GiB", "50GB", "100MB", "1.5 TiB" or a plain number of
-// bytes. Units are case-insensitive; decimal units are powers of 1000.
+// parseSize reads a size with lang.ParseSize (so min_memory accepts what
+// every other size in the language accepts) and keeps the unit's family and
+// spelling for messages. A plain number of bytes counts as binary.
 func parseSize(s string) (size, error) {
-	bad := fmt.Errorf("%q is not a size like \"24GiB\", \"50GB\" or a number of bytes", s)
-	t := strings.TrimSpace(s)
-	num, factor, binary, unit := t, 1.0, true, ""
-	for _, u := range sizeUnits {
-		if len(t) > len(u.suffix) && strings.EqualFold(t[len(t)-len(u.suffix):], u.suffix) {
-			num, factor, binary, unit = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.factor, u.binary, u.suffix
-			break
-		}
-	}
-	if num == "" || strings.Trim(num, "0123456789.") != "" {
-		return size{}, bad
-	}
-	f, err := strconv.ParseFloat(num, 64)
+	n, err := lang.ParseSize(s)
 	if err != nil {
-		return size{}, bad
+		return size{}, err
 	}
-	if b := f * factor; b > 1<<62 {
-		return size{}, fmt.Errorf("%q is too large", s)
-	}
+	t := strings.TrimSpace(s)
+	num := strings.TrimRight(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	unit := strings.ToLower(t[len(num):])
+	num = strings.TrimSpace(num)
 	if unit == "" {
-		return size{bytes: int64(f), binary: true, text: num + " bytes"}, nil
+		return size{bytes: n, binary: true, text: num + " bytes"}, nil
 	}
-	return size{bytes: int64(f * factor), binary: binary, text: num + " " + unit}, nil
+	name, ok := unitNames[unit]
+	if !ok {
+		name = t[len(t)-len(unit):]
+	}
+	return size{bytes: n, binary: strings.Contains(unit, "i"), text: num + " " + name}, nil
 }
 
 // formatBytes shows n in GiB (binary) or GB (decimal) with one decimal, or
