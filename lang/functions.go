@@ -7,7 +7,6 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -455,9 +454,5 @@ func pathError(p string, err error) error {
 	case os.IsPermission(err):
 		return fmt.Errorf("cannot read %s: permission denied", p)
 	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("cannot read %s: %v", p, pe.Err)
-	}
-	return fmt.Errorf("cannot read %s: %v", p, err)
+	return fmt.Errorf("cannot read %s: %v", p, reason(err))
 }

@@ -338,6 +338,16 @@ func (l *loader) variable(b *hcl.Block) {
 	typeOK := true
 	if a := content.Attributes["type"]; a != nil {
 		ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
+		if diags.HasErrors() {
+			if s, d := a.Expr.Value(nil); !d.HasErrors() && s.Type() == cty.String && s.IsKnown() && !s.IsNull() {
+				diags = hcl.Diagnostics{{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid type specification",
+					Detail:   fmt.Sprintf("A type is written without quotes: type = %s, not type = %q. sdform fmt rewrites the legacy quoted forms.", s.AsString(), s.AsString()),
+					Subject:  a.Expr.Range().Ptr(),
+				}}
+			}
+		}
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
 			typeOK = false
@@ -410,11 +420,15 @@ func (l *loader) validation(v *Variable, b *hcl.Block) *Validation {
 			continue
 		}
 		ok = false
+		what := t.RootName()
+		if ref, _ := ParseReference(t); ref != nil {
+			what = ref.Subject
+		}
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid reference in variable validation",
-			Detail: fmt.Sprintf("The validation of variable %q can refer only to the variable itself, as var.%s; it cannot use other variables, locals or resources.",
-				v.Name, v.Name),
+			Detail: fmt.Sprintf("The validation of variable %q can refer only to the variable itself, as var.%s, not to %s.",
+				v.Name, v.Name, what),
 			Subject: t.SourceRange().Ptr(),
 		})
 	}
@@ -513,7 +527,7 @@ func (l *loader) resource(b *hcl.Block, mode Mode) {
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid " + kind + " type",
-			Detail: fmt.Sprintf("The %s type %q has no provider prefix: TYPE must be PROVIDER_KIND, the provider's name, an underscore and a kind, as in docker_image or comfyui_model.",
+			Detail: fmt.Sprintf("The %s type %q does not name its provider: TYPE must be PROVIDER_KIND, the provider's name, an underscore and a kind, as in docker_image or comfyui_model.",
 				kind, typ),
 			Subject: b.LabelRanges[0].Ptr(),
 		})

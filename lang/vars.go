@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -293,22 +294,23 @@ func autoVarFiles(dir string) ([]string, error) {
 // readVarFile reads one variables file (HCL attributes, or JSON when the
 // name ends in .json) into chosen.
 func (c *Config) readVarFile(path string, chosen map[string]rawValue) hcl.Diagnostics {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read variables file",
+			Detail:   fmt.Sprintf("sdform could not read the variables file %s: %s.", path, reason(err)),
+		}}
+	}
 	parser := hclparse.NewParser()
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(path, ".json") {
-		f, diags = parser.ParseJSONFile(path)
+		f, diags = parser.ParseJSON(src, path)
 	} else {
-		f, diags = parser.ParseHCLFile(path)
+		f, diags = parser.ParseHCL(src, path)
 	}
 	if f == nil {
-		if len(diags) > 0 && diags[0].Subject == nil {
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read variables file",
-				Detail:   fmt.Sprintf("sdform could not read the variables file %s: %s", path, diags[0].Detail),
-			}}
-		}
 		return diags
 	}
 	if c.Files != nil {
@@ -353,4 +355,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	out := keys(m)
 	sort.Strings(out)
 	return out
+}
+
+// reason is an I/O error without the operation and path that the sentence
+// around it already gives.
+func reason(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
