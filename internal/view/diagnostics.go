@@ -1,0 +1,131 @@
+package view
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Diagnostics writes diags for people with HCL's own text writer, so each
+// one shows its file, line and a source snippet when files holds the file
+// it points into (lang.Config.Files).
+func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, o Options) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	width := o.Width
+	if width < 0 {
+		width = 0
+	}
+	return hcl.NewDiagnosticTextWriter(w, files, uint(width), o.Color).WriteDiagnostics(diags)
+}
+
+// JSONDiagnostic is one diagnostic in every -json document.
+type JSONDiagnostic struct {
+	Severity string       `json:"severity"` // "error" or "warning"
+	Summary  string       `json:"summary"`
+	Detail   string       `json:"detail"`
+	Range    *JSONRange   `json:"range,omitempty"`
+	Snippet  *JSONSnippet `json:"snippet,omitempty"`
+}
+
+// JSONRange is a source range; positions count from 1 (line, column) and
+// from 0 (byte).
+type JSONRange struct {
+	Filename string  `json:"filename"`
+	Start    JSONPos `json:"start"`
+	End      JSONPos `json:"end"`
+}
+
+// JSONPos is one position in a source file.
+type JSONPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// JSONSnippet is the source code a diagnostic points at, so that a tool
+// can show it without reading the file.
+type JSONSnippet struct {
+	// Context names the enclosing block (`resource "docker_image" "x"`),
+	// when HCL can tell.
+	Context *string `json:"context"`
+	// Code is the whole lines the range covers, without the final newline.
+	Code string `json:"code"`
+	// StartLine is the line number of Code's first line.
+	StartLine int `json:"start_line"`
+	// HighlightStartOffset and HighlightEndOffset are byte offsets into
+	// Code of the diagnostic's subject.
+	HighlightStartOffset int `json:"highlight_start_offset"`
+	HighlightEndOffset   int `json:"highlight_end_offset"`
+}
+
+// NewJSONDiagnostics converts diags for a -json document; never nil.
+func NewJSONDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) []JSONDiagnostic {
+	out := make([]JSONDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		jd := JSONDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			jd.Severity = "warning"
+		}
+		if d.Subject != nil {
+			r := *d.Subject
+			jd.Range = &JSONRange{
+				Filename: r.Filename,
+				Start:    JSONPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:      JSONPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte},
+			}
+			if f := files[r.Filename]; f != nil && f.Bytes != nil {
+				jd.Snippet = snippet(f, r, d.Context)
+			}
+		}
+		out = append(out, jd)
+	}
+	return out
+}
+
+func snippet(f *hcl.File, subject hcl.Range, context *hcl.Range) *JSONSnippet {
+	snip := subject
+	if context != nil {
+		snip = hcl.RangeOver(snip, *context)
+	}
+	if snip.Empty() {
+		snip.End.Byte++
+		snip.End.Column++
+	}
+	s := &JSONSnippet{}
+	if cs, ok := f.Nav.(interface{ ContextString(int) string }); ok {
+		if c := cs.ContextString(subject.Start.Byte); c != "" {
+			s.Context = &c
+		}
+	}
+	var code bytes.Buffer
+	codeStart := -1
+	sc := hcl.NewRangeScanner(f.Bytes, subject.Filename, bufio.ScanLines)
+	for sc.Scan() {
+		line := sc.Range()
+		if !line.Overlaps(snip) {
+			continue
+		}
+		if codeStart < 0 {
+			codeStart = line.Start.Byte
+			s.StartLine = line.Start.Line
+		} else {
+			code.WriteByte('\n')
+		}
+		code.Write(sc.Bytes())
+	}
+	if codeStart < 0 {
+		return nil
+	}
+	s.Code = code.String()
+	s.HighlightStartOffset = clamp(subject.Start.Byte-codeStart, 0, len(s.Code))
+	s.HighlightEndOffset = clamp(subject.End.Byte-codeStart, s.HighlightStartOffset, len(s.Code))
+	return s
+}
+
+func clamp(v, lo, hi int) int {
+	return max(lo, min(v, hi))
+}

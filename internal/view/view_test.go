@@ -1,0 +1,496 @@
+package view
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/planner/plan"
+	"github.com/sdform/sdform/planner/state"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+
+// golden compares got with testdata/name.golden, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run `go test ./internal/view -update` to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run with -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+func obj(attrs map[string]cty.Value) cty.Value { return cty.ObjectVal(attrs) }
+
+var imageType = cty.Object(map[string]cty.Type{
+	"context": cty.String, "args": cty.Map(cty.String), "tags": cty.List(cty.String),
+	"digest": cty.String, "id": cty.String, "size": cty.Number, "secrets": cty.Map(cty.String),
+})
+
+func image(digest cty.Value, variant string, tags ...string) cty.Value {
+	tv := make([]cty.Value, len(tags))
+	for i, t := range tags {
+		tv[i] = cty.StringVal(t)
+	}
+	return obj(map[string]cty.Value{
+		"context": cty.StringVal("docker"),
+		"args":    cty.MapVal(map[string]cty.Value{"STEADYDANCER_VARIANT": cty.StringVal(variant), "ENABLE_FLASH_ATTN": cty.StringVal("true")}),
+		"tags":    cty.ListVal(tv),
+		"digest":  digest,
+		"id":      digest,
+		"size":    cty.NumberIntVal(1000),
+		"secrets": cty.NullVal(cty.Map(cty.String)),
+	})
+}
+
+var modelType = cty.Object(map[string]cty.Type{"source": cty.String, "path": cty.String, "sha256": cty.String, "size": cty.Number})
+
+// examplePlan has one change of every action kind, nested values,
+// unknowns, sensitive values, drift, details, checks and outputs.
+func examplePlan() *plan.Plan {
+	token := cty.StringVal("hf_SECRET").Mark(lang.SensitiveMark)
+	withSecret := func(v cty.Value, secret cty.Value) cty.Value {
+		m := v.AsValueMap()
+		m["secrets"] = cty.MapVal(map[string]cty.Value{"hf_token": secret})
+		return cty.ObjectVal(m)
+	}
+	return &plan.Plan{
+		FormatVersion: plan.FormatVersion,
+		SdformVersion: "0.1.0",
+		Drift: []*plan.Drift{
+			{Address: "docker_image.base", Reason: "tag moved to sha256:9999", Before: image(cty.StringVal("sha256:1111"), "fp8", "base:1"), After: image(cty.StringVal("sha256:9999"), "fp8", "base:1")},
+			{Address: "docker_image.old", Reason: "image deleted outside sdform", Before: obj(map[string]cty.Value{"id": cty.StringVal("sha256:0000")}), After: cty.NullVal(cty.DynamicPseudoType)},
+		},
+		Changes: []*plan.Change{
+			{
+				Address: "docker_image.comfyui", Mode: "managed", Type: "docker_image", Name: "comfyui", Provider: "docker",
+				Action: plan.Update, Verb: "build", Reason: "build arg STEADYDANCER_VARIANT changed",
+				Before:  withSecret(image(cty.StringVal("sha256:3f1c"), "fp16", "runpod/steadydancer:fp16"), token),
+				After:   withSecret(image(cty.UnknownVal(cty.String), "fp8", "runpod/steadydancer:fp8"), token),
+				Details: []string{"steps: 14 cached, 6 to run (first change: Dockerfile:42 ARG STEADYDANCER_VARIANT)"},
+			},
+			{
+				Address: "comfyui_model.steadydancer", Mode: "managed", Type: "comfyui_model", Name: "steadydancer", Provider: "comfyui",
+				Action: plan.Create, Verb: "download", Reason: "14.2 GB from hf://Kijai/WanVideo_comfy_fp8_scaled",
+				Before: cty.NullVal(modelType),
+				After: obj(map[string]cty.Value{
+					"source": cty.StringVal("hf://Kijai/WanVideo_comfy_fp8_scaled@abc/SteadyDancer/x.safetensors"),
+					"path":   cty.StringVal("diffusion_models/x.safetensors"),
+					"sha256": cty.UnknownVal(cty.String), "size": cty.NullVal(cty.Number),
+				}),
+				Details: []string{"will download 14.2 GB"},
+			},
+			{
+				Address: "docker_image.tools", Mode: "managed", Type: "docker_image", Name: "tools", Provider: "docker",
+				Action: plan.Create, Verb: "build", Reason: "not built yet",
+				Before: cty.NullVal(imageType), After: withSecret(image(cty.UnknownVal(cty.String), "fp8", "tools:1"), token),
+			},
+			{
+				Address: "docker_image_test.imports", Mode: "managed", Type: "docker_image_test", Name: "imports", Provider: "docker",
+				Action: plan.Replace, Verb: "run", Test: true, Reason: "image changed",
+				ReplacePaths: []cty.Path{cty.GetAttrPath("image")},
+				Before: obj(map[string]cty.Value{"image": cty.StringVal("sha256:3f1c"), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.True}),
+				After:  obj(map[string]cty.Value{"image": cty.UnknownVal(cty.String), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.UnknownVal(cty.Bool)}),
+			},
+			{
+				Address: "example_thing.meta", Mode: "managed", Type: "example_thing", Name: "meta", Provider: "example",
+				Action: plan.Update, Reason: "labels changed",
+				Before: obj(map[string]cty.Value{
+					"labels": cty.MapVal(map[string]cty.Value{"team": cty.StringVal("video"), "tier": cty.StringVal("gpu"), "gone": cty.StringVal("x")}),
+					"nested": obj(map[string]cty.Value{"ports": cty.ListVal([]cty.Value{cty.NumberIntVal(8188), cty.NumberIntVal(22)}), "env": cty.SetVal([]cty.Value{cty.StringVal("A=1")})}),
+					"name":   cty.StringVal("meta"), "count": cty.NumberIntVal(1), "password": cty.StringVal("old"),
+				}),
+				After: obj(map[string]cty.Value{
+					"labels": cty.MapVal(map[string]cty.Value{"team": cty.StringVal("video"), "tier": cty.StringVal("h100"), "new-key": cty.StringVal("y")}),
+					"nested": obj(map[string]cty.Value{"ports": cty.ListVal([]cty.Value{cty.NumberIntVal(8188), cty.NumberIntVal(2222)}), "env": cty.SetVal([]cty.Value{cty.StringVal("A=1"), cty.StringVal("B=2")})}),
+					"name":   cty.StringVal("meta"), "count": cty.NumberIntVal(1), "password": cty.StringVal("new"),
+				}),
+				SensitivePaths: []cty.Path{cty.GetAttrPath("password")},
+			},
+			{
+				Address: "example_thing.replaced", Mode: "managed", Type: "example_thing", Name: "replaced", Provider: "example",
+				Action: plan.Replace, Reason: "zone changed", ReplacePaths: []cty.Path{cty.GetAttrPath("zone")},
+				Before: obj(map[string]cty.Value{"zone": cty.StringVal("a"), "id": cty.StringVal("1")}),
+				After:  obj(map[string]cty.Value{"zone": cty.StringVal("b"), "id": cty.UnknownVal(cty.String)}),
+			},
+			{
+				Address: "example_thing.removed", Mode: "managed", Type: "example_thing", Name: "removed", Provider: "example",
+				Action: plan.Delete, Reason: "removed from config (destroy_removed is set)",
+				Before: obj(map[string]cty.Value{"id": cty.StringVal("7"), "zone": cty.StringVal("a")}),
+				After:  cty.NullVal(cty.Object(map[string]cty.Type{"id": cty.String, "zone": cty.String})),
+			},
+			{
+				Address: "docker_image.legacy", Mode: "managed", Type: "docker_image", Name: "legacy", Provider: "docker",
+				Action: plan.Forget, Verb: "build", Reason: "removed from config (forgotten: the image is left alone; set destroy_removed to delete it)",
+				Before: obj(map[string]cty.Value{"id": cty.StringVal("sha256:5")}),
+				After:  cty.NullVal(cty.Object(map[string]cty.Type{"id": cty.String})),
+			},
+			{
+				Address: "data.gpu_host.local", Mode: "data", Type: "gpu_host", Name: "local", Provider: "gpu",
+				Action: plan.Read, Reason: "config depends on values known after apply",
+				Before: cty.NullVal(cty.Object(map[string]cty.Type{"driver": cty.String, "image": cty.String})),
+				After:  obj(map[string]cty.Value{"driver": cty.UnknownVal(cty.String), "image": cty.UnknownVal(cty.String)}),
+			},
+			{
+				Address: "comfyui_model.vae", Mode: "managed", Type: "comfyui_model", Name: "vae", Provider: "comfyui",
+				Action: plan.NoOp, Verb: "download",
+				Before: obj(map[string]cty.Value{"source": cty.StringVal("hf://x"), "path": cty.StringVal("vae.safetensors"), "sha256": cty.StringVal("ab"), "size": cty.NumberIntVal(1)}),
+				After:  obj(map[string]cty.Value{"source": cty.StringVal("hf://x"), "path": cty.StringVal("vae.safetensors"), "sha256": cty.StringVal("ab"), "size": cty.NumberIntVal(1)}),
+			},
+		},
+		Checks: []*plan.CheckResult{
+			{Address: "check.size", Status: plan.CheckUnknown},
+			{Address: "check.driver", Status: plan.CheckPass},
+			{Address: "check.budget", Status: plan.CheckFail, Messages: []string{"image is over the 50 GB RunPod budget"}},
+			{Address: "check.style", Status: plan.CheckFail, Warning: true, Messages: []string{"tag is not lowercase", "tag has no variant"}},
+		},
+		Outputs: []*plan.Output{
+			{Name: "image", Before: cty.StringVal("sha256:3f1c"), After: cty.UnknownVal(cty.String)},
+			{Name: "token", Before: cty.NullVal(cty.String), After: token, Sensitive: true},
+			{Name: "old", Before: cty.StringVal("x"), After: cty.NullVal(cty.String)},
+			{Name: "same", Before: cty.StringVal("s"), After: cty.StringVal("s")},
+			{Name: "variant", Before: cty.StringVal("fp16"), After: cty.StringVal("fp8")},
+		},
+	}
+}
+
+func TestPlanGolden(t *testing.T) {
+	noop := &plan.Plan{Changes: []*plan.Change{{Address: "a_b.c", Action: plan.NoOp}, {Address: "a_b.d", Action: plan.NoOp}}}
+	outputsOnly := &plan.Plan{
+		Changes: []*plan.Change{{Address: "a_b.c", Action: plan.NoOp}},
+		Outputs: []*plan.Output{{Name: "x", Before: cty.NullVal(cty.String), After: cty.StringVal("1")}},
+	}
+	driftOnly := &plan.Plan{Drift: examplePlan().Drift[:1], Changes: []*plan.Change{{Address: "docker_image.base", Action: plan.NoOp}}}
+	tests := map[string]struct {
+		p     *plan.Plan
+		color bool
+	}{
+		"plan-all":          {p: examplePlan()},
+		"plan-all-color":    {p: examplePlan(), color: true},
+		"plan-empty":        {p: &plan.Plan{}},
+		"plan-noop":         {p: noop},
+		"plan-outputs-only": {p: outputsOnly},
+		"plan-drift-only":   {p: driftOnly},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Plan(&buf, tc.p, Options{Color: tc.color}); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.color && strings.Contains(buf.String(), "\x1b[") {
+				t.Error("colour codes written with Color off")
+			}
+			if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) {
+				t.Error("a sensitive value was printed")
+			}
+			golden(t, name, buf.Bytes())
+		})
+	}
+}
+
+func TestPlanLines(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Plan(&buf, examplePlan(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	// The lines DESIGN.md promises, independent of the golden file.
+	for _, want := range []string{
+		"Objects have changed outside of sdform:",
+		"sdform will perform the following actions:",
+		"  # docker_image.comfyui will be rebuilt: build arg STEADYDANCER_VARIANT changed\n  ~ docker_image \"comfyui\" {",
+		`      ~ args.STEADYDANCER_VARIANT = "fp16" -> "fp8"`,
+		`      ~ digest = "sha256:3f1c" -> (known after apply)`,
+		"        steps: 14 cached, 6 to run (first change: Dockerfile:42 ARG STEADYDANCER_VARIANT)",
+		"  # comfyui_model.steadydancer will be downloaded: 14.2 GB",
+		"  + comfyui_model \"steadydancer\" {",
+		"      + sha256 = (known after apply)",
+		"  # docker_image_test.imports will run: image changed",
+		"-/+ docker_image_test \"imports\" {",
+		"# forces replacement",
+		"  - example_thing \"removed\" {",
+		"  . docker_image \"legacy\"",
+		" <= data \"gpu_host\" \"local\" {",
+		`      + labels.new-key = "y"`,
+		`      - labels.gone = "x" -> null`,
+		`      ~ nested.ports[1] = 22 -> 2222`,
+		`      ~ nested.env = ["A=1"] -> ["A=1", "B=2"]`,
+		"      ~ password = (sensitive value)",
+		"        # (3 unchanged attributes hidden)",
+		"Changes to Outputs:",
+		"Plan: 2 to build, 1 to download, 1 check to run, 1 to update, 1 to replace, 1 to destroy, 1 to forget, 1 to read, 1 unchanged.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q", want)
+		}
+	}
+	if !strings.HasSuffix(out, "1 unchanged.\n") {
+		t.Error("the summary line is not the last line")
+	}
+	if strings.Contains(out, "comfyui_model.vae") {
+		t.Error("an unchanged object was listed")
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	tests := map[string]struct {
+		s    plan.Summary
+		want string
+	}{
+		"design example": {plan.Summary{ByVerb: map[string]int{"build": 1, "download": 1, "run": 2}, Unchanged: 3}, "1 to build, 1 to download, 2 checks to run, 3 unchanged"},
+		"plain":          {plan.Summary{Create: 2, Update: 1, Replace: 1, Delete: 3, Forget: 1}, "2 to create, 1 to update, 1 to replace, 3 to destroy, 1 to forget"},
+		"other verb":     {plan.Summary{ByVerb: map[string]int{"push": 2}}, "2 to push"},
+		"nothing":        {plan.Summary{}, "nothing to do"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := SummaryLine(tc.s); got != tc.want {
+				t.Errorf("SummaryLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlanJSONGolden(t *testing.T) {
+	files, diags := sampleDiagnostics(t)
+	var buf bytes.Buffer
+	if err := PlanJSON(&buf, examplePlan(), diags[1:], files); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) {
+		t.Error("a sensitive value was printed")
+	}
+	golden(t, "plan-json", buf.Bytes())
+
+	buf.Reset()
+	if err := PlanJSON(&buf, nil, diags, files); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan-json-failed", buf.Bytes())
+}
+
+const sampleConfig = `variable "variant" {
+  default = "fp8"
+}
+
+resource "docker_image" "comfyui" {
+  contex = "docker"
+  tags   = ["runpod/steadydancer:${var.variant}"]
+}
+`
+
+func sampleDiagnostics(t *testing.T) (map[string]*hcl.File, hcl.Diagnostics) {
+	t.Helper()
+	f, diags := hclsyntax.ParseConfig([]byte(sampleConfig), "main.sdf.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	body := f.Body.(*hclsyntax.Body)
+	attr := body.Blocks[1].Body.Attributes["contex"]
+	tags := body.Blocks[1].Body.Attributes["tags"]
+	nameRange := attr.NameRange
+	return map[string]*hcl.File{"main.sdf.hcl": f}, hcl.Diagnostics{
+		{
+			Severity: hcl.DiagError, Summary: "Unsupported argument",
+			Detail:  `An argument named "contex" is not expected here. Did you mean "context"?`,
+			Subject: &nameRange,
+		},
+		{
+			Severity: hcl.DiagWarning, Summary: "Tag has no registry",
+			Detail:  "The tag runpod/steadydancer:fp8 has no registry host, so it will be pushed to Docker Hub. Write the registry explicitly to be sure where it goes.",
+			Subject: tags.Expr.Range().Ptr(), Context: tags.SrcRange.Ptr(),
+		},
+		{Severity: hcl.DiagError, Summary: "No configuration files", Detail: "There is no *.sdf.hcl file in /tmp/empty."},
+		{
+			Severity: hcl.DiagError, Summary: "File is gone",
+			Detail:  "The diagnostic points into a file that is not loaded.",
+			Subject: &hcl.Range{Filename: "other.sdf.hcl", Start: hcl.Pos{Line: 3, Column: 1, Byte: 20}, End: hcl.Pos{Line: 3, Column: 5, Byte: 24}},
+		},
+	}
+}
+
+func TestDiagnosticsGolden(t *testing.T) {
+	files, diags := sampleDiagnostics(t)
+	tests := map[string]Options{
+		"diagnostics":       {Width: 78},
+		"diagnostics-color": {Width: 78, Color: true},
+	}
+	for name, o := range tests {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Diagnostics(&buf, diags, files, o); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name, buf.Bytes())
+		})
+	}
+	t.Run("json", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := ValidateJSON(&buf, diags, files); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "diagnostics-json", buf.Bytes())
+	})
+}
+
+func TestJSONSnippet(t *testing.T) {
+	files, diags := sampleDiagnostics(t)
+	jd := NewJSONDiagnostics(diags, files)
+	s := jd[0].Snippet
+	if s == nil {
+		t.Fatal("no snippet for a diagnostic in a loaded file")
+	}
+	if got := s.Code[s.HighlightStartOffset:s.HighlightEndOffset]; got != "contex" {
+		t.Errorf("highlight = %q, want %q", got, "contex")
+	}
+	if s.StartLine != 6 || s.Context == nil || *s.Context != `resource "docker_image" "comfyui"` {
+		t.Errorf("snippet = %+v", s)
+	}
+	if jd[2].Range != nil || jd[2].Snippet != nil || jd[3].Range == nil || jd[3].Snippet != nil {
+		t.Errorf("ranges without files: %+v %+v", jd[2], jd[3])
+	}
+}
+
+func TestApplyGolden(t *testing.T) {
+	p := examplePlan()
+	for _, o := range []struct {
+		name string
+		opts Options
+	}{{"apply", Options{}}, {"apply-color", Options{Color: true}}} {
+		t.Run(o.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			a := NewApply(&buf, p, o.opts)
+			a.Start("comfyui_model.steadydancer", plan.Create)
+			a.Start("docker_image.comfyui", plan.Update)
+			a.Done("comfyui_model.steadydancer", plan.Create, "", nil, 1500*time.Millisecond)
+			a.Done("docker_image.comfyui", plan.Update, "sha256:abcd", nil, 3*time.Minute+2*time.Second+400*time.Millisecond)
+			a.Start("docker_image_test.imports", plan.Replace)
+			a.Done("docker_image_test.imports", plan.Replace, "", errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv"), 12*time.Second)
+			a.Skip("example_thing.meta", "depends on docker_image_test.imports, which failed")
+			a.Start("example_thing.removed", plan.Delete)
+			a.Done("example_thing.removed", plan.Delete, "", nil, 80*time.Millisecond)
+			a.Start("docker_image.legacy", plan.Forget)
+			a.Done("docker_image.legacy", plan.Forget, "", nil, 0)
+			a.Summary(ApplyResult{
+				Succeeded: []string{"comfyui_model.steadydancer", "docker_image.comfyui", "example_thing.removed", "docker_image.legacy"},
+				Failed:    []string{"docker_image_test.imports"},
+				Skipped:   []string{"example_thing.meta"},
+				Errors:    map[string]error{"docker_image_test.imports": errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv")},
+			})
+			if err := Outputs(&buf, p.Outputs, o.opts); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, o.name, buf.Bytes())
+		})
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	tests := map[string]struct {
+		writes []string
+		want   string
+	}{
+		"whole lines":     {[]string{"a\nb\n"}, "x: a\nx: b\n"},
+		"split line":      {[]string{"hel", "lo\nwor", "ld\n"}, "x: hello\nx: world\n"},
+		"crlf":            {[]string{"a\r", "\nb\r\n"}, "x: a\nx: b\n"},
+		"carriage return": {[]string{"10%\r20%\rdone\n"}, "x: 10%\rx: 20%\rx: done\n"},
+		"unterminated":    {[]string{"tail"}, "x: tail\n"},
+		"empty lines":     {[]string{"\n\n"}, "x: \nx: \n"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			pw := NewPrefixWriter(&buf, "x: ")
+			for _, w := range tc.writes {
+				if n, err := pw.Write([]byte(w)); err != nil || n != len(w) {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			if err := pw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != tc.want {
+				t.Errorf("got %q, want %q", buf.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestPrefixWriterConcurrent checks that lines of writers sharing one
+// SyncWriter never interleave.
+func TestPrefixWriterConcurrent(t *testing.T) {
+	var buf bytes.Buffer
+	sw := NewSyncWriter(&buf)
+	done := make(chan struct{})
+	for _, name := range []string{"a", "b", "c", "d"} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			pw := NewPrefixWriter(sw, name+": ")
+			for i := 0; i < 200; i++ {
+				pw.Write([]byte("part one "))
+				pw.Write([]byte("part two\n"))
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 800 {
+		t.Fatalf("got %d lines, want 800", len(lines))
+	}
+	for _, l := range lines {
+		if len(l) != len("a: part one part two") || !strings.HasSuffix(l, ": part one part two") {
+			t.Fatalf("interleaved line %q", l)
+		}
+	}
+}
+
+func TestStateGolden(t *testing.T) {
+	st := state.New()
+	st.Set(&state.Resource{
+		Address: "docker_image.comfyui", Mode: state.ModeManaged, Type: "docker_image", Name: "comfyui", Provider: "docker",
+		Value: image(cty.StringVal("sha256:3f1c"), "fp8", "runpod/steadydancer:fp8"),
+	})
+	st.Set(&state.Resource{
+		Address: "data.gpu_host.local", Mode: state.ModeData, Type: "gpu_host", Name: "local", Provider: "gpu",
+		Value: obj(map[string]cty.Value{"driver": cty.StringVal("550.54"), "cuda": cty.StringVal("12.4"), "devices": cty.ListValEmpty(cty.String)}),
+	})
+	st.Outputs = map[string]*state.Output{
+		"image": {Value: cty.StringVal("sha256:3f1c")},
+		"token": {Value: cty.StringVal("sha256:hmac"), Sensitive: true},
+	}
+	var buf bytes.Buffer
+	if err := State(&buf, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "state", buf.Bytes())
+
+	buf.Reset()
+	if err := State(&buf, state.New(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "state is empty") {
+		t.Errorf("empty state printed %q", buf.String())
+	}
+}
