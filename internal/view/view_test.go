@@ -108,8 +108,8 @@ func examplePlan() *plan.Plan {
 				Address: "docker_image_test.imports", Mode: "managed", Type: "docker_image_test", Name: "imports", Provider: "docker",
 				Action: plan.Replace, Verb: "run", Test: true, Reason: "image changed",
 				ReplacePaths: []cty.Path{cty.GetAttrPath("image")},
-				Before: obj(map[string]cty.Value{"image": cty.StringVal("sha256:3f1c"), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.True}),
-				After:  obj(map[string]cty.Value{"image": cty.UnknownVal(cty.String), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.UnknownVal(cty.Bool)}),
+				Before:       obj(map[string]cty.Value{"image": cty.StringVal("sha256:3f1c"), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.True}),
+				After:        obj(map[string]cty.Value{"image": cty.UnknownVal(cty.String), "commands": cty.ListVal([]cty.Value{cty.StringVal("python -c 'import mmcv'")}), "passed": cty.UnknownVal(cty.Bool)}),
 			},
 			{
 				Address: "example_thing.meta", Mode: "managed", Type: "example_thing", Name: "meta", Provider: "example",
