@@ -9,6 +9,9 @@
 #   ci/services.sh stop     stop exactly the recorded PIDs, remove the temp dir
 #   ci/services.sh status   say what is running
 #
+# The registry listens on 127.0.0.1:5000 unless SDFORM_SERVICES_REGISTRY_ADDR
+# says otherwise.
+#
 # After start:  . .cache/services.env
 set -euo pipefail
 
@@ -21,7 +24,10 @@ PIDS_FILE=$CACHE/services.pids
 BUILDKIT_VERSION=v0.34.2 # the client module's version in go.mod
 REGISTRY_VERSION=v3.1.2
 CRANE_VERSION=v0.22.1
-REGISTRY_ADDR=127.0.0.1:5000
+# Another checkout's services may hold 5000: SDFORM_SERVICES_REGISTRY_ADDR
+# moves this one (tests follow SDFORM_REGISTRY; 127.0.0.0/8 is insecure
+# for Docker and BuildKit pushes with registry.insecure=true on any port).
+REGISTRY_ADDR=${SDFORM_SERVICES_REGISTRY_ADDR:-127.0.0.1:5000}
 BASE_IMAGE=$REGISTRY_ADDR/base:busybox
 DOCKER_BASE_IMAGE=busybox:local
 DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -29,11 +35,10 @@ DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# wait_for DESCRIPTION TRIES COMMAND...: retry COMMAND every 0.25 s, at most
-# TRIES times; fail naming what did not come up and where its log is.
+# wait_for TRIES COMMAND...: retry COMMAND every 0.25 s, at most TRIES times.
 wait_for() {
-	local what=$1 tries=$2 i
-	shift 2
+	local tries=$1 i
+	shift
 	for ((i = 0; i < tries; i++)); do
 		if "$@" >/dev/null 2>&1; then
 			return 0
@@ -134,7 +139,7 @@ start_registry() {
 		  addr: $REGISTRY_ADDR
 	EOF
 	spawn registry "$TMP/registry.log" "$BIN/registry" serve "$TMP/registry.yml"
-	wait_for registry 120 curl -fsS --max-time 1 "http://$REGISTRY_ADDR/v2/" ||
+	wait_for 120 curl -fsS --max-time 1 "http://$REGISTRY_ADDR/v2/" ||
 		die "registry did not answer on $REGISTRY_ADDR within 30 s; see $TMP/registry.log"
 }
 
@@ -145,7 +150,7 @@ start_buildkitd() {
 		--addr "unix://$TMP/buildkitd.sock" --root "$TMP/bkroot" \
 		--oci-worker=true --oci-worker-net=host --oci-worker-snapshotter=overlayfs \
 		--containerd-worker=false
-	wait_for buildkitd 240 "$BIN/buildctl" --addr "unix://$TMP/buildkitd.sock" debug workers ||
+	wait_for 240 "$BIN/buildctl" --addr "unix://$TMP/buildkitd.sock" debug workers ||
 		die "buildkitd did not answer within 60 s; see $TMP/buildkitd.log"
 }
 
@@ -155,7 +160,7 @@ start_dockerd() {
 		--host "unix://$TMP/docker.sock" --config-file "$TMP/daemon.json" \
 		--data-root "$TMP/docker" --exec-root "$TMP/docker-exec" --pidfile "$TMP/docker.pid" \
 		--bridge=none --iptables=false --ip6tables=false --ip-masq=false --log-level=warn
-	wait_for dockerd 240 curl -fsS --max-time 1 --unix-socket "$TMP/docker.sock" http://localhost/_ping ||
+	wait_for 240 curl -fsS --max-time 1 --unix-socket "$TMP/docker.sock" http://localhost/_ping ||
 		die "dockerd did not answer within 60 s; see $TMP/dockerd.log"
 }
 
@@ -275,13 +280,18 @@ stop_pid() {
 stop() {
 	[[ -s $PIDS_FILE ]] || { log "nothing recorded in $PIDS_FILE; nothing to stop"; rm -f "$ENV_FILE"; return 0; }
 	local dir="" name pid k
-	local -a procs=()
+	local -a names=() pids=()
 	while read -r name pid; do
-		if [[ $name == dir ]]; then dir=$pid; else procs+=("$name $pid"); fi
+		if [[ $name == dir ]]; then
+			dir=$pid
+		else
+			names+=("$name")
+			pids+=("$pid")
+		fi
 	done <"$PIDS_FILE"
 	# Reverse start order: dockerd and buildkitd before the registry.
-	for ((k = ${#procs[@]} - 1; k >= 0; k--)); do
-		stop_pid ${procs[k]}
+	for ((k = ${#names[@]} - 1; k >= 0; k--)); do
+		stop_pid "${names[k]}" "${pids[k]}"
 	done
 	if [[ -n $dir && -d $dir ]]; then
 		# dockerd runs its own containerd; if dockerd was killed before it
@@ -292,9 +302,8 @@ stop() {
 		# Remove only our own temp dir, and nothing through a mount left in it.
 		case $dir in /*/sdform-services.*) ;; *) die "refusing to remove $dir: not a services temp dir" ;; esac
 		local m
-		for m in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do
-			umount -l "$m" 2>/dev/null || true
-		done
+		awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
 		if awk -v d="$dir/" 'index($2, d) == 1 {found=1} END {exit !found}' /proc/self/mounts; then
 			log "mounts remain under $dir; leaving it in place"
 		else
