@@ -1,0 +1,179 @@
+package docker
+
+import (
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/sdform/sdform/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// defaultDockerHost is where the Docker Engine listens when neither the
+// provider block nor DOCKER_HOST says otherwise.
+const defaultDockerHost = "unix:///var/run/docker.sock"
+
+// providerSchema is the body of `provider "docker" { … }`.
+func providerSchema() *providers.Schema {
+	str := func(desc string) *providers.Attribute {
+		return &providers.Attribute{Type: cty.String, Optional: true, Description: desc}
+	}
+	return &providers.Schema{
+		Description: "Where images are built and stored.",
+		Attributes: map[string]*providers.Attribute{
+			"buildkit":          str(`"docker" (the local Docker Engine's BuildKit, default), "unix://…", "tcp://…" or "docker-container://NAME".`),
+			"docker_host":       str("Docker Engine address; default DOCKER_HOST or " + defaultDockerHost + "."),
+			"ca_cert":           str("CA certificate file for a tcp:// BuildKit address."),
+			"cert":              str("Client certificate file for a tcp:// BuildKit address."),
+			"key":               str("Client key file for a tcp:// BuildKit address."),
+			"server_name":       str("TLS server name for a tcp:// BuildKit address."),
+			"buildkit_root":     str("buildkitd's --root on this machine, for the free-disk preflight of a standalone BuildKit."),
+			"min_free_disk":     str(`Plan fails when the builder's disk has less free space than this ("20GB").`),
+			"registry_insecure": {Type: cty.List(cty.String), Optional: true, Description: "Registry hosts reached over plain HTTP (127.0.0.1 and localhost always are)."},
+		},
+	}
+}
+
+// config is the decoded provider block.
+type config struct {
+	// buildkit is "docker" or a BuildKit address.
+	buildkit   string
+	dockerHost string
+	caCert     string
+	cert       string
+	key        string
+	serverName string
+	// buildkitRoot is statfs'd for free disk with a standalone BuildKit.
+	buildkitRoot     string
+	minFreeDisk      int64
+	registryInsecure []string
+}
+
+// backendKind names the three ways to reach a builder.
+type backendKind int
+
+const (
+	backendDocker          backendKind = iota // the Docker Engine's built-in BuildKit
+	backendBuildKit                           // a standalone buildkitd at unix:// or tcp://
+	backendDockerContainer                    // a buildkitd in a container of the Engine
+)
+
+func (c config) kind() backendKind {
+	switch {
+	case c.buildkit == "docker":
+		return backendDocker
+	case strings.HasPrefix(c.buildkit, "docker-container://"):
+		return backendDockerContainer
+	}
+	return backendBuildKit
+}
+
+// address is the builder address as shown to users.
+func (c config) address() string {
+	if c.kind() == backendDocker {
+		return c.dockerHost + " (Docker Engine's BuildKit)"
+	}
+	return c.buildkit
+}
+
+// decodeConfig reads the provider block. Unknown or null attributes take
+// their defaults; problems are diagnostics on the attribute.
+func decodeConfig(v cty.Value, env func(string) string) (config, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	c := config{buildkit: "docker", dockerHost: env("DOCKER_HOST")}
+	if c.dockerHost == "" {
+		c.dockerHost = defaultDockerHost
+	}
+	if v.IsNull() || !v.IsKnown() {
+		return c, diags
+	}
+	v, _ = v.UnmarkDeep()
+	get := func(name string) string {
+		if !v.Type().HasAttribute(name) {
+			return ""
+		}
+		a := v.GetAttr(name)
+		if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
+			return ""
+		}
+		return a.AsString()
+	}
+	if s := get("buildkit"); s != "" {
+		c.buildkit = s
+	}
+	if s := get("docker_host"); s != "" {
+		c.dockerHost = s
+	}
+	c.caCert, c.cert, c.key, c.serverName = get("ca_cert"), get("cert"), get("key"), get("server_name")
+	c.buildkitRoot = get("buildkit_root")
+	if s := get("min_free_disk"); s != "" {
+		n, err := parseSize(s)
+		if err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("min_free_disk"), "Invalid min_free_disk", "min_free_disk %q is not a size: %v. Write it like \"20GB\" or \"24GiB\".", s, err)
+		}
+		c.minFreeDisk = n
+	}
+	if v.Type().HasAttribute("registry_insecure") {
+		if l := v.GetAttr("registry_insecure"); !l.IsNull() && l.IsKnown() {
+			for it := l.ElementIterator(); it.Next(); {
+				_, h := it.Element()
+				if h.IsKnown() && !h.IsNull() {
+					c.registryInsecure = append(c.registryInsecure, h.AsString())
+				}
+			}
+		}
+	}
+	diags = append(diags, c.check()...)
+	return c, diags
+}
+
+// check validates the address forms offline.
+func (c config) check() providers.Diagnostics {
+	var diags providers.Diagnostics
+	if c.buildkit != "docker" {
+		u, err := url.Parse(c.buildkit)
+		switch {
+		case err != nil:
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Invalid BuildKit address", "buildkit = %q is not an address: %v.", c.buildkit, err)
+		case u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "docker-container":
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Unsupported BuildKit address", "buildkit = %q: the scheme must be unix://, tcp:// or docker-container://, or the value \"docker\" for the local Docker Engine's BuildKit.", c.buildkit)
+		case u.Scheme == "docker-container" && u.Host == "":
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Missing container name", "buildkit = %q names no container: write docker-container://NAME.", c.buildkit)
+		}
+		if (c.caCert != "" || c.cert != "" || c.key != "") && u != nil && u.Scheme != "tcp" {
+			diags = diags.Warnf(cty.GetAttrPath("ca_cert"), "TLS settings unused", "ca_cert, cert and key apply to tcp:// addresses only; buildkit = %q does not use them.", c.buildkit)
+		}
+	}
+	if (c.cert == "") != (c.key == "") {
+		diags = diags.Errorf(cty.GetAttrPath("cert"), "Incomplete client certificate", "cert and key must be set together.")
+	}
+	for _, f := range []struct{ name, path string }{{"ca_cert", c.caCert}, {"cert", c.cert}, {"key", c.key}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath(f.name), "Unreadable "+f.name, "%s = %q: %v.", f.name, f.path, err)
+		}
+	}
+	if u, err := url.Parse(c.dockerHost); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "npipe" && u.Scheme != "ssh") {
+		diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid Docker Engine address", "docker_host = %q: write unix:///path/docker.sock or tcp://host:port.", c.dockerHost)
+	}
+	return diags
+}
+
+// insecureRegistry reports whether host is reached over plain HTTP.
+func (c config) insecureRegistry(host string) bool {
+	h := host
+	if i := strings.LastIndex(h, ":"); i > 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	if h == "localhost" || strings.HasPrefix(h, "127.") || h == "[::1]" || h == "::1" {
+		return true
+	}
+	for _, r := range c.registryInsecure {
+		if r == host || r == h {
+			return true
+		}
+	}
+	return false
+}

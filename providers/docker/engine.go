@@ -1,0 +1,138 @@
+package docker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	mobyclient "github.com/moby/moby/client"
+)
+
+// engineStore is the Docker Engine's image store, reached through its API.
+type engineStore struct {
+	c *mobyclient.Client
+}
+
+// facts inspects an image by ID or reference.
+func (e engineStore) facts(ctx context.Context, ref string) (*imageFacts, error) {
+	res, err := e.c.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("inspect image %s: %w", ref, errNotFound)
+		}
+		return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	f := &imageFacts{ID: res.ID, Size: res.Size, SizeKnown: true, RepoTags: res.RepoTags}
+	if t, err := time.Parse(time.RFC3339Nano, res.Created); err == nil {
+		f.Created = t
+	}
+	if c := res.Config; c != nil {
+		f.Env, f.Labels, f.Entry, f.Cmd = c.Env, c.Labels, c.Entrypoint, c.Cmd
+		f.Workdir, f.User = c.WorkingDir, c.User
+		for p := range c.ExposedPorts {
+			f.Ports = append(f.Ports, p)
+		}
+	}
+	return f, nil
+}
+
+// lookup returns the image ID a reference points to in the Engine.
+func (e engineStore) lookup(ctx context.Context, ref string) (string, error) {
+	f, err := e.facts(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// tag points tag at the image src.
+func (e engineStore) tag(ctx context.Context, src, tag string) error {
+	if _, err := e.c.ImageTag(ctx, mobyclient.ImageTagOptions{Source: src, Target: tag}); err != nil {
+		return fmt.Errorf("tag %s as %s: %w", src, tag, err)
+	}
+	return nil
+}
+
+// untag removes one tag; the image goes only when no tag is left on it.
+func (e engineStore) untag(ctx context.Context, tag string) error {
+	_, err := e.c.ImageRemove(ctx, tag, mobyclient.ImageRemoveOptions{})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("untag %s: %w", tag, err)
+	}
+	return nil
+}
+
+// push pushes ref through the Engine's image-push API, copying its progress
+// messages to out, and fails on the first error message the stream carries.
+func (e engineStore) push(ctx context.Context, ref string, out io.Writer) error {
+	auth, err := registryAuth(ref)
+	if err != nil {
+		return err
+	}
+	resp, err := e.c.ImagePush(ctx, ref, mobyclient.ImagePushOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	defer resp.Close()
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			return fmt.Errorf("push %s: %w", ref, err)
+		}
+		if msg.Error != nil {
+			return fmt.Errorf("push %s: %s", ref, msg.Error.Message)
+		}
+		if msg.Status != "" && msg.Progress == nil {
+			if msg.ID != "" {
+				fmt.Fprintf(out, "push %s: %s %s\n", ref, msg.ID, msg.Status)
+			} else {
+				fmt.Fprintf(out, "push %s: %s\n", ref, msg.Status)
+			}
+		}
+	}
+	return nil
+}
+
+// registryAuth encodes the user's credentials for ref's registry the way the
+// Engine's X-Registry-Auth header wants them; "{}" when there are none.
+func registryAuth(ref string) (string, error) {
+	n, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return "", fmt.Errorf("parse image reference %q: %w", ref, err)
+	}
+	a, err := authn.DefaultKeychain.Resolve(n.Context().Registry)
+	if err != nil {
+		return "", fmt.Errorf("read credentials for %s: %w", n.Context().RegistryStr(), err)
+	}
+	cfg, err := a.Authorization()
+	if err != nil {
+		return "", fmt.Errorf("read credentials for %s: %w", n.Context().RegistryStr(), err)
+	}
+	b, err := json.Marshal(map[string]string{
+		"username":      cfg.Username,
+		"password":      cfg.Password,
+		"identitytoken": cfg.IdentityToken,
+		"registrytoken": cfg.RegistryToken,
+		"serveraddress": n.Context().RegistryStr(),
+	})
+	if err != nil {
+		return "", err
+	}
+	return base64.URLEncoding.EncodeToString(b), nil
+}
+
+// familiar shortens a normalized reference for messages and for the Engine,
+// which stores "busybox:local" rather than "docker.io/library/busybox:local".
+func familiar(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.FamiliarString(n)
+}

@@ -1,0 +1,422 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/sdform/sdform/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// candidateSuffix marks the tag a new build carries until promotion.
+const candidateSuffix = "-sdform-candidate"
+
+// candidateTag returns the candidate name for a tag: "repo:tag" becomes
+// "repo:tag-sdform-candidate" (tags are at most 128 characters).
+func candidateTag(tag string) (string, error) {
+	if strings.Contains(tag, "@") {
+		return "", fmt.Errorf("%q names a digest; tags must be name:tag", tag)
+	}
+	repo, t := tag, "latest"
+	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
+		repo, t = tag[:i], tag[i+1:]
+	}
+	if repo == "" || t == "" {
+		return "", fmt.Errorf("%q is not a valid tag", tag)
+	}
+	if max := 128 - len(candidateSuffix); len(t) > max {
+		t = t[:max]
+	}
+	return repo + ":" + t + candidateSuffix, nil
+}
+
+// apply carries out a planned action on docker_image.
+func (t *imageType) apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	switch req.Action {
+	case providers.Create, providers.Replace:
+		return t.build(ctx, req)
+	case providers.Update:
+		return t.update(ctx, req)
+	case providers.Delete:
+		return t.delete(ctx, req)
+	}
+	return providers.ApplyResponse{NewState: req.Planned, Private: req.PlannedPrivate}
+}
+
+// build runs the build (and the fallback, once), reads the image back,
+// checks max_size and pushes. Tags are left to Promote.
+func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	p := t.p
+	ui := req.UI
+	if ui.Out == nil {
+		ui.Out = io.Discard
+	}
+	priv, _ := decodePrivate(req.PlannedPrivate)
+	planned := priv.Planned
+	priv.Planned = nil
+	fail := func(diags providers.Diagnostics) providers.ApplyResponse {
+		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: diags}
+	}
+	var diags providers.Diagnostics
+	cfg, d := decodeImage(req.Config, p.env.ConfigDir)
+	if d.HasErrors() {
+		return fail(d)
+	}
+	b, err := p.builder(ctx)
+	if err != nil {
+		return fail(diags.FromError("Builder unreachable", fmt.Errorf("build %s: %w", req.Address, err)))
+	}
+	pred := p.predictFor(ctx, b, cfg, planned)
+	if d := append(pred.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...); d.HasErrors() {
+		return fail(d)
+	}
+
+	names, err := buildNames(b, cfg)
+	if err != nil {
+		return fail(diags.FromError("Invalid tag", err))
+	}
+	start := time.Now()
+	res, err := p.solve(ctx, b, req.Address, cfg, names, ui)
+	usedFallback := false
+	if err != nil && cfg.FallbackArgs != nil && ctx.Err() == nil {
+		fmt.Fprintf(ui.Out, "%s: %v\n%s: retrying once with the fallback args (%s)\n", req.Address, err, req.Address, strings.Join(sortedKeys(cfg.FallbackArgs), ", "))
+		fb := cfg.withArgs(cfg.FallbackArgs)
+		res2, err2 := p.solve(ctx, b, req.Address, fb, names, ui)
+		if err2 != nil {
+			return fail(diags.FromError("Build failed", fmt.Errorf("build %s: first try: %v; fallback: %w", req.Address, err, err2)))
+		}
+		res, err, usedFallback = res2, nil, true
+		// The steps that ran are the fallback's: compare against its
+		// prediction, and remember its keys as cached.
+		pred = predict(ctx, fb, p.env.ConfigDir, p.resolver(b))
+		pred.Fingerprint = planned.fingerprintOr(pred.Fingerprint)
+	}
+	if err != nil {
+		return fail(diags.FromError("Build failed", fmt.Errorf("build %s: %w", req.Address, err)))
+	}
+
+	facts, err := t.readBack(ctx, b, cfg, res, names)
+	if err != nil {
+		return fail(diags.FromError("Image read-back failed", fmt.Errorf("read back %s: %w", req.Address, err)))
+	}
+	if cfg.MaxSize > 0 {
+		if !facts.SizeKnown {
+			return fail(diags.Errorf(cty.GetAttrPath("max_size"), "Image size unknown",
+				"max_size needs the image's size, but a standalone BuildKit without push keeps the image where sdform cannot measure it. Set push = true, or build with the Docker Engine (buildkit = \"docker\")."))
+		}
+		if facts.Size > cfg.MaxSize {
+			where := "it is kept untagged"
+			if len(names) > 0 {
+				where = "it is kept as " + strings.Join(names, ", ")
+			}
+			return fail(diags.Errorf(cty.GetAttrPath("max_size"), "Image over max_size",
+				"image is %s, over max_size %s; the tags were not moved (%s).", formatSize(facts.Size), cfg.MaxSizeText, where))
+		}
+	}
+	if cfg.Push && b.caps.engineStore {
+		for _, n := range names {
+			if err := (engineStore{b.engine}).push(ctx, n, ui.Out); err != nil {
+				return fail(diags.FromError("Push failed", fmt.Errorf("push %s: %w", req.Address, err)))
+			}
+		}
+		if len(names) > 0 {
+			dg, err := (registry{cfg: p.cfg}).head(ctx, names[0])
+			if err != nil {
+				return fail(diags.FromError("Push read-back failed", fmt.Errorf("read back %s: %w", req.Address, err)))
+			}
+			facts.Digest = dg
+		}
+	}
+
+	steps, missed := compareSteps(pred, res.vertices, cfg.DockerfileRel)
+	for _, m := range missed {
+		fmt.Fprintf(ui.Out, "%s: prediction missed: %s\n", req.Address, m)
+	}
+	priv.Fingerprint = pred.Fingerprint
+	priv.Builder = p.cfg.address()
+	priv.remember(start, pred.keys())
+	priv.Candidates = nil
+	priv.Promoted = true
+	if len(cfg.Tags) > 0 && gated(b, cfg) {
+		priv.Candidates, priv.Promoted = names, false
+	}
+	return providers.ApplyResponse{NewState: builtValue(req.Config, facts, steps, missed, usedFallback), Private: priv.encode(), Diagnostics: diags}
+}
+
+// fingerprintOr keeps the plan's fingerprint (the first try's inputs) so
+// that a build that needed the fallback is not rebuilt at every plan.
+func (pb *plannedBuild) fingerprintOr(fp string) string {
+	if pb != nil && pb.Fingerprint != "" {
+		return pb.Fingerprint
+	}
+	return fp
+}
+
+// predictFor reuses the plan's prediction when the plan knew every input,
+// so apply does not hash the context twice.
+func (p *Provider) predictFor(ctx context.Context, b *builder, cfg *imageConfig, planned *plannedBuild) *prediction {
+	if planned != nil && planned.Fingerprint != "" {
+		pr := &prediction{Fingerprint: planned.Fingerprint, Steps: planned.Steps}
+		if dt, err := readFileString(cfg.Dockerfile); err == nil {
+			pr.Syntax = syntaxOf(dt)
+		}
+		return pr
+	}
+	return predict(ctx, cfg, p.env.ConfigDir, p.resolver(b))
+}
+
+// gated reports whether tags wait for promotion: true unless a standalone
+// BuildKit keeps the image in its own store (no push), where sdform cannot
+// move tags after the build.
+func gated(b *builder, cfg *imageConfig) bool {
+	return b.caps.engineStore || cfg.Push
+}
+
+// buildNames are the names the build exports: candidate tags when tags wait
+// for promotion, the tags themselves otherwise.
+func buildNames(b *builder, cfg *imageConfig) ([]string, error) {
+	if !gated(b, cfg) {
+		return cfg.Tags, nil
+	}
+	var out []string
+	for _, tag := range cfg.Tags {
+		c, err := candidateTag(tag)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// readBack reads the built image's facts: from the Engine on the docker
+// backend, else from the exporter's response and, when pushed, the registry.
+func (t *imageType) readBack(ctx context.Context, b *builder, cfg *imageConfig, res *buildResult, names []string) (*imageFacts, error) {
+	if b.caps.engineStore {
+		ref := res.exporter[exptypes.ExporterImageDigestKey]
+		if len(names) > 0 {
+			ref = names[0]
+		}
+		if ref == "" {
+			return nil, errors.New("the Docker Engine's BuildKit returned no image ID")
+		}
+		return engineStore{b.engine}.facts(ctx, ref)
+	}
+	f, err := factsFromExport(res.exporter)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Push && len(names) > 0 {
+		rf, err := (registry{cfg: t.p.cfg}).facts(ctx, names[0], cfg.Platform)
+		if err != nil {
+			return nil, err
+		}
+		if rf.ID != f.ID {
+			return nil, fmt.Errorf("registry holds %s under %s, not the image just built (%s)", rf.ID, names[0], f.ID)
+		}
+		return rf, nil
+	}
+	return f, nil
+}
+
+// builtValue is the state after a build: config plus what the build told.
+func builtValue(config cty.Value, f *imageFacts, steps []stepOutcome, missed []string, usedFallback bool) cty.Value {
+	cfg, marks := config.UnmarkDeepWithPaths()
+	attrs := cfg.AsValueMap()
+	for k, v := range f.computed() {
+		attrs[k] = v
+	}
+	sv := make([]cty.Value, len(steps))
+	for i, s := range steps {
+		sv[i] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(s.Name), "key": cty.StringVal(s.Key), "cached": cty.BoolVal(s.Cached)})
+	}
+	if len(sv) == 0 {
+		attrs["steps"] = cty.ListValEmpty(stepType)
+	} else {
+		attrs["steps"] = cty.ListVal(sv)
+	}
+	attrs["prediction_missed"] = strList(missed)
+	attrs["used_fallback"] = cty.BoolVal(usedFallback)
+	return cty.ObjectVal(attrs).MarkWithPaths(marks)
+}
+
+// stepOutcome is one step as BuildKit ran it.
+type stepOutcome struct {
+	Name   string
+	Key    string
+	Cached bool
+}
+
+// compareSteps pairs the predicted steps with BuildKit's step vertices (by
+// instruction text, in order) and lists where the prediction was wrong.
+// Without a per-step prediction it records what BuildKit reported.
+func compareSteps(pred *prediction, vertices []*bkclient.Vertex, file string) ([]stepOutcome, []string) {
+	var out []stepOutcome
+	var missed []string
+	used := map[int]bool{}
+	steps := stepsOf(vertices)
+	for _, ps := range pred.Steps {
+		idx := -1
+		for i, v := range steps {
+			if ins, _ := instruction(v.Name); !used[i] && sameInstruction(ins, ps.Name) {
+				idx = i
+				break
+			}
+		}
+		loc := ps.Name
+		if ps.Line > 0 {
+			loc = fmt.Sprintf("%s:%d %s", file, ps.Line, ps.Name)
+		}
+		if idx < 0 {
+			missed = append(missed, loc+": predicted, but BuildKit reported no such step")
+			out = append(out, stepOutcome{Name: ps.Name, Key: ps.Key, Cached: false})
+			continue
+		}
+		used[idx] = true
+		v := steps[idx]
+		switch {
+		case ps.Cached && !v.Cached:
+			missed = append(missed, loc+": predicted cached, BuildKit ran it")
+		case !ps.Cached && v.Cached:
+			missed = append(missed, loc+": predicted to run, BuildKit had it cached")
+		}
+		out = append(out, stepOutcome{Name: ps.Name, Key: ps.Key, Cached: v.Cached})
+	}
+	if pred.Steps == nil {
+		for _, v := range steps {
+			ins, _ := instruction(v.Name)
+			out = append(out, stepOutcome{Name: ins, Key: v.Digest.String(), Cached: v.Cached})
+		}
+		return out, nil
+	}
+	for i, v := range steps {
+		if !used[i] {
+			ins, _ := instruction(v.Name)
+			missed = append(missed, ins+": BuildKit ran a step the plan did not predict")
+		}
+	}
+	return out, missed
+}
+
+// sameInstruction compares instructions ignoring spacing and the case of
+// the keyword.
+func sameInstruction(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	if len(fa) == 0 || len(fb) == 0 || !strings.EqualFold(fa[0], fb[0]) {
+		return false
+	}
+	return strings.Join(fa[1:], " ") == strings.Join(fb[1:], " ")
+}
+
+// update changes what needs no build: tags of a promoted image, settings
+// that only matter for the next build.
+func (t *imageType) update(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	priv, _ := decodePrivate(req.PlannedPrivate)
+	priv.Planned = nil
+	resp := providers.ApplyResponse{NewState: req.Planned, Private: priv.encode()}
+	oldTags, newTags := getList(unmarked(req.Prior), "tags"), getList(unmarked(req.Planned), "tags")
+	if equalStrings(oldTags, newTags) || !priv.Promoted {
+		return resp
+	}
+	b, err := t.p.builder(ctx)
+	if err != nil {
+		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Builder unreachable", fmt.Errorf("retag %s: %w", req.Address, err))}
+	}
+	st := unmarked(req.Planned)
+	if err := t.moveTags(ctx, b, st, priv, newTags, req.UI.Out); err != nil {
+		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Retag failed", fmt.Errorf("retag %s: %w", req.Address, err))}
+	}
+	for _, old := range oldTags {
+		if !contains(newTags, old) {
+			if err := t.dropTag(ctx, b, st, priv, old); err != nil {
+				resp.Diagnostics = resp.Diagnostics.Warnf(cty.GetAttrPath("tags"), "Old tag kept", "%v.", err)
+			}
+		}
+	}
+	resp.Private = priv.encode()
+	return resp
+}
+
+// delete removes the tags sdform set (the Engine deletes the image with its
+// last tag). Registry tags are left: registries rarely allow deleting them.
+func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	priv, _ := decodePrivate(req.PlannedPrivate)
+	b, err := t.p.builder(ctx)
+	if err != nil {
+		return providers.ApplyResponse{NewState: req.Prior, Private: req.PlannedPrivate, Diagnostics: providers.Diagnostics{}.FromError("Builder unreachable", fmt.Errorf("delete %s: %w", req.Address, err))}
+	}
+	var diags providers.Diagnostics
+	st := unmarked(req.Prior)
+	if b.caps.engineStore {
+		for _, tag := range append(sortedKeys(priv.Applied), priv.Candidates...) {
+			if err := t.dropTag(ctx, b, st, priv, tag); err != nil {
+				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
+			}
+		}
+	}
+	if getBool(st, "push") {
+		diags = diags.Warnf(nil, "Registry tags kept", "%s was pushed; sdform leaves its tags in the registry (%s).", req.Address, strings.Join(getList(st, "tags"), ", "))
+	}
+	return providers.ApplyResponse{NewState: cty.NullVal(req.Prior.Type()), Diagnostics: diags}
+}
+
+// dropTag untags tag in the Engine when it still points at this image.
+func (t *imageType) dropTag(ctx context.Context, b *builder, st cty.Value, priv *imagePrivate, tag string) error {
+	if !b.caps.engineStore {
+		return nil
+	}
+	es := engineStore{b.engine}
+	id, err := es.lookup(ctx, tag)
+	if errors.Is(err, errNotFound) {
+		delete(priv.Applied, tag)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if id != getString(st, "id") {
+		return fmt.Errorf("tag %s now points to %s, not this image; left alone", tag, short(id))
+	}
+	delete(priv.Applied, tag)
+	return es.untag(ctx, tag)
+}
+
+func unmarked(v cty.Value) cty.Value {
+	u, _ := v.UnmarkDeep()
+	return u
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// short shortens a digest for messages: "sha256:3f1c0a9b7d2e".
+func short(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return d
+}

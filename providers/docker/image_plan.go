@@ -1,0 +1,301 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/sdform/sdform/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// imageType implements docker_image.
+type imageType struct {
+	p *Provider
+}
+
+// validate checks what can be checked offline: the arguments and the
+// Dockerfile's syntax.
+func (t *imageType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
+	cfg, diags := decodeImage(req.Config, t.p.env.ConfigDir)
+	for i, tag := range cfg.Tags {
+		if _, err := candidateTag(tag); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Invalid tag", "%v.", err)
+		}
+	}
+	if v := req.Config; v.IsKnown() && !v.IsNull() && v.GetAttr("dockerfile").IsKnown() && v.GetAttr("context").IsKnown() {
+		dt, err := os.ReadFile(cfg.Dockerfile)
+		if err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("dockerfile"), "Unreadable Dockerfile", "sdform could not read the Dockerfile %s: %v.", rel(t.p.env.ConfigDir, cfg.Dockerfile), err)
+		} else if _, err := parser.Parse(strings.NewReader(string(dt))); err != nil {
+			diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: "Dockerfile syntax error", Detail: err.Error(), File: rel(t.p.env.ConfigDir, cfg.Dockerfile)})
+		}
+	}
+	return providers.ValidateResponse{Diagnostics: diags}
+}
+
+// plan predicts the build and decides between no change, an in-place
+// update (tags, push settings) and a rebuild.
+func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
+	p := t.p
+	var resp providers.PlanResponse
+	priv, err := decodePrivate(req.PriorPrivate)
+	if err != nil {
+		resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Unreadable build record", "%v; the image will be rebuilt to record it again.", err)
+	}
+	if !req.Config.IsWhollyKnown() {
+		resp.Planned = plannedValue(req.Config, cty.NullVal(req.Config.Type()))
+		resp.Details = []string{"steps: not predicted: some inputs are known only after apply"}
+		if !req.Prior.IsNull() {
+			resp.RequiresReplace = []cty.Path{cty.GetAttrPath("id")}
+			resp.Reason = "inputs known only after apply"
+		}
+		return resp
+	}
+	cfg, diags := decodeImage(req.Config, p.env.ConfigDir)
+	resp.Diagnostics = append(resp.Diagnostics, diags...)
+	if diags.HasErrors() {
+		resp.Planned = plannedValue(req.Config, req.Prior)
+		return resp
+	}
+
+	b, connErr := p.builder(ctx)
+	var resolve resolveFunc
+	if b != nil || p.cfg.kind() == backendBuildKit {
+		// Without a daemon a standalone BuildKit's bases still resolve in
+		// their registries; the Engine's local store cannot be asked.
+		resolve = p.resolver(b)
+	}
+	pred := predict(ctx, cfg, p.env.ConfigDir, resolve)
+	resp.Diagnostics = append(resp.Diagnostics, pred.Diagnostics...)
+	if b != nil {
+		resp.Diagnostics = append(resp.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...)
+	}
+	if resp.Diagnostics.HasErrors() {
+		resp.Planned = plannedValue(req.Config, req.Prior)
+		return resp
+	}
+	resp.Fingerprint = pred.Fingerprint
+
+	rebuild, reason := decide(req.Prior, priv, cfg, pred)
+	var details []string
+	if b != nil {
+		details = append(details, "builder: "+b.describe())
+	}
+	if rebuild {
+		resp.Planned = plannedValue(req.Config, cty.NullVal(req.Config.Type()))
+		if !req.Prior.IsNull() {
+			resp.RequiresReplace = []cty.Path{cty.GetAttrPath("id")}
+			resp.Reason = reason
+		}
+		details = append(details, stepsLine(pred, cfg))
+		if b != nil {
+			pre, pdiags := preflight(ctx, b, p.cfg)
+			details = append(details, pre...)
+			resp.Diagnostics = append(resp.Diagnostics, pdiags...)
+		}
+		details = append(details, backendNotes(b, cfg)...)
+	} else {
+		resp.Planned = plannedValue(req.Config, req.Prior)
+		details = append(details, unchangedLine(pred, priv))
+	}
+	for _, n := range pred.Notes {
+		details = append(details, "cannot know: "+n)
+	}
+	if connErr != nil {
+		resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Builder unreachable",
+			"%v. The plan cannot know whether base images resolve in the builder's store, how much disk is free or how large the build cache is; apply will fail until a builder answers.", connErr)
+		details = append(details, "cannot know: builder unreachable ("+p.cfg.address()+"): base images in its store, free disk, build cache size")
+	}
+	resp.Details = details
+	priv.Planned = &plannedBuild{Fingerprint: pred.Fingerprint, Steps: pred.Steps}
+	resp.PlannedPrivate = priv.encode()
+	return resp
+}
+
+// decide says whether the image must be built, and why in words.
+func decide(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *prediction) (bool, string) {
+	if prior.IsNull() {
+		return true, ""
+	}
+	if priv.Fingerprint == "" {
+		return true, "no build record in state"
+	}
+	if !priv.Promoted && len(cfg.Tags) > 0 {
+		return true, "its tags still point to the previous image: the last build was never promoted (its tests did not pass)"
+	}
+	if cfg.Push && !getBool(prior, "push") {
+		return true, "push enabled"
+	}
+	if pred.Fingerprint == priv.Fingerprint {
+		return false, ""
+	}
+	return true, changeReason(prior, cfg, pred)
+}
+
+// changeReason names the first input that differs from the last build.
+func changeReason(prior cty.Value, cfg *imageConfig, pred *prediction) string {
+	prior, _ = prior.UnmarkDeep()
+	old := getMap(prior, "args")
+	for _, k := range sortedKeys(cfg.Args) {
+		if ov, ok := old[k]; !ok || ov != cfg.Args[k] {
+			return "build arg " + k + " changed"
+		}
+	}
+	for _, k := range sortedKeys(old) {
+		if _, ok := cfg.Args[k]; !ok {
+			return "build arg " + k + " removed"
+		}
+	}
+	switch {
+	case getString(prior, "target") != cfg.Target:
+		return "target changed"
+	case getString(prior, "platform") != cfg.Platform:
+		return "platform changed"
+	case !equalMaps(getMap(prior, "labels"), cfg.Labels):
+		return "labels changed"
+	case pred.FirstChange != "":
+		return pred.FirstChange + " changed"
+	}
+	return "the Dockerfile, the build context or a base image changed"
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// stepsLine is the plan's "steps: …" detail for a build.
+func stepsLine(pred *prediction, cfg *imageConfig) string {
+	if pred.Steps == nil {
+		return "steps: not predicted per step; every step may run"
+	}
+	if cfg.NoCache {
+		return fmt.Sprintf("steps: %d to run (no_cache)", len(pred.Steps))
+	}
+	s := fmt.Sprintf("steps: %d cached, %d to run", len(pred.Steps)-pred.toRun(), pred.toRun())
+	if pred.FirstChange != "" {
+		s += " (first change: " + pred.FirstChange + ")"
+	}
+	return s
+}
+
+// unchangedLine is the plan's detail for an image that will not be built.
+func unchangedLine(pred *prediction, priv *imagePrivate) string {
+	s := "steps: 0 to run"
+	if pred.Steps != nil {
+		s = fmt.Sprintf("steps: %d cached, 0 to run", len(pred.Steps))
+	}
+	if n := len(priv.History); n > 0 {
+		s += " (inputs unchanged since the build of " + priv.History[n-1].Time.Format("2006-01-02 15:04:05") + ")"
+	} else {
+		s += " (inputs unchanged since the last build)"
+	}
+	return s
+}
+
+// capabilityDiags reports what this config asks of a builder that lacks it.
+func capabilityDiags(b *builder, cfg *imageConfig, pred *prediction, dir string) providers.Diagnostics {
+	var diags providers.Diagnostics
+	if len(cfg.Contexts) > 0 && b.caps.engineStore && !b.caps.infoAPI {
+		diags = diags.Errorf(cty.GetAttrPath("contexts"), "Named contexts unsupported by this builder",
+			"The BuildKit built into the Docker Engine at %s (older than v0.11) has no named build contexts. Remove contexts, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).", b.cfg.dockerHost)
+	}
+	if len(cfg.CacheTo) > 0 && b.caps.engineStore {
+		diags = diags.Errorf(cty.GetAttrPath("cache_to"), "Registry cache export unsupported by this builder",
+			"The Docker Engine's own BuildKit at %s cannot export a registry cache. Remove cache_to, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).", b.cfg.dockerHost)
+	}
+	if pred.Syntax != "" && b.caps.engineStore && !b.caps.infoAPI {
+		diags = append(diags, providers.Diagnostic{Severity: providers.Warning,
+			Summary: "# syntax= with an old built-in BuildKit",
+			Detail: fmt.Sprintf("The Dockerfile asks for the frontend %s. The BuildKit built into this Docker Engine (older than v0.11) must pull that image to honour it and fails where no registry is reachable; remove the line to use the built-in frontend, or build with a standalone BuildKit.", pred.Syntax),
+			File: rel(dir, cfg.Dockerfile), Line: pred.SyntaxLine})
+	}
+	if cfg.Push && len(cfg.Tags) == 0 {
+		diags = diags.Warnf(cty.GetAttrPath("push"), "Nothing to push", "push = true but the image has no tags, so there is no name to push it under.")
+	}
+	return diags
+}
+
+// backendNotes say how this backend will carry out what the config asks.
+func backendNotes(b *builder, cfg *imageConfig) []string {
+	if b == nil {
+		return nil
+	}
+	var out []string
+	switch {
+	case cfg.Push && b.caps.engineStore && !b.caps.infoAPI:
+		out = append(out, "push: through the Docker Engine's image-push API (its built-in BuildKit ignores push=true)")
+	case cfg.Push && b.caps.engineStore:
+		out = append(out, "push: through the Docker Engine's image-push API")
+	case !b.caps.engineStore && !cfg.Push && len(cfg.Tags) > 0:
+		out = append(out, "tags: without push the image stays in BuildKit's own store under its tags, which sdform can neither read back nor hold back until tests pass")
+	}
+	return out
+}
+
+// preflight measures free disk where the builder keeps its data (when it is
+// on this machine) and the build cache's size. It never prunes.
+func preflight(ctx context.Context, b *builder, cfg config) ([]string, providers.Diagnostics) {
+	var details []string
+	var diags providers.Diagnostics
+	if root := b.caps.dataRoot; root != "" {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(root, &st); err != nil {
+			details = append(details, fmt.Sprintf("cannot know: free disk at %s (%v)", root, err))
+		} else {
+			free := int64(st.Bavail) * int64(st.Bsize)
+			details = append(details, fmt.Sprintf("free disk: %s at %s", formatSize(free), root))
+			if cfg.minFreeDisk > 0 && free < cfg.minFreeDisk {
+				diags = diags.Errorf(nil, "Not enough free disk for the build",
+					"%s has %s free, below the provider's min_free_disk of %s. Free space (sdform never prunes the build cache itself: `docker builder prune` or `buildctl prune` does) or lower min_free_disk.", root, formatSize(free), formatSize(cfg.minFreeDisk))
+			}
+		}
+	} else if cfg.minFreeDisk > 0 {
+		details = append(details, "cannot know: free disk of a remote builder (min_free_disk not checked)")
+	}
+	du, err := b.bk.DiskUsage(ctx)
+	if err != nil {
+		details = append(details, fmt.Sprintf("cannot know: build cache size (%v)", err))
+	} else {
+		var total int64
+		for _, u := range du {
+			total += u.Size
+		}
+		details = append(details, fmt.Sprintf("build cache: %s in %d records", formatSize(total), len(du)))
+	}
+	return details, diags
+}
+
+// plannedValue is config with the computed attributes taken from prior, or
+// unknown where prior is null. Marks on config (sensitive values) are kept.
+func plannedValue(config, prior cty.Value) cty.Value {
+	cfg, marks := config.UnmarkDeepWithPaths()
+	attrs := cfg.AsValueMap()
+	if attrs == nil {
+		attrs = map[string]cty.Value{}
+	}
+	pr, _ := prior.UnmarkDeep()
+	ty := config.Type()
+	for _, name := range computedAttrs {
+		if !ty.HasAttribute(name) {
+			continue
+		}
+		if pr.IsNull() {
+			attrs[name] = cty.UnknownVal(ty.AttributeType(name))
+		} else {
+			attrs[name] = pr.GetAttr(name)
+		}
+	}
+	return cty.ObjectVal(attrs).MarkWithPaths(marks)
+}
