@@ -1,0 +1,606 @@
+package download
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// FetchOptions tune Fetch. The zero value is the default everywhere.
+type FetchOptions struct {
+	// Connections is the number of parallel ranged connections for large
+	// files (8 when 0).
+	Connections int
+	// ParallelMin is the size from which a file is fetched in parallel
+	// (64 MiB when 0).
+	ParallelMin int64
+	// ChunkSize is the size of the ranges parallel connections take in
+	// turn (size/(4×Connections), within 8–128 MiB, when 0).
+	ChunkSize int64
+	// Retries is how many attempts in a row a range may fail without any
+	// progress before the fetch gives up (5 when 0). An attempt that
+	// brought bytes resets the count.
+	Retries int
+	// IdleTimeout is how long a connection may deliver nothing (headers or
+	// body) before it counts as stalled and is retried (30 s when 0).
+	IdleTimeout time.Duration
+	// Backoff is the first retry's delay, doubled per failed attempt up to
+	// 30 s (500 ms when 0).
+	Backoff time.Duration
+	// Progress, when set, is called from one goroutine every
+	// ProgressInterval (250 ms when 0) and once at the end.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+	// CheckpointInterval is how often the sidecar is saved (1 s when 0).
+	CheckpointInterval time.Duration
+	// HandoverLimit bounds the bytes handed from connections to the hasher
+	// in memory (64 MiB when 0); beyond it, and for bytes written ahead of
+	// the hashing frontier, the hasher reads the file back. Negative: never
+	// hand over (for measurements).
+	HandoverLimit int64
+}
+
+func (o *FetchOptions) defaults(size int64) {
+	if o.Connections <= 0 {
+		o.Connections = 8
+	}
+	if o.ParallelMin <= 0 {
+		o.ParallelMin = 64 << 20
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = min(max(size/int64(4*o.Connections), 8<<20), 128<<20)
+	}
+	if o.Retries <= 0 {
+		o.Retries = 5
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 250 * time.Millisecond
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Second
+	}
+	switch {
+	case o.HandoverLimit == 0:
+		o.HandoverLimit = 64 << 20
+	case o.HandoverLimit < 0:
+		o.HandoverLimit = 0
+	}
+}
+
+// Result describes a finished fetch.
+type Result struct {
+	Size   int64
+	SHA256 string
+	// Resumed bytes were already in the partial file; Downloaded bytes
+	// came over the network in this call.
+	Resumed, Downloaded int64
+	// Requests is the number of GET requests made (redirect hops not
+	// counted).
+	Requests int64
+	// HashedFromMemory and HashedFromFile split the digested bytes by
+	// where the hasher took them from.
+	HashedFromMemory, HashedFromFile int64
+	// Parallel is true when ranged connections ran in parallel.
+	Parallel bool
+}
+
+var (
+	errStalled   = errors.New("stalled: no data within the idle timeout")
+	errShortBody = errors.New("body ended early")
+	errNoRanges  = errors.New("server ignored a range request")
+)
+
+// diskError marks failures of the local file system, never retried.
+type diskError struct{ err error }
+
+func (e *diskError) Error() string { return e.err.Error() }
+func (e *diskError) Unwrap() error { return e.err }
+
+// PartialPath and SidecarPath name the files of an unfinished download.
+func PartialPath(dest string) string { return dest + ".partial" }
+func SidecarPath(dest string) string { return dest + ".partial.json" }
+
+// Fetch downloads r into dest. Bytes go to dest.partial, resuming what an
+// earlier call left there; dest appears (atomically, file and directory
+// fsynced) only once size and sha256 match r. On a mismatch the partial file
+// is removed and nothing is left at dest; on any other failure the partial
+// file and its sidecar stay for the next call to resume.
+func (c *Client) Fetch(ctx context.Context, r *Remote, dest string, opts FetchOptions) (*Result, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", Redact(r.URL), err)
+	}
+	opts.defaults(r.Size)
+	fx := &fetcher{
+		c: c, r: *r, o: opts, u: u, name: redactURL(u),
+		dest: dest, partial: PartialPath(dest), side: SidecarPath(dest),
+		size: r.Size,
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
+	}
+	fx.f, err = os.OpenFile(fx.partial, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
+	}
+	defer fx.f.Close()
+	// A second sdform (another config sharing the models folder) must not
+	// write the same partial file.
+	if err := syscall.Flock(int(fx.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("fetch %s: another download of %s is in progress: %w", fx.name, dest, err)
+	}
+	if err := fx.load(); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
+	}
+	res, err := fx.run(ctx)
+	if errors.Is(err, errNoRanges) {
+		// The server answered 200 to a range: start over with one plain
+		// GET rather than trust bytes it may not serve consistently.
+		if err = fx.restart(false); err == nil {
+			res, err = fx.run(ctx)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ErrMismatch) {
+			fx.f.Close()
+			os.Remove(fx.partial)
+			os.Remove(fx.side)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+type fetcher struct {
+	c    *Client
+	r    Remote
+	o    FetchOptions
+	u    *url.URL
+	name string
+
+	dest, partial, side string
+	f                   *os.File
+
+	size     int64 // -1 until known
+	parallel bool
+	resumed  int64
+	from     hashSnapshot
+
+	mu      sync.Mutex
+	written spanSet
+	sparse  bool
+
+	h *orderedHasher
+	// downloaded counts bytes written since the last restart; discarded
+	// those thrown away by a restart.
+	downloaded, discarded atomic.Int64
+	requests              atomic.Int64
+}
+
+// load reads the partial file and its sidecar and decides what can be kept.
+func (fx *fetcher) load() error {
+	fi, err := fx.f.Stat()
+	if err != nil {
+		return err
+	}
+	fsize := fi.Size()
+	sc, err := readSidecar(fx.side)
+	switch {
+	case err == nil && sc.usable(&fx.r, fsize):
+		fx.written, fx.sparse = sc.Written, sc.Sparse
+		fx.from = hashSnapshot{Off: sc.Hashed, State: sc.State}
+		if !sc.Sparse {
+			// Sequential writes leave no holes: every byte up to the size
+			// is good, including those written after the last checkpoint.
+			fx.written = spanSet{{0, fsize}}
+		}
+		if fx.size < 0 && sc.Size >= 0 {
+			fx.size = sc.Size
+		}
+	case errors.Is(err, os.ErrNotExist) && fsize > 0 && fx.r.AcceptRanges && (fx.size < 0 || fsize <= fx.size):
+		// A partial file without a sidecar (killed before the first
+		// checkpoint) is a prefix written in order; it is re-hashed once.
+		fx.written = spanSet{{0, fsize}}
+	default:
+		return fx.restart(fx.r.AcceptRanges)
+	}
+	fx.resumed = fx.written.bytes()
+	return nil
+}
+
+// restart empties the partial file. It truncates before saving the new
+// sidecar: a kill in between leaves the old sidecar, which no longer fits the
+// file's size and is discarded, never a sidecar vouching for stale bytes.
+func (fx *fetcher) restart(ranges bool) error {
+	fx.r.AcceptRanges = ranges
+	if err := fx.f.Truncate(0); err != nil {
+		return &diskError{fmt.Errorf("truncate %s: %w", fx.partial, err)}
+	}
+	fx.mu.Lock()
+	fx.written, fx.sparse = nil, false
+	fx.mu.Unlock()
+	fx.from, fx.resumed = hashSnapshot{}, 0
+	fx.discarded.Add(fx.downloaded.Swap(0))
+	return fx.saveSidecar(hashSnapshot{})
+}
+
+func (fx *fetcher) run(ctx context.Context) (*Result, error) {
+	fx.parallel = fx.size >= fx.o.ParallelMin && fx.r.AcceptRanges && fx.o.Connections > 1
+	if fx.parallel && !fx.sparse {
+		fx.mu.Lock()
+		fx.sparse = true
+		fx.mu.Unlock()
+		if err := fx.saveSidecar(fx.from); err != nil {
+			return nil, err
+		}
+		if err := fx.f.Truncate(fx.size); err != nil {
+			return nil, &diskError{fmt.Errorf("allocate %s: %w", fx.partial, err)}
+		}
+	}
+	h, err := newOrderedHasher(fx.f, fx.from, fx.o.HandoverLimit, fx.o.CheckpointInterval)
+	if err != nil {
+		// A sidecar whose state does not restore is useless: start over.
+		if err := fx.restart(fx.r.AcceptRanges); err != nil {
+			return nil, err
+		}
+		if h, err = newOrderedHasher(fx.f, hashSnapshot{}, fx.o.HandoverLimit, fx.o.CheckpointInterval); err != nil {
+			return nil, err
+		}
+	}
+	fx.h = h
+	for _, sp := range fx.written {
+		h.written(sp.Start, sp.End-sp.Start, nil)
+	}
+
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); fx.checkpoints(stop) }()
+	go func() { defer bg.Done(); fx.reportProgress(stop) }()
+	err = fx.download(ctx)
+	var sum string
+	var total int64
+	if err == nil {
+		total, sum, err = fx.finishHash()
+	}
+	h.close()
+	close(stop)
+	bg.Wait()
+	if err != nil {
+		if !errors.Is(err, ErrMismatch) {
+			if serr := fx.saveSidecar(h.snapshot()); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
+		return nil, err
+	}
+	if fx.o.Progress != nil {
+		fx.o.Progress(Progress{Phase: "download", Done: total, Total: total, Resumed: fx.resumed})
+	}
+	if err := fx.commit(); err != nil {
+		return nil, err
+	}
+	return &Result{
+		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
+		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
+		Parallel: fx.parallel,
+	}, nil
+}
+
+// download fetches every missing span, in parallel chunks or in order.
+func (fx *fetcher) download(ctx context.Context) error {
+	if fx.size < 0 {
+		// Unknown size: one stream to the end, starting after any prefix.
+		bp := bufPool.Get().(*[]byte)
+		return fx.fetchSpan(ctx, span{fx.written.prefix(), -1}, &bp)
+	}
+	fx.mu.Lock()
+	gaps := fx.written.missing(fx.size)
+	fx.mu.Unlock()
+	var chunks []span
+	for _, g := range gaps {
+		if !fx.parallel {
+			chunks = append(chunks, g)
+			continue
+		}
+		for s := g.Start; s < g.End; s += fx.o.ChunkSize {
+			chunks = append(chunks, span{s, min(s+fx.o.ChunkSize, g.End)})
+		}
+	}
+	conns := 1
+	if fx.parallel {
+		conns = min(fx.o.Connections, len(chunks))
+	}
+	next := make(chan span)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(next)
+		for _, ch := range chunks {
+			select {
+			case next <- ch:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	for range conns {
+		g.Go(func() error {
+			bp := bufPool.Get().(*[]byte)
+			for ch := range next {
+				if err := fx.fetchSpan(gctx, ch, &bp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// fetchSpan fetches [sp.Start, sp.End) (to EOF when End is -1), retrying
+// with backoff. Only attempts that brought no byte count against Retries.
+// bp is the connection's buffer; it is replaced whenever the hasher takes it.
+func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
+	cur := sp.Start
+	fails := 0
+	for {
+		if sp.End >= 0 && cur >= sp.End {
+			return nil
+		}
+		before := cur
+		done, err := fx.attempt(ctx, &cur, sp.End, bp)
+		if err == nil && done {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("fetch %s: %w", fx.name, context.Cause(ctx))
+		}
+		if err != nil && !retryable(err) {
+			return err
+		}
+		if cur > before {
+			fails = 0
+		} else {
+			fails++
+		}
+		if fails > fx.o.Retries {
+			return fmt.Errorf("fetch %s: giving up after %d attempts without progress: %w", fx.name, fails, err)
+		}
+		delay := fx.o.Backoff << min(max(fails-1, 0), 10)
+		t := time.NewTimer(min(delay, 30*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("fetch %s: %w", fx.name, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+}
+
+// attempt makes one request for [*cur, end) and writes what arrives,
+// advancing *cur. done is true when the span is complete.
+func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]byte) (done bool, err error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(fx.o.IdleTimeout, func() { cancel(errStalled) })
+	defer idle.Stop()
+	wrap := func(err error) error {
+		if context.Cause(rctx) == errStalled && ctx.Err() == nil {
+			err = errStalled
+		}
+		return fmt.Errorf("fetch %s: %w", fx.name, err)
+	}
+
+	whole := *cur == 0 && (end < 0 || end == fx.size)
+	var hdr http.Header
+	if !whole {
+		rng := "bytes=" + strconv.FormatInt(*cur, 10) + "-"
+		if end >= 0 {
+			rng += strconv.FormatInt(end-1, 10)
+		}
+		hdr = http.Header{"Range": {rng}}
+	}
+	fx.requests.Add(1)
+	resp, final, err := fx.c.send(rctx, http.MethodGet, fx.u, hdr, followAll)
+	if err != nil {
+		if ctx.Err() == nil && context.Cause(rctx) == errStalled {
+			return false, wrap(errStalled)
+		}
+		return false, err
+	}
+	defer resp.Body.Close()
+
+	limit := end // where this response's bytes stop counting
+	checkExtra := false
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		start, last, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != *cur {
+			return false, wrap(fmt.Errorf("%w: asked for bytes from %d, got %q", errNoRanges, *cur, resp.Header.Get("Content-Range")))
+		}
+		if total >= 0 && fx.size >= 0 && total != fx.size {
+			return false, wrap(fmt.Errorf("%w: expected %d bytes, the server now has %d", ErrMismatch, fx.size, total))
+		}
+		if limit < 0 || last+1 < limit {
+			limit = last + 1
+		}
+	case http.StatusOK:
+		if !whole {
+			return false, wrap(errNoRanges)
+		}
+		if n, ok := parseSize(resp.Header.Get("Content-Length")); ok && fx.size >= 0 && n != fx.size {
+			return false, wrap(fmt.Errorf("%w: expected %d bytes, the server sends %d", ErrMismatch, fx.size, n))
+		}
+		checkExtra = limit >= 0
+	case http.StatusRequestedRangeNotSatisfiable:
+		return false, wrap(fmt.Errorf("%w: the server has fewer than the expected %d bytes", ErrMismatch, fx.size))
+	default:
+		return false, fmt.Errorf("fetch: %w", fx.c.statusError(final, resp.StatusCode))
+	}
+	idle.Reset(fx.o.IdleTimeout)
+
+	for {
+		buf := **bp
+		want := len(buf)
+		if limit >= 0 {
+			want = int(min(int64(want), limit-*cur))
+		}
+		n := 0
+		var rerr error
+		for n < want && rerr == nil {
+			var m int
+			m, rerr = resp.Body.Read(buf[n:want])
+			if m > 0 {
+				n += m
+				idle.Reset(fx.o.IdleTimeout)
+			}
+		}
+		if n > 0 {
+			if _, werr := fx.f.WriteAt(buf[:n], *cur); werr != nil {
+				return false, &diskError{fmt.Errorf("write %s: %w", fx.partial, werr)}
+			}
+			fx.mu.Lock()
+			fx.written = fx.written.add(*cur, *cur+int64(n))
+			fx.mu.Unlock()
+			if fx.h.written(*cur, int64(n), *bp) {
+				*bp = bufPool.Get().(*[]byte)
+			}
+			*cur += int64(n)
+			fx.downloaded.Add(int64(n))
+		}
+		if limit >= 0 && *cur >= limit {
+			if checkExtra {
+				var one [1]byte
+				if m, _ := io.ReadFull(resp.Body, one[:]); m > 0 {
+					return false, wrap(fmt.Errorf("%w: the server sends more than the expected %d bytes", ErrMismatch, fx.size))
+				}
+			}
+			return end < 0 || *cur >= end, nil
+		}
+		switch {
+		case rerr == io.EOF && limit < 0:
+			return true, nil
+		case rerr == io.EOF:
+			return false, wrap(errShortBody)
+		case rerr != nil:
+			return false, wrap(rerr)
+		}
+	}
+}
+
+// finishHash waits for the hasher and checks size and sha256.
+func (fx *fetcher) finishHash() (int64, string, error) {
+	total := fx.size
+	fx.mu.Lock()
+	if total < 0 {
+		total = fx.written.prefix()
+	}
+	gaps := fx.written.missing(total)
+	fx.mu.Unlock()
+	if len(gaps) > 0 {
+		return 0, "", fmt.Errorf("fetch %s: %d byte ranges still missing", fx.name, len(gaps))
+	}
+	sum, err := fx.h.wait(total)
+	if err != nil {
+		return 0, "", &diskError{fmt.Errorf("fetch %s: %w", fx.name, err)}
+	}
+	fi, err := fx.f.Stat()
+	if err != nil {
+		return 0, "", &diskError{err}
+	}
+	if fi.Size() != total || (fx.r.Size >= 0 && total != fx.r.Size) {
+		return 0, "", fmt.Errorf("%w: size mismatch for %s: expected %d bytes, got %d", ErrMismatch, fx.name, fx.r.Size, fi.Size())
+	}
+	if fx.r.SHA256 != "" && sum != fx.r.SHA256 {
+		return 0, "", fmt.Errorf("%w: sha256 mismatch for %s: expected %s, got %s", ErrMismatch, fx.name, fx.r.SHA256, sum)
+	}
+	return total, sum, nil
+}
+
+// commit makes the verified partial file the destination: fsync the file,
+// rename, fsync the directory, then drop the sidecar.
+func (fx *fetcher) commit() error {
+	if err := fx.f.Sync(); err != nil {
+		return &diskError{fmt.Errorf("sync %s: %w", fx.partial, err)}
+	}
+	if err := os.Rename(fx.partial, fx.dest); err != nil {
+		return &diskError{fmt.Errorf("rename %s: %w", fx.partial, err)}
+	}
+	if err := syncDir(filepath.Dir(fx.dest)); err != nil {
+		return &diskError{err}
+	}
+	os.Remove(fx.side)
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (fx *fetcher) checkpoints(stop <-chan struct{}) {
+	t := time.NewTicker(fx.o.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			fx.saveSidecar(fx.h.snapshot())
+		}
+	}
+}
+
+func (fx *fetcher) reportProgress(stop <-chan struct{}) {
+	if fx.o.Progress == nil {
+		return
+	}
+	m := newMeter(5 * time.Second)
+	t := time.NewTicker(fx.o.ProgressInterval)
+	defer t.Stop()
+	report := func(now time.Time) {
+		dl := fx.downloaded.Load()
+		fx.o.Progress(Progress{
+			Phase: "download", Done: fx.resumed + dl, Total: fx.size,
+			Resumed: fx.resumed, Rate: m.rate(now, dl),
+		})
+	}
+	report(time.Now())
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			report(now)
+		}
+	}
+}

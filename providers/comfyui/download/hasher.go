@@ -1,0 +1,238 @@
+package download
+
+import (
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+	"time"
+)
+
+// bufSize is the unit in which connections write and hand bytes to the
+// hasher: large enough to keep syscalls and hand-overs rare, small enough to
+// keep progress and resume fine-grained.
+const bufSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// hashItem is the next run of bytes to digest: a buffer handed over by a
+// connection, or a span to read back from the file.
+type hashItem struct {
+	off  int64
+	n    int64
+	buf  *[]byte // nil: read [off, off+n) from the file
+}
+
+// orderedHasher digests a file whose pieces are written out of order. Bytes
+// are hashed strictly in file order as soon as they are contiguous: a
+// connection whose buffer starts exactly at the hashing frontier hands the
+// buffer over (no copy, no read); bytes written ahead of the frontier are
+// read back from the file (the page cache) when the frontier reaches them.
+type orderedHasher struct {
+	file io.ReaderAt
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	claimed int64   // bytes before this offset are queued or digested
+	pending spanSet // written, beyond claimed, not yet queued
+	queue   []hashItem
+	memHeld int64 // bytes held in queued buffers
+	memMax  int64 // above this, hand-overs are refused (read back later)
+	hashed  int64 // bytes digested
+	closed  bool
+	err     error
+	snap    hashSnapshot
+	snapAt  time.Time
+	every   time.Duration
+
+	d       hash.Hash // touched only by run
+	readBuf []byte
+	stopped chan struct{}
+
+	// Counters for benchmarks and tests: bytes digested from hand-overs
+	// and from read-backs.
+	fromMem, fromFile int64
+}
+
+// hashSnapshot is the digest state after the first Off bytes.
+type hashSnapshot struct {
+	Off   int64
+	State []byte
+}
+
+// newOrderedHasher starts a hasher at the snapshot (zero value: offset 0).
+// memMax bounds the bytes of handed-over buffers waiting to be hashed.
+func newOrderedHasher(file io.ReaderAt, from hashSnapshot, memMax int64, every time.Duration) (*orderedHasher, error) {
+	d := sha256.New()
+	if from.Off > 0 {
+		if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(from.State); err != nil {
+			return nil, fmt.Errorf("restore sha256 state: %w", err)
+		}
+	}
+	h := &orderedHasher{
+		file: file, claimed: from.Off, hashed: from.Off, memMax: memMax,
+		d: d, snap: from, every: every, snapAt: time.Now(), stopped: make(chan struct{}),
+	}
+	h.cond = sync.NewCond(&h.mu)
+	go h.run()
+	return h, nil
+}
+
+// written records that [off, off+len(*buf)) is in the file. When the buffer
+// starts at the hashing frontier the hasher takes it (true: the caller must
+// not reuse it); otherwise the bytes will be read back from the file.
+func (h *orderedHasher) written(off, n int64, buf *[]byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	end := off + n
+	if end <= h.claimed || h.closed {
+		return false
+	}
+	taken := false
+	if off == h.claimed && buf != nil && h.memHeld+n <= h.memMax {
+		h.queue = append(h.queue, hashItem{off: off, n: n, buf: buf})
+		h.memHeld += n
+		h.claimed = end
+		taken = true
+	} else {
+		h.pending = h.pending.add(max(off, h.claimed), end)
+	}
+	h.absorb()
+	h.cond.Broadcast()
+	return taken
+}
+
+// absorb queues pending spans that have become contiguous with the
+// frontier, to be read back from the file.
+func (h *orderedHasher) absorb() {
+	for {
+		var sp span
+		var ok bool
+		h.pending, sp, ok = h.pending.popAt(h.claimed)
+		if !ok {
+			return
+		}
+		h.queue = append(h.queue, hashItem{off: sp.Start, n: sp.End - sp.Start})
+		h.claimed = sp.End
+	}
+}
+
+func (h *orderedHasher) run() {
+	defer close(h.stopped)
+	for {
+		h.mu.Lock()
+		for len(h.queue) == 0 && !h.closed {
+			h.cond.Wait()
+		}
+		if len(h.queue) == 0 {
+			h.mu.Unlock()
+			return
+		}
+		it := h.queue[0]
+		h.queue = h.queue[1:]
+		h.mu.Unlock()
+
+		err := h.digest(it)
+
+		h.mu.Lock()
+		if it.buf != nil {
+			h.memHeld -= it.n
+		}
+		if err != nil && h.err == nil {
+			h.err = err
+		}
+		h.hashed += it.n
+		if err == nil && time.Since(h.snapAt) >= h.every {
+			h.snapshotLocked()
+		}
+		h.cond.Broadcast()
+		h.mu.Unlock()
+	}
+}
+
+func (h *orderedHasher) digest(it hashItem) error {
+	if it.buf != nil {
+		h.d.Write((*it.buf)[:it.n])
+		h.fromMem += it.n
+		bufPool.Put(it.buf)
+		return nil
+	}
+	if h.readBuf == nil {
+		h.readBuf = make([]byte, 4*bufSize)
+	}
+	for off, end := it.off, it.off+it.n; off < end; {
+		n := min(int64(len(h.readBuf)), end-off)
+		m, err := h.file.ReadAt(h.readBuf[:n], off)
+		h.d.Write(h.readBuf[:m])
+		h.fromFile += int64(m)
+		off += int64(m)
+		if err != nil && int64(m) < n {
+			return fmt.Errorf("read back bytes at %d: %w", off, err)
+		}
+	}
+	return nil
+}
+
+// snapshotLocked records the digest state; called by run with mu held, so
+// the digest is not being written.
+func (h *orderedHasher) snapshotLocked() {
+	st, err := h.d.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return
+	}
+	h.snap = hashSnapshot{Off: h.hashed, State: st}
+	h.snapAt = time.Now()
+}
+
+// snapshot returns the latest recorded digest state.
+func (h *orderedHasher) snapshot() hashSnapshot {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.snap
+}
+
+// wait blocks until the first total bytes are digested (or the hasher
+// failed) and returns the hex digest.
+func (h *orderedHasher) wait(total int64) (string, error) {
+	h.mu.Lock()
+	// Every write has been reported by now: what is claimed will be
+	// digested, and a gap below total is a bug in the caller.
+	for h.hashed < h.claimed && h.err == nil {
+		h.cond.Wait()
+	}
+	hashed, err := h.hashed, h.err
+	h.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	if hashed < total {
+		return "", fmt.Errorf("hash: only %d of %d bytes are contiguous", hashed, total)
+	}
+	h.close()
+	return hex.EncodeToString(h.d.Sum(nil)), nil
+}
+
+// close stops the hasher after the queued items; pending spans are dropped.
+// It waits for run to return, after which a final snapshot is taken.
+func (h *orderedHasher) close() {
+	h.mu.Lock()
+	h.closed = true
+	h.cond.Broadcast()
+	h.mu.Unlock()
+	<-h.stopped
+	h.mu.Lock()
+	if h.err == nil && h.hashed > h.snap.Off {
+		h.snapshotLocked()
+	}
+	h.mu.Unlock()
+}
+
+// progress returns the bytes digested.
+func (h *orderedHasher) progress() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hashed
+}

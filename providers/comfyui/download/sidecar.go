@@ -1,0 +1,91 @@
+package download
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// sidecarVersion changes when the sidecar's meaning changes; other versions
+// are ignored (the partial file is then started over).
+const sidecarVersion = 1
+
+// sidecar is DEST.partial.json: what the partial file holds and the sha256
+// state of its first Hashed bytes, so a resumed fetch reads nothing back.
+type sidecar struct {
+	Version int `json:"version"`
+	// Identity of the remote file: a partial file of another version of
+	// it is worthless.
+	URL    string `json:"url"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+	ETag   string `json:"etag,omitempty"`
+	// Sparse: the file was extended to Size for parallel writes, so only
+	// Written says which bytes are real. Otherwise bytes were written in
+	// order and everything up to the file's size is real.
+	Sparse  bool    `json:"sparse"`
+	Written spanSet `json:"written"`
+	Hashed  int64   `json:"hashed"`
+	State   []byte  `json:"sha256_state,omitempty"`
+}
+
+func readSidecar(path string) (*sidecar, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var sc sidecar
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return &sc, nil
+}
+
+// usable reports whether the sidecar describes a partial file of r that is
+// still consistent with the file's size.
+func (sc *sidecar) usable(r *Remote, fsize int64) bool {
+	if sc.Version != sidecarVersion || sc.URL != Redact(r.URL) || sc.Size != r.Size ||
+		sc.SHA256 != r.SHA256 || sc.ETag != r.ETag {
+		return false
+	}
+	if !r.AcceptRanges && len(sc.Written) > 0 {
+		return false
+	}
+	for i, sp := range sc.Written {
+		if sp.Start < 0 || sp.End <= sp.Start || sp.End > fsize || (i > 0 && sp.Start <= sc.Written[i-1].End) {
+			return false
+		}
+	}
+	if sc.Sparse && r.Size >= 0 && fsize != r.Size {
+		return false
+	}
+	if sc.Hashed < 0 || sc.Hashed > fsize || sc.Hashed > sc.Written.prefix() && sc.Sparse {
+		return false
+	}
+	return sc.Hashed == 0 || len(sc.State) > 0
+}
+
+// saveSidecar writes the sidecar atomically (temporary file and rename). It
+// is not fsynced: it guards against a killed process, and after a power
+// loss the final sha256 check still catches bytes that never reached the
+// disk.
+func (fx *fetcher) saveSidecar(snap hashSnapshot) error {
+	fx.mu.Lock()
+	sc := sidecar{
+		Version: sidecarVersion, URL: Redact(fx.r.URL), Size: fx.r.Size, SHA256: fx.r.SHA256, ETag: fx.r.ETag,
+		Sparse: fx.sparse, Written: fx.written.clone(), Hashed: snap.Off, State: snap.State,
+	}
+	fx.mu.Unlock()
+	b, err := json.Marshal(&sc)
+	if err != nil {
+		return err
+	}
+	tmp := fx.side + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return &diskError{fmt.Errorf("save %s: %w", fx.side, err)}
+	}
+	if err := os.Rename(tmp, fx.side); err != nil {
+		return &diskError{fmt.Errorf("save %s: %w", fx.side, err)}
+	}
+	return nil
+}

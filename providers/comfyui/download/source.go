@@ -1,0 +1,136 @@
+package download
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// DefaultEndpoint is the Hugging Face hub used when neither the provider nor
+// HF_ENDPOINT names another one (a mirror).
+const DefaultEndpoint = "https://huggingface.co"
+
+// Source is a parsed `source` argument.
+type Source struct {
+	// Raw is the source as written.
+	Raw string
+	// Hub is true for hf:// sources.
+	Hub bool
+	// RepoType is "" for models, "datasets" or "spaces" (hf://datasets/…).
+	RepoType string
+	// Repo is "ORG/REPO", Revision the branch, tag or commit ("main" when
+	// the source names none), Path the file inside the repository.
+	Repo, Revision, Path string
+	// URL is the http(s) URL of a plain source; empty for the hub.
+	URL *url.URL
+}
+
+var (
+	repoPart  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	commitHex = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// IsSHA256 reports whether s is a lower-case hex sha256 digest.
+func IsSHA256(s string) bool { return sha256Hex.MatchString(s) }
+
+// ParseSource parses "hf://[datasets/|spaces/]ORG/REPO[@REVISION]/PATH" or an
+// http(s) URL. A revision containing "/" (refs/pr/1) is written escaped
+// (refs%2Fpr%2F1), as the hub itself writes it in URLs.
+func ParseSource(raw string) (Source, error) {
+	s := Source{Raw: raw}
+	if rest, ok := strings.CutPrefix(raw, "hf://"); ok {
+		s.Hub = true
+		for _, t := range []string{"datasets/", "spaces/"} {
+			if r, ok := strings.CutPrefix(rest, t); ok {
+				s.RepoType, rest = strings.TrimSuffix(t, "/"), r
+			}
+		}
+		parts := strings.SplitN(rest, "/", 3)
+		if len(parts) < 3 || parts[2] == "" {
+			return s, fmt.Errorf("parse source %q: want hf://ORG/REPO@REVISION/PATH", raw)
+		}
+		org, repo, path := parts[0], parts[1], parts[2]
+		rev := "main"
+		if r, after, ok := strings.Cut(repo, "@"); ok {
+			repo, rev = r, after
+			if rev == "" {
+				return s, fmt.Errorf("parse source %q: empty revision after @", raw)
+			}
+		}
+		if !repoPart.MatchString(org) || !repoPart.MatchString(repo) {
+			return s, fmt.Errorf("parse source %q: %q is not a repository name", raw, org+"/"+repo)
+		}
+		if unescaped, err := url.PathUnescape(rev); err != nil || strings.ContainsAny(unescaped, "\x00") {
+			return s, fmt.Errorf("parse source %q: bad revision %q", raw, rev)
+		}
+		for _, seg := range strings.Split(path, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return s, fmt.Errorf("parse source %q: bad file path %q", raw, path)
+			}
+		}
+		s.Repo, s.Revision, s.Path = org+"/"+repo, rev, path
+		return s, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return s, fmt.Errorf("parse source: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return s, fmt.Errorf("parse source %q: want hf://ORG/REPO@REVISION/PATH or an http(s) URL", Redact(raw))
+	}
+	s.URL = u
+	return s, nil
+}
+
+// IsCommit reports whether the revision is a full commit hash, the only kind
+// of revision that cannot move.
+func (s Source) IsCommit() bool { return commitHex.MatchString(s.Revision) }
+
+// FileName is the last element of the file's path.
+func (s Source) FileName() string {
+	p := s.Path
+	if !s.Hub {
+		p = s.URL.Path
+	}
+	return p[strings.LastIndex(p, "/")+1:]
+}
+
+// resolveURL is the hub's download URL for the file at a revision:
+// {endpoint}/[TYPE/]ORG/REPO/resolve/REV/PATH.
+func (s Source) resolveURL(endpoint *url.URL, rev string) *url.URL {
+	u := *endpoint
+	segs := []string{strings.TrimSuffix(u.Path, "/")}
+	if s.RepoType != "" {
+		segs = append(segs, s.RepoType)
+	}
+	segs = append(segs, s.Repo, "resolve", rev)
+	for _, p := range strings.Split(s.Path, "/") {
+		segs = append(segs, url.PathEscape(p))
+	}
+	u.RawPath = strings.Join(segs, "/")
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	u.RawQuery, u.Fragment = "", ""
+	return &u
+}
+
+// Redact returns a URL fit for messages: no user info and no query string
+// (signed CDN URLs carry credentials there).
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return redactURL(u)
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	c.Fragment = ""
+	return c.String()
+}
