@@ -42,7 +42,7 @@ func TestFetchFaults(t *testing.T) {
 		partialKept bool
 		minGets     int
 	}{
-		"clean": {opts: fastOptions()},
+		"clean":          {opts: fastOptions()},
 		"clean parallel": {opts: parallelOptions(), minGets: 8},
 		"reset mid-body": {
 			opts: fastOptions(),
@@ -150,7 +150,7 @@ func TestFetchFaults(t *testing.T) {
 			minGets: 21,
 		},
 		"200 instead of 206 on resume": {
-			opts: fastOptions(),
+			opts:  fastOptions(),
 			setup: func(s *fileServer, r *Remote) { s.ignoreRange.Store(true) },
 			fault: func(s *fileServer) func(int, http.ResponseWriter, *http.Request) bool {
 				return func(n int, w http.ResponseWriter, r *http.Request) bool {
@@ -280,7 +280,7 @@ func TestFetchResume(t *testing.T) {
 		wantMinStart int64
 		wantResumed  bool
 	}{
-		"sidecar": {opts: fastOptions(), wantMinStart: 1, wantResumed: true},
+		"sidecar":          {opts: fastOptions(), wantMinStart: 1, wantResumed: true},
 		"sidecar parallel": {opts: parallelOptions(), wantMinStart: 1, wantResumed: true},
 		"no sidecar: prefix re-hashed": {
 			opts:         fastOptions(),
@@ -404,7 +404,10 @@ func TestFetchConcurrentSameDestRefused(t *testing.T) {
 	s.rate.Store(512 << 10)
 	dest := filepath.Join(t.TempDir(), "m.bin")
 	done := make(chan error, 1)
-	go func() { _, err := (&Client{}).Fetch(context.Background(), s.remote(), dest, fastOptions()); done <- err }()
+	go func() {
+		_, err := (&Client{}).Fetch(context.Background(), s.remote(), dest, fastOptions())
+		done <- err
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for s.served.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)

@@ -21,9 +21,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // hashItem is the next run of bytes to digest: a buffer handed over by a
 // connection, or a span to read back from the file.
 type hashItem struct {
-	off  int64
-	n    int64
-	buf  *[]byte // nil: read [off, off+n) from the file
+	off int64
+	n   int64
+	buf *[]byte // nil: read [off, off+n) from the file
 }
 
 // orderedHasher digests a file whose pieces are written out of order. Bytes

@@ -180,4 +180,3 @@ func parseContentRange(s string) (start, end, total int64, ok bool) {
 	}
 	return start, end, total, true
 }
-

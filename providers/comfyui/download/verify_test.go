@@ -132,7 +132,7 @@ func TestJoin(t *testing.T) {
 	for _, d := range []string{filepath.Join(models, "diffusion_models"), filepath.Join(models, "vae"), outside} {
 		os.MkdirAll(d, 0o755)
 	}
-	os.Symlink(outside, filepath.Join(models, "loras"))                      // dir symlink out
+	os.Symlink(outside, filepath.Join(models, "loras"))                     // dir symlink out
 	os.Symlink(filepath.Join(models, "vae"), filepath.Join(models, "vae2")) // dir symlink in
 	os.Symlink(filepath.Join(outside, "x"), filepath.Join(models, "vae", "evil.safetensors"))
 	os.Symlink(filepath.Join(root, "big"), filepath.Join(root, "linked-models")) // models dir itself a link
