@@ -417,7 +417,12 @@ func fileFunctions(dir string, rec *FileRecord) map[string]function.Function {
 	}
 	readFile := func(p string) ([]byte, string, error) {
 		abs := resolve(p)
-		b, err := os.ReadFile(abs)
+		f, err := openRegular(p, abs)
+		if err != nil {
+			return nil, abs, err
+		}
+		defer f.Close()
+		b, err := io.ReadAll(f)
 		if err != nil {
 			return nil, abs, function.NewArgError(0, pathError(p, err))
 		}
@@ -446,9 +451,9 @@ func fileFunctions(dir string, rec *FileRecord) map[string]function.Function {
 		"filesha256": pathFunc("Returns the hex sha256 of a file, relative to the configuration directory.", func(p string) (cty.Value, error) {
 			abs := resolve(p)
 			// Streamed: weight files are tens of gigabytes.
-			f, err := os.Open(abs)
+			f, err := openRegular(p, abs)
 			if err != nil {
-				return cty.NilVal, function.NewArgError(0, pathError(p, err))
+				return cty.NilVal, err
 			}
 			defer f.Close()
 			h := sha256.New()
@@ -485,6 +490,31 @@ func fileFunctions(dir string, rec *FileRecord) map[string]function.Function {
 			return cty.StringVal(filepath.Dir(p)), nil
 		}, cty.String),
 	}
+}
+
+// openRegular opens a regular file. Devices and pipes are refused: reading
+// /dev/stdin or a FIFO would hang a plan.
+func openRegular(p, abs string) (*os.File, error) {
+	// Stat before opening: opening a FIFO for reading blocks by itself.
+	if st, err := os.Stat(abs); err != nil {
+		return nil, function.NewArgError(0, pathError(p, err))
+	} else if !st.Mode().IsRegular() {
+		return nil, function.NewArgErrorf(0, "%s is not a regular file", p)
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, function.NewArgError(0, pathError(p, err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, function.NewArgError(0, pathError(p, err))
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, function.NewArgErrorf(0, "%s is not a regular file", p)
+	}
+	return f, nil
 }
 
 // pathError words a file error with the path as the user wrote it; the
