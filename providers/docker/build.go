@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -328,13 +329,38 @@ func factsFromExport(resp map[string]string) (*imageFacts, error) {
 	return f, nil
 }
 
-// stepsOf lists the Dockerfile steps among the vertices, in order.
+// stepsOf lists the Dockerfile steps among the vertices in the order
+// BuildKit numbers them ("[2/3]" before "[3/3]"); stages keep the order in
+// which BuildKit first announced them.
 func stepsOf(vertices []*bkclient.Vertex) []*bkclient.Vertex {
 	var out []*bkclient.Vertex
+	stageOrder := map[string]int{}
 	for _, v := range vertices {
 		if _, ok := instruction(v.Name); ok {
 			out = append(out, v)
+			st, _ := stepIndex(v.Name)
+			if _, seen := stageOrder[st]; !seen {
+				stageOrder[st] = len(stageOrder)
+			}
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		si, ni := stepIndex(out[i].Name)
+		sj, nj := stepIndex(out[j].Name)
+		if si != sj {
+			return stageOrder[si] < stageOrder[sj]
+		}
+		return ni < nj
+	})
 	return out
+}
+
+// stepIndex returns the stage name and step number of a step vertex.
+func stepIndex(name string) (string, int) {
+	m := stepName.FindStringSubmatch(name)
+	if m == nil {
+		return "", 0
+	}
+	n, _ := strconv.Atoi(m[2])
+	return m[1], n
 }

@@ -1,0 +1,449 @@
+package docker
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	mobyclient "github.com/moby/moby/client"
+	"github.com/sdform/sdform/internal/testenv"
+	"github.com/sdform/sdform/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// itBackend is one real builder the integration tests run against.
+type itBackend struct {
+	name     string
+	provider map[string]cty.Value
+	base     string // FROM reference the builder can use
+	registry string // host:port for push tests
+	engine   *mobyclient.Client
+}
+
+// backends returns the builders under test: the standalone BuildKit with the
+// registry, and the Docker Engine's built-in BuildKit. Each one that is
+// missing skips its subtest (or fails it under SDFORM_REQUIRE_SERVICES=1).
+func forEachBackend(t *testing.T, fn func(t *testing.T, be itBackend)) {
+	t.Run("buildkit", func(t *testing.T) {
+		be := itBackend{name: "buildkit"}
+		be.provider = map[string]cty.Value{"buildkit": cty.StringVal(testenv.BuildKit(t))}
+		be.registry = testenv.Registry(t)
+		be.base = testenv.BaseImage(t)
+		fn(t, be)
+	})
+	t.Run("docker", func(t *testing.T) {
+		host := testenv.DockerHost(t)
+		be := itBackend{name: "docker", provider: map[string]cty.Value{"docker_host": cty.StringVal(host)}}
+		be.base = testenv.DockerBaseImage(t)
+		be.registry = testenv.Registry(t)
+		c, err := mobyclient.New(mobyclient.WithHost(host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		be.engine = c
+		fn(t, be)
+	})
+}
+
+// tag returns a tag unique to this test run; in the registry when pushed.
+func (be itBackend) tag(t *testing.T, push bool) string {
+	repo := "sdform-it/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if push || be.name == "buildkit" {
+		repo = be.registry + "/" + repo
+	}
+	tag := repo + ":" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	if be.engine != nil {
+		t.Cleanup(func() {
+			for _, ref := range []string{tag, tag + candidateSuffix} {
+				be.engine.ImageRemove(context.Background(), ref, mobyclient.ImageRemoveOptions{})
+			}
+		})
+	}
+	return tag
+}
+
+// nonce is unique per call, for Dockerfile lines that must not hit the
+// cache of an earlier test run.
+func nonce() string { return strconv.FormatInt(time.Now().UnixNano(), 36) }
+
+func strs(ss ...string) cty.Value {
+	vs := make([]cty.Value, len(ss))
+	for i, s := range ss {
+		vs[i] = cty.StringVal(s)
+	}
+	return cty.ListVal(vs)
+}
+
+func strMap(kv ...string) cty.Value {
+	m := map[string]cty.Value{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = cty.StringVal(kv[i+1])
+	}
+	return cty.MapVal(m)
+}
+
+// stepFlags renders the state's steps as "RUN …=cached" lines for
+// comparison with BuildKit's view.
+func stepFlags(v cty.Value) []string {
+	var out []string
+	for it := v.GetAttr("steps").ElementIterator(); it.Next(); {
+		_, s := it.Element()
+		state := "ran"
+		if s.GetAttr("cached").True() {
+			state = "cached"
+		}
+		out = append(out, s.GetAttr("name").AsString()+"="+state)
+	}
+	return out
+}
+
+func TestIntegrationBuildCycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tag := be.tag(t, be.name == "buildkit")
+		n := nonce()
+		h := newHarness(t, be.provider, map[string]string{
+			// The nonce keeps BuildKit's cache of earlier runs out of the
+			// cached flags this test checks.
+			"Dockerfile":    "FROM " + be.base + "\nRUN echo " + n + " > /hello\nCOPY a.txt /a.txt\nENV CUDA_VERSION=12.4.1\n",
+			"a.txt":         "a1\n",
+			"ignored.log":   "x\n",
+			".dockerignore": "*.log\n",
+		})
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(be.name == "buildkit")})
+
+		// First build.
+		pr := h.mustBuild(cfg)
+		if h.action(pr) != providers.NoOp && !strings.HasPrefix(detail(pr, "builder:"), "builder: ") {
+			t.Errorf("plan details lack the builder: %q", pr.Details)
+		}
+		id := h.attr("id")
+		if !strings.HasPrefix(id, "sha256:") || h.attr("cuda_version") != "12.4.1" {
+			t.Fatalf("state after build: id %q cuda_version %q", id, h.attr("cuda_version"))
+		}
+		if got := h.state.GetAttr("size"); got.IsNull() || got.AsBigFloat().Sign() <= 0 {
+			t.Errorf("size = %#v, want > 0", got)
+		}
+
+		// No-op re-plan: same fingerprint, nothing to run, no solve.
+		h.refresh()
+		solves := h.p.solves.Load()
+		pr = h.plan(cfg)
+		if pr.Diagnostics.HasErrors() {
+			t.Fatalf("re-plan: %v", pr.Diagnostics)
+		}
+		if a := h.action(pr); a != providers.NoOp {
+			t.Fatalf("re-plan action = %s (reason %q, details %q), want no-op", a, pr.Reason, pr.Details)
+		}
+		if d := detail(pr, "steps:"); !strings.Contains(d, "0 to run") {
+			t.Errorf("re-plan steps detail = %q, want 0 to run", d)
+		}
+		if got := h.p.solves.Load(); got != solves {
+			t.Errorf("re-plan made %d solves", got-solves)
+		}
+
+		// A change in a file .dockerignore excludes: still a no-op.
+		writeFiles(t, h.dir, map[string]string{"ignored.log": "changed\n"})
+		if a := h.action(h.plan(cfg)); a != providers.NoOp {
+			t.Errorf("after changing an ignored file: action %s, want no-op", a)
+		}
+
+		// A change in the late COPY: rebuild, RUN cached, COPY runs.
+		writeFiles(t, h.dir, map[string]string{"a.txt": "a2\n"})
+		pr = h.plan(cfg)
+		if a := h.action(pr); a != providers.Replace {
+			t.Fatalf("after changing a.txt: action %s, want replace", a)
+		}
+		if pr.Reason == "" {
+			t.Errorf("rebuild without a reason")
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		want := []string{"RUN echo " + n + " > /hello=cached", "COPY a.txt /a.txt=ran"}
+		if got := stepFlags(h.state); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("steps = %q, want %q", got, want)
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+		if h.attr("id") == id {
+			t.Errorf("image id unchanged after a COPY change")
+		}
+	})
+}
+
+func TestIntegrationFailingRun(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN echo ok\nRUN echo broken >&2 && exit 3\n",
+		})
+		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false))})
+		pr := h.plan(cfg)
+		if pr.Diagnostics.HasErrors() {
+			t.Fatalf("plan: %v", pr.Diagnostics)
+		}
+		prior := h.state
+		ar := h.apply(cfg, pr)
+		if !ar.Diagnostics.HasErrors() {
+			t.Fatal("apply of a failing RUN succeeded")
+		}
+		msg := ar.Diagnostics[0].Detail
+		for _, want := range []string{"RUN echo broken >&2 && exit 3", "Dockerfile:3", "exit code: 3"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error %q lacks %q", msg, want)
+			}
+		}
+		if !ar.NewState.RawEquals(prior) {
+			t.Errorf("state changed by a failed build: %#v", ar.NewState)
+		}
+	})
+}
+
+func TestIntegrationFallback(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nARG ENABLE_X=true\nRUN if [ \"$ENABLE_X\" = true ]; then echo 'x failed to build' >&2; exit 1; fi; echo \"$ENABLE_X\" > /x\n",
+		})
+		cfg := h.image(map[string]cty.Value{
+			"tags":     strs(be.tag(t, false)),
+			"args":     strMap("ENABLE_X", "true"),
+			"fallback": cty.ObjectVal(map[string]cty.Value{"args": strMap("ENABLE_X", "false")}),
+		})
+		h.mustBuild(cfg)
+		if !h.state.GetAttr("used_fallback").True() {
+			t.Fatalf("used_fallback = false after a failing first try")
+		}
+		if !strings.Contains(h.out.String(), "retrying once with the fallback args (ENABLE_X)") {
+			t.Errorf("output does not announce the fallback:\n%s", h.out.String())
+		}
+		// The next plan keeps the fallback build: no retry of the first try.
+		h.refresh()
+		if a := h.action(h.plan(cfg)); a != providers.NoOp {
+			t.Errorf("re-plan after a fallback build: %s, want no-op", a)
+		}
+	})
+}
+
+func TestIntegrationPushAndDrift(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tag := be.tag(t, true)
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN echo pushed > /p\n",
+		})
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.True})
+		pr := h.mustBuild(cfg)
+		if be.name == "docker" && !strings.Contains(strings.Join(pr.Details, "\n"), "image-push API") {
+			t.Errorf("plan does not say the push goes through the Engine: %q", pr.Details)
+		}
+		ref, err := name.ParseReference(tag, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := remote.Head(ref)
+		if err != nil {
+			t.Fatalf("registry has no %s after promotion: %v", tag, err)
+		}
+		if got := h.attr("digest"); got != d.Digest.String() {
+			t.Errorf("digest = %q, registry has %s", got, d.Digest)
+		}
+
+		// Delete the image outside sdform: refresh reports it, plan rebuilds.
+		if be.engine != nil {
+			if _, err := be.engine.ImageRemove(context.Background(), h.attr("id"), mobyclient.ImageRemoveOptions{Force: true}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			dref, _ := name.ParseReference(repoOf(tag)+"@"+d.Digest.String(), name.Insecure)
+			if err := remote.Delete(dref); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id := h.attr("id")
+		r := h.refresh()
+		if !r.NewState.IsNull() || !strings.Contains(r.Drift, "deleted outside sdform") || !strings.Contains(r.Drift, short(id)[:12]) && be.engine != nil {
+			t.Fatalf("refresh after delete: null=%v drift=%q", r.NewState.IsNull(), r.Drift)
+		}
+		if a := h.action(h.plan(cfg)); a != providers.Create {
+			t.Errorf("plan after delete: %s, want create", a)
+		}
+	})
+}
+
+func TestIntegrationTagMovedOutside(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		if be.engine == nil {
+			t.Skip("tag moves on a standalone BuildKit are covered through the registry by TestIntegrationPushAndDrift")
+		}
+		tag := be.tag(t, false)
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo v > /v\n"})
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag)})
+		h.mustBuild(cfg)
+		if _, err := be.engine.ImageTag(context.Background(), mobyclient.ImageTagOptions{Source: be.base, Target: tag}); err != nil {
+			t.Fatal(err)
+		}
+		r := h.refresh()
+		if !r.NewState.IsNull() || !strings.Contains(r.Drift, "tag "+tag+" now points to sha256:") {
+			t.Fatalf("refresh after retag: null=%v drift=%q", r.NewState.IsNull(), r.Drift)
+		}
+	})
+}
+
+func TestIntegrationMaxSizeAndPromotion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tag := be.tag(t, be.name == "buildkit")
+		push := cty.BoolVal(be.name == "buildkit")
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nCOPY v.txt /v.txt\n", "v.txt": "1\n"})
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": push})
+		h.mustBuild(cfg)
+		v1 := h.attr("id")
+		lookup := func(ref string) string {
+			if be.engine != nil {
+				res, err := be.engine.ImageInspect(context.Background(), ref)
+				if err != nil {
+					return ""
+				}
+				return res.ID
+			}
+			f, err := (registry{cfg: h.p.cfg}).facts(context.Background(), ref, "")
+			if err != nil {
+				return ""
+			}
+			return f.ID
+		}
+
+		// Over max_size: apply fails with both sizes, tags stay on v1.
+		writeFiles(t, h.dir, map[string]string{"v.txt": "2\n"})
+		big := h.image(map[string]cty.Value{"tags": strs(tag), "push": push, "max_size": cty.StringVal("1kB")})
+		pr := h.plan(big)
+		ar := h.apply(big, pr)
+		if !ar.Diagnostics.HasErrors() || !strings.Contains(ar.Diagnostics[0].Detail, "over max_size 1kB") || !strings.Contains(ar.Diagnostics[0].Detail, "image is ") {
+			t.Fatalf("apply over max_size: %v", ar.Diagnostics)
+		}
+		if got := lookup(tag); got != v1 {
+			t.Errorf("tag moved by a build over max_size: %s → %s (v1 %s)", tag, got, v1)
+		}
+
+		// Tests failed: Promote(false) keeps the tag on v1, the candidate
+		// carries v2, and the next plan says promotion is pending.
+		pr = h.plan(cfg)
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply v2: %v", ar.Diagnostics)
+		}
+		v2 := h.attr("id")
+		r := h.promote(false, "docker_image_test.imports")
+		if len(r.Diagnostics) == 0 || !strings.Contains(r.Diagnostics[0].Detail, "not moved") || !strings.Contains(r.Diagnostics[0].Detail, "docker_image_test.imports") {
+			t.Errorf("promote(false) diagnostics: %v", r.Diagnostics)
+		}
+		if got := lookup(tag); got != v1 {
+			t.Errorf("tag after failed tests points to %s, want v1 %s", got, v1)
+		}
+		cand, _ := candidateTag(tag)
+		if got := lookup(cand); got != v2 {
+			t.Errorf("candidate %s points to %s, want v2 %s", cand, got, v2)
+		}
+		h.refresh()
+		pr = h.plan(cfg)
+		if h.action(pr) != providers.Replace || !strings.Contains(pr.Reason, "never promoted") {
+			t.Errorf("plan with promotion pending: %s %q", h.action(pr), pr.Reason)
+		}
+		// Tests pass now: the tag moves to the new build, v1 is recorded.
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply v2 again: %v", ar.Diagnostics)
+		}
+		if r := h.promote(true); r.Diagnostics.HasErrors() {
+			t.Fatalf("promote: %v", r.Diagnostics)
+		}
+		if got := lookup(tag); got != h.attr("id") {
+			t.Errorf("tag after promotion points to %s, want %s", got, h.attr("id"))
+		}
+		priv, _ := decodePrivate(h.private)
+		if prev := priv.Previous[tag]; prev == "" {
+			t.Errorf("previous target of %s not recorded: %+v", tag, priv)
+		}
+	})
+}
+
+func TestIntegrationSecrets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN --mount=type=secret,id=tok test \"$(wc -c < /run/secrets/tok)\" -eq 6 && echo ok > /ok\n",
+		})
+		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false)), "secrets": strMap("tok", "s3cret")})
+		h.mustBuild(cfg)
+		if strings.Contains(h.out.String(), "s3cret") {
+			t.Errorf("secret value printed in build output")
+		}
+	})
+}
+
+func TestIntegrationNamedContexts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile":      "FROM " + be.base + "\nCOPY --from=weights w.bin /w.bin\n",
+			"weights/w.bin":   "weights\n",
+			"ctx/placeholder": "",
+		})
+		cfg := h.image(map[string]cty.Value{"context": cty.StringVal("ctx"), "dockerfile": cty.StringVal("Dockerfile"), "tags": strs(be.tag(t, false)), "contexts": strMap("weights", "weights")})
+		pr := h.plan(cfg)
+		if be.name == "docker" {
+			// The Engine 20.10 built-in BuildKit has no named contexts.
+			if !pr.Diagnostics.HasErrors() || !strings.Contains(pr.Diagnostics[0].Summary, "Named contexts unsupported") {
+				t.Fatalf("plan with contexts on the old built-in BuildKit: %v", pr.Diagnostics)
+			}
+			return
+		}
+		if pr.Diagnostics.HasErrors() {
+			t.Fatalf("plan: %v", pr.Diagnostics)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v\n%s", ar.Diagnostics, h.out.String())
+		}
+	})
+}
+
+// TestIntegrationMissingDaemon needs no service: it points the provider at
+// sockets nobody listens on.
+func TestIntegrationMissingDaemon(t *testing.T) {
+	dir := t.TempDir()
+	for name, provider := range map[string]map[string]cty.Value{
+		"buildkit": {"buildkit": cty.StringVal("unix://" + filepath.Join(dir, "buildkitd.sock"))},
+		"docker":   {"docker_host": cty.StringVal("unix://" + filepath.Join(dir, "docker.sock"))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, provider, map[string]string{"Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "a"})
+			cfg := h.image(map[string]cty.Value{"tags": strs("sdform-it/missing:latest")})
+			pr := h.plan(cfg)
+			if pr.Diagnostics.HasErrors() {
+				t.Fatalf("plan without a daemon failed: %v", pr.Diagnostics)
+			}
+			if len(pr.Diagnostics) == 0 || pr.Diagnostics[0].Summary != "Builder unreachable" {
+				t.Errorf("plan diagnostics = %v, want a Builder unreachable warning", pr.Diagnostics)
+			}
+			if !strings.Contains(strings.Join(pr.Details, "\n"), "cannot know: builder unreachable") {
+				t.Errorf("plan details = %q", pr.Details)
+			}
+			start := time.Now()
+			ar := h.apply(cfg, pr)
+			if !ar.Diagnostics.HasErrors() {
+				t.Fatal("apply without a daemon succeeded")
+			}
+			msg := ar.Diagnostics[0].Detail
+			sock := strings.TrimPrefix(provider[map[string]string{"buildkit": "buildkit", "docker": "docker_host"}[name]].AsString(), "unix://")
+			if !strings.Contains(msg, sock) || !strings.Contains(msg, "Start") {
+				t.Errorf("apply error %q does not name %s and how to start a builder", msg, sock)
+			}
+			if d := time.Since(start); d > probeTimeout {
+				t.Errorf("apply took %s to fail", d)
+			}
+			if !ar.NewState.IsNull() {
+				t.Errorf("state after failed apply: %#v", ar.NewState)
+			}
+		})
+	}
+}
