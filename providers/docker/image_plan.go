@@ -218,8 +218,8 @@ func capabilityDiags(b *builder, cfg *imageConfig, pred *prediction, dir string)
 	if pred.Syntax != "" && b.caps.engineStore && !b.caps.infoAPI {
 		diags = append(diags, providers.Diagnostic{Severity: providers.Warning,
 			Summary: "# syntax= with an old built-in BuildKit",
-			Detail: fmt.Sprintf("The Dockerfile asks for the frontend %s. The BuildKit built into this Docker Engine (older than v0.11) must pull that image to honour it and fails where no registry is reachable; remove the line to use the built-in frontend, or build with a standalone BuildKit.", pred.Syntax),
-			File: rel(dir, cfg.Dockerfile), Line: pred.SyntaxLine})
+			Detail:  fmt.Sprintf("The Dockerfile asks for the frontend %s. The BuildKit built into this Docker Engine (older than v0.11) must pull that image to honour it and fails where no registry is reachable; remove the line to use the built-in frontend, or build with a standalone BuildKit.", pred.Syntax),
+			File:    rel(dir, cfg.Dockerfile), Line: pred.SyntaxLine})
 	}
 	if cfg.Push && len(cfg.Tags) == 0 {
 		diags = diags.Warnf(cty.GetAttrPath("push"), "Nothing to push", "push = true but the image has no tags, so there is no name to push it under.")
