@@ -1,0 +1,222 @@
+package planner
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+
+	"github.com/sdform/sdform/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// redactedPrefix starts every redacted leaf.
+const redactedPrefix = "sha256:"
+
+var redactedRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// IsRedacted reports whether s has the form of a redacted leaf. Redact
+// leaves such strings alone, so that redacting twice changes nothing.
+func IsRedacted(s string) bool { return redactedRE.MatchString(s) }
+
+// RedactString returns "sha256:" and the hex HMAC-SHA256 of s keyed with
+// key (the state's lineage). Equal secrets give equal strings within one
+// state, so plans can compare them without storing them; the key keeps
+// the hash from being looked up in a table of common secrets.
+func RedactString(s, key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(s))
+	return redactedPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// Redact returns v with every known, non-null primitive leaf at or under one
+// of paths replaced by its RedactString. Numbers and bools become strings
+// (a collection whose elements then differ in type becomes a tuple or an
+// object). Unknown and null leaves stay as they are, and so do strings that
+// are already redacted. v must not be marked.
+func Redact(v cty.Value, paths []cty.Path, key string) cty.Value {
+	if len(paths) == 0 || v.IsMarked() {
+		return v
+	}
+	return redact(v, nil, paths, key, false)
+}
+
+// RedactMarked unmarks v and redacts every path that carried
+// lang.SensitiveMark, plus extra. It returns the redacted value and the
+// sensitive paths (marks first, then extra).
+func RedactMarked(v cty.Value, extra []cty.Path, key string) (cty.Value, []cty.Path) {
+	u, pvm := v.UnmarkDeepWithPaths()
+	paths := sensitiveFromMarks(pvm)
+	paths = appendPaths(paths, extra...)
+	return Redact(u, paths, key), paths
+}
+
+func sensitiveFromMarks(pvm []cty.PathValueMarks) []cty.Path {
+	var out []cty.Path
+	for _, pm := range pvm {
+		if pm.Marks.Has(lang.SensitiveMark) {
+			p := pm.Path
+			if p.HasUnknownTail() {
+				p = p[:len(p)-1]
+			}
+			out = appendPaths(out, p)
+		}
+	}
+	return out
+}
+
+// appendPaths appends the paths not already in list.
+func appendPaths(list []cty.Path, add ...cty.Path) []cty.Path {
+next:
+	for _, p := range add {
+		for _, q := range list {
+			if q.Equals(p) {
+				continue next
+			}
+		}
+		list = append(list, p.Copy())
+	}
+	return list
+}
+
+// under reports whether path is at or under one of paths.
+func under(path cty.Path, paths []cty.Path) bool {
+	for _, p := range paths {
+		if path.HasPrefix(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayContain reports whether some path in paths is at or under path, so
+// that the walk must descend.
+func mayContain(path cty.Path, paths []cty.Path) bool {
+	for _, p := range paths {
+		if p.HasPrefix(path) {
+			return true
+		}
+	}
+	return false
+}
+
+func redact(v cty.Value, path cty.Path, paths []cty.Path, key string, all bool) cty.Value {
+	if !all {
+		all = under(path, paths)
+		if !all && !mayContain(path, paths) {
+			return v
+		}
+	}
+	if !v.IsKnown() || v.IsNull() {
+		return v
+	}
+	ty := v.Type()
+	switch {
+	case ty.IsPrimitiveType():
+		if !all {
+			return v
+		}
+		var s string
+		switch ty {
+		case cty.String:
+			s = v.AsString()
+			if IsRedacted(s) {
+				return v
+			}
+		case cty.Number:
+			s = v.AsBigFloat().Text('g', -1)
+		case cty.Bool:
+			s = "false"
+			if v.True() {
+				s = "true"
+			}
+		}
+		return cty.StringVal(RedactString(s, key))
+	case ty.IsObjectType():
+		m := map[string]cty.Value{}
+		for name := range ty.AttributeTypes() {
+			m[name] = redact(v.GetAttr(name), path.GetAttr(name), paths, key, all)
+		}
+		return cty.ObjectVal(m)
+	case ty.IsMapType():
+		if v.LengthInt() == 0 {
+			return v
+		}
+		m := map[string]cty.Value{}
+		for k, e := range v.AsValueMap() {
+			m[k] = redact(e, path.IndexString(k), paths, key, all)
+		}
+		if sameTypes(m) {
+			return cty.MapVal(m)
+		}
+		return cty.ObjectVal(m)
+	case ty.IsListType(), ty.IsTupleType():
+		if v.LengthInt() == 0 {
+			return v
+		}
+		var l []cty.Value
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			l = append(l, redact(e, path.IndexInt(i), paths, key, all))
+		}
+		if ty.IsListType() && sameTypesList(l) {
+			return cty.ListVal(l)
+		}
+		return cty.TupleVal(l)
+	case ty.IsSetType():
+		if v.LengthInt() == 0 {
+			return v
+		}
+		var l []cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			// Set elements have no stable index: a sensitive path reaches
+			// them only through the set as a whole.
+			l = append(l, redact(e, path.Index(e), paths, key, all))
+		}
+		if sameTypesList(l) {
+			return cty.SetVal(l)
+		}
+		return cty.TupleVal(l)
+	}
+	return v
+}
+
+func sameTypes(m map[string]cty.Value) bool {
+	var ty cty.Type
+	first := true
+	for _, v := range m {
+		if first {
+			ty, first = v.Type(), false
+			continue
+		}
+		if !v.Type().Equals(ty) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTypesList(l []cty.Value) bool {
+	for _, v := range l[1:] {
+		if !v.Type().Equals(l[0].Type()) {
+			return false
+		}
+	}
+	return true
+}
+
+// redactedPaths lists the paths of the leaves of v that are already
+// redacted strings: refresh must keep them redacted even when the
+// configuration that made them sensitive is gone.
+func redactedPaths(v cty.Value) []cty.Path {
+	var out []cty.Path
+	_ = cty.Walk(v, func(p cty.Path, e cty.Value) (bool, error) {
+		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String && !e.IsMarked() && IsRedacted(e.AsString()) {
+			out = append(out, p.Copy())
+		}
+		return true, nil
+	})
+	return out
+}
