@@ -35,14 +35,16 @@ DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# wait_for TRIES COMMAND...: retry COMMAND every 0.25 s, at most TRIES times.
+# wait_for PID TRIES COMMAND...: retry COMMAND every 0.25 s, at most TRIES
+# times, giving up at once if the daemon PID has exited.
 wait_for() {
-	local tries=$1 i
-	shift
+	local pid=$1 tries=$2 i
+	shift 2
 	for ((i = 0; i < tries; i++)); do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.25
 	done
 	return 1
@@ -115,14 +117,14 @@ spawn() {
 	local name=$1 logfile=$2
 	shift 2
 	setsid "$@" >"$logfile" 2>&1 </dev/null &
-	local pid=$!
-	echo "$name $pid" >>"$PIDS_FILE"
-	log "$name started (PID $pid, log $logfile)"
+	SPAWNED=$!
+	echo "$name $SPAWNED" >>"$PIDS_FILE"
+	log "$name started (PID $SPAWNED, log $logfile)"
 }
 
 start_registry() {
-	if curl -fsS --max-time 1 "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
-		die "something already answers on $REGISTRY_ADDR; stop it first (ci/services.sh stop, if it is ours)"
+	if (exec 3<>"/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR##*:}") 2>/dev/null; then
+		die "something already listens on $REGISTRY_ADDR: stop it (ci/services.sh stop, if it is another checkout's) or set SDFORM_SERVICES_REGISTRY_ADDR"
 	fi
 	cat >"$TMP/registry.yml" <<-EOF
 		version: 0.1
@@ -139,8 +141,8 @@ start_registry() {
 		  addr: $REGISTRY_ADDR
 	EOF
 	spawn registry "$TMP/registry.log" "$BIN/registry" serve "$TMP/registry.yml"
-	wait_for 120 curl -fsS --max-time 1 "http://$REGISTRY_ADDR/v2/" ||
-		die "registry did not answer on $REGISTRY_ADDR within 30 s; see $TMP/registry.log"
+	wait_for "$SPAWNED" 120 curl -fsS --max-time 1 "http://$REGISTRY_ADDR/v2/" ||
+		die "registry did not answer on $REGISTRY_ADDR (it exited, or 30 s passed); see $TMP/registry.log"
 }
 
 start_buildkitd() {
@@ -150,8 +152,8 @@ start_buildkitd() {
 		--addr "unix://$TMP/buildkitd.sock" --root "$TMP/bkroot" \
 		--oci-worker=true --oci-worker-net=host --oci-worker-snapshotter=overlayfs \
 		--containerd-worker=false
-	wait_for 240 "$BIN/buildctl" --addr "unix://$TMP/buildkitd.sock" debug workers ||
-		die "buildkitd did not answer within 60 s; see $TMP/buildkitd.log"
+	wait_for "$SPAWNED" 240 "$BIN/buildctl" --addr "unix://$TMP/buildkitd.sock" debug workers ||
+		die "buildkitd did not answer (it exited, or 60 s passed); see $TMP/buildkitd.log"
 }
 
 start_dockerd() {
@@ -160,8 +162,8 @@ start_dockerd() {
 		--host "unix://$TMP/docker.sock" --config-file "$TMP/daemon.json" \
 		--data-root "$TMP/docker" --exec-root "$TMP/docker-exec" --pidfile "$TMP/docker.pid" \
 		--bridge=none --iptables=false --ip6tables=false --ip-masq=false --log-level=warn
-	wait_for 240 curl -fsS --max-time 1 --unix-socket "$TMP/docker.sock" http://localhost/_ping ||
-		die "dockerd did not answer within 60 s; see $TMP/dockerd.log"
+	wait_for "$SPAWNED" 240 curl -fsS --max-time 1 --unix-socket "$TMP/docker.sock" http://localhost/_ping ||
+		die "dockerd did not answer (it exited, or 60 s passed); see $TMP/dockerd.log"
 }
 
 # make_base_image lays out Debian's static busybox as a root filesystem and
