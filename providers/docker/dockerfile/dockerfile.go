@@ -1,0 +1,235 @@
+package dockerfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Input is everything Analyze needs to know about one image build. Only
+// Dockerfile is required; the rest narrows what can be said.
+type Input struct {
+	// Dockerfile is the Dockerfile's content.
+	Dockerfile []byte
+	// DockerfilePath names the Dockerfile in messages ("docker/Dockerfile:42").
+	// When it is a path that exists, "<DockerfilePath>.dockerignore" beside
+	// it takes precedence over ContextDir/.dockerignore, as in BuildKit.
+	DockerfilePath string
+	// ContextDir is the local build context. Empty means no context: every
+	// COPY from it is reported as a finding.
+	ContextDir string
+	// Target is the stage to build; empty means the last stage.
+	Target string
+	// BuildArgs are the --build-arg values.
+	BuildArgs map[string]string
+	// SecretIDs are the ids of the secrets passed as secret mounts.
+	SecretIDs []string
+	// SecretValues are the secrets' values. They are only compared with
+	// build-arg values (a secret passed as a build arg ends up in the image
+	// history) and masked in texts; they never enter a key, a finding or a
+	// file.
+	SecretValues []string
+	// NamedContexts maps a named build context (--build-context NAME=DIR)
+	// to its local directory.
+	NamedContexts map[string]string
+	// Platform is the target platform ("linux/amd64"); empty means this
+	// machine's.
+	Platform string
+	// Resolver resolves base images; nil means offline: base images are
+	// unknown and every step that depends on one is Uncertain.
+	Resolver BaseImageResolver
+	// PriorKeys are the keys recorded at earlier builds (Result.Keys or
+	// Keys after each build), with the time of the build that produced them.
+	PriorKeys KeyHistory
+	// NoCache predicts a build with --no-cache: every step runs.
+	NoCache bool
+	// CacheDir keeps the context stat cache (one small file per context
+	// directory) so that an unchanged context is only stat'ed, not re-read.
+	// Empty disables the cache.
+	CacheDir string
+
+	// open replaces os.Open for context files (tests count reads with it).
+	open openFunc
+}
+
+// BaseImageResolver resolves an image reference (normalized, with tag:
+// "docker.io/library/busybox:latest") to its digest and image config.
+type BaseImageResolver interface {
+	ResolveImage(ctx context.Context, ref string) (digest string, configJSON []byte, err error)
+}
+
+// Severity of a Finding.
+type Severity int
+
+const (
+	// Error findings mean the build would fail or do something the user
+	// did not ask for.
+	Error Severity = iota
+	// Warning findings are worth reading but do not block a build.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Error {
+		return "error"
+	}
+	return "warning"
+}
+
+// Finding is one problem in the Dockerfile or in how it is built.
+type Finding struct {
+	Severity Severity
+	// Rule is BuildKit's lint rule name (e.g. "JSONArgsRecommended") or one
+	// of sdform's own checks: "Syntax" (BuildKit refused the Dockerfile),
+	// "UndeclaredBuildArg", "BuildArgWithoutValue", "SecretInBuildArg",
+	// "MissingSecret", "CopySourceNotFound", "BaseImageUnresolved",
+	// "NamedContextReplacesStage".
+	Rule string
+	// File is Input.DockerfilePath (or "Dockerfile"); Line is 1-based, 0
+	// when the finding is not about one line (a build arg set in config).
+	File string
+	Line int
+	// Summary is terse; Message is the full sentence(s).
+	Summary string
+	Message string
+	// URL documents the rule, when BuildKit has a page for it.
+	URL string
+}
+
+func (f Finding) String() string {
+	loc := f.File
+	if f.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	return fmt.Sprintf("%s: %s [%s] %s", loc, f.Severity, f.Rule, f.Message)
+}
+
+// Image is a base image the target build needs, after ARG substitution:
+// the provider checks each one resolves before it plans a build.
+type Image struct {
+	// Ref is normalized with its tag ("docker.io/library/busybox:latest").
+	Ref string
+	// Digest is the resolved digest; empty when offline or unresolved.
+	Digest string
+	// Lines are the Dockerfile lines that name it (FROM, COPY --from, RUN
+	// --mount=from).
+	Lines []int
+}
+
+// Result is what Analyze found out.
+type Result struct {
+	Findings []Finding
+	// Images are the base images of the target and the stages it needs.
+	Images []Image
+	// Prediction is nil when the Dockerfile has errors BuildKit would refuse.
+	Prediction *Prediction
+}
+
+// HasErrors reports whether any finding is an Error.
+func (r *Result) HasErrors() bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity == Error })
+}
+
+// Analyze parses and lints the Dockerfile with BuildKit's own code, checks
+// the build args and secrets against it, and predicts which steps of the
+// target BuildKit will take from its cache. It does no network I/O beyond
+// what in.Resolver does. The error is for what the world did (an unreadable
+// context); problems with what the user wrote are Findings.
+func Analyze(ctx context.Context, in Input) (*Result, error) {
+	a, err := analyze(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return a.result, nil
+}
+
+// Keys returns the keys to record after a successful build of in (into
+// KeyHistory.Record with the build's time), so that later plans see its steps
+// as cached. It is Analyze's Prediction.Keys, computed afresh.
+func Keys(ctx context.Context, in Input) ([]string, error) {
+	a, err := analyze(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if a.result.Prediction == nil {
+		return nil, fmt.Errorf("compute keys of %s: %w", a.file, firstError(a.result.Findings))
+	}
+	return a.result.Prediction.Keys, nil
+}
+
+func firstError(fs []Finding) error {
+	for _, f := range fs {
+		if f.Severity == Error {
+			return errors.New(f.String())
+		}
+	}
+	return errors.New("no prediction")
+}
+
+// KeyHistory maps a key recorded at an earlier build to the time of the most
+// recent build that produced it. BuildKit keeps a step's cache until it is
+// pruned, so a key from any earlier build counts as cached.
+type KeyHistory map[string]time.Time
+
+// Record adds the keys of a build finished at at.
+func (h KeyHistory) Record(keys []string, at time.Time) {
+	for _, k := range keys {
+		if prev, ok := h[k]; !ok || at.After(prev) {
+			h[k] = at
+		}
+	}
+}
+
+// Latest is the time of the most recent recorded build; zero when none.
+func (h KeyHistory) Latest() time.Time {
+	var t time.Time
+	for _, v := range h {
+		if v.After(t) {
+			t = v
+		}
+	}
+	return t
+}
+
+// Prune drops keys last produced before cutoff (after the builder's cache was
+// pruned, say) and returns how many it dropped.
+func (h KeyHistory) Prune(cutoff time.Time) int {
+	n := 0
+	for k, v := range h {
+		if v.Before(cutoff) {
+			delete(h, k)
+			n++
+		}
+	}
+	return n
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Line != fs[j].Line {
+			return fs[i].Line < fs[j].Line
+		}
+		if fs[i].Severity != fs[j].Severity {
+			return fs[i].Severity < fs[j].Severity
+		}
+		return fs[i].Rule < fs[j].Rule
+	})
+}
+
+func dedupFindings(fs []Finding) []Finding {
+	seen := map[string]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		k := strings.Join([]string{f.Rule, fmt.Sprint(f.Line), f.Message}, "\x00")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
+	}
+	return out
+}
