@@ -157,6 +157,19 @@ func (a *Apply) Skip(addr, reason string) {
 type ApplyResult struct {
 	Succeeded, Failed, Skipped []string
 	Errors                     map[string]error
+	// SkipReasons fill in reasons the Skip hook did not give.
+	SkipReasons map[string]string
+	// Promotions are the provider promotions after the walk (tags moved
+	// to a new image once its tests passed, or kept when one failed).
+	Promotions []Promotion
+}
+
+// Promotion is one object's promotion after apply.
+type Promotion struct {
+	Address string
+	Passed  bool
+	Failed  []string // tests and checks that did not pass
+	Err     error
 }
 
 // Summary writes the closing lines: "Apply complete! 3 succeeded, 1
@@ -185,13 +198,32 @@ func (a *Apply) Summary(r ApplyResult) {
 		b.WriteString("\nSkipped:\n")
 		a.mu.Lock()
 		for _, addr := range sorted(r.Skipped) {
-			if reason := a.skipped[addr]; reason != "" {
+			reason := a.skipped[addr]
+			if reason == "" {
+				reason = r.SkipReasons[addr]
+			}
+			if reason != "" {
 				fmt.Fprintf(&b, "  %s: %s\n", addr, reason)
 			} else {
 				fmt.Fprintf(&b, "  %s\n", addr)
 			}
 		}
 		a.mu.Unlock()
+		a.printf("%s", b.String())
+	}
+	if len(r.Promotions) > 0 {
+		var b strings.Builder
+		b.WriteString("\nPromotion:\n")
+		for _, p := range r.Promotions {
+			switch {
+			case p.Err != nil:
+				fmt.Fprintf(&b, "  %s: %s: %v\n", p.Address, a.o.paint(ansiRed, "promotion failed"), p.Err)
+			case p.Passed:
+				fmt.Fprintf(&b, "  %s: promoted: every test passed\n", p.Address)
+			default:
+				fmt.Fprintf(&b, "  %s: %s, because %s did not pass\n", p.Address, a.o.paint(ansiYellow, "not promoted"), strings.Join(p.Failed, ", "))
+			}
+		}
 		a.printf("%s", b.String())
 	}
 }

@@ -324,6 +324,11 @@ func (d *differ) diff(name string, p cty.Path, before, after cty.Value) {
 		d.unchanged++
 		return
 	}
+	// An empty collection next to nothing says nothing: `+ step = []` on
+	// every create would be noise.
+	if (bNull && emptyCollection(after)) || (aNull && emptyCollection(before)) {
+		return
+	}
 	switch {
 	case bNull && enterable(after) && name != "" && entryCount(after) == 0:
 		d.add('+', name, p, formatValue(after, p, d.sens))
@@ -351,6 +356,15 @@ func (d *differ) diff(name string, p cty.Path, before, after cty.Value) {
 	default:
 		d.add('~', name, p, formatValue(before, p, d.sens)+" -> "+formatValue(after, p, d.sens))
 	}
+}
+
+func emptyCollection(v cty.Value) bool {
+	v, _ = v.Unmark()
+	if !v.IsKnown() || v.IsNull() {
+		return false
+	}
+	ty := v.Type()
+	return (ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType()) && v.LengthInt() == 0
 }
 
 func entryCount(v cty.Value) int {
@@ -523,4 +537,11 @@ func (e *errWriter) printf(format string, args ...any) {
 		return
 	}
 	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
+
+// Checks writes check results after an apply, as the plan shows them.
+func Checks(w io.Writer, checks []*plan.CheckResult, o Options) error {
+	ew := &errWriter{w: w}
+	renderChecks(ew, checks, o)
+	return ew.err
 }

@@ -387,15 +387,22 @@ func TestApplyGolden(t *testing.T) {
 			a.Start("docker_image_test.imports", plan.Replace)
 			a.Done("docker_image_test.imports", plan.Replace, "", errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv"), 12*time.Second)
 			a.Skip("example_thing.meta", "depends on docker_image_test.imports, which failed")
+			a.Skip("example_thing.other", "")
 			a.Start("example_thing.removed", plan.Delete)
 			a.Done("example_thing.removed", plan.Delete, "", nil, 80*time.Millisecond)
 			a.Start("docker_image.legacy", plan.Forget)
 			a.Done("docker_image.legacy", plan.Forget, "", nil, 0)
 			a.Summary(ApplyResult{
-				Succeeded: []string{"comfyui_model.steadydancer", "docker_image.comfyui", "example_thing.removed", "docker_image.legacy"},
-				Failed:    []string{"docker_image_test.imports"},
-				Skipped:   []string{"example_thing.meta"},
-				Errors:    map[string]error{"docker_image_test.imports": errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv")},
+				Succeeded:   []string{"comfyui_model.steadydancer", "docker_image.comfyui", "example_thing.removed", "docker_image.legacy"},
+				Failed:      []string{"docker_image_test.imports"},
+				Skipped:     []string{"example_thing.meta", "example_thing.other"},
+				SkipReasons: map[string]string{"example_thing.other": "interrupted before it started"},
+				Errors:      map[string]error{"docker_image_test.imports": errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv")},
+				Promotions: []Promotion{
+					{Address: "docker_image.comfyui", Passed: false, Failed: []string{"docker_image_test.imports"}},
+					{Address: "docker_image.tools", Passed: true},
+					{Address: "docker_image.base", Passed: true, Err: errors.New("move tag base:1: registry unreachable")},
+				},
 			})
 			if err := Outputs(&buf, p.Outputs, o.opts); err != nil {
 				t.Fatal(err)

@@ -964,6 +964,14 @@ func viewPath(p cty.Path) []any {
 	return out
 }
 
+// JSONValue renders v as plain JSON the way the JSON view does: unknown
+// values as null and sensitive ones (marked) as SensitiveString. It is for
+// documents beside the plan view, such as `show -json` of the state.
+func JSONValue(v cty.Value) (any, error) {
+	val, _, _, err := viewValue(v, nil)
+	return val, err
+}
+
 // viewValue renders v as plain JSON for the view: unknowns become null
 // and are flagged in the unknown tree, sensitive values (marked, or at one
 // of sensitivePaths) become SensitiveString and are flagged in the

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/sdform/sdform/internal/view"
+	"github.com/sdform/sdform/planner"
+	"github.com/sdform/sdform/planner/plan"
+	"github.com/sdform/sdform/planner/state"
+	"github.com/zclconf/go-cty/cty"
+)
+
+const applyUsage = `Usage: sdform apply [options] [PLANFILE]
+
+Does what "sdform plan" shows: builds images, downloads weight files and
+runs tests, in parallel where the dependency graph allows, and records each
+object in the state as soon as it is done. A failure stops what depends on
+it, not its neighbours; the summary lists what succeeded, failed and was
+skipped, and the exit status is 1 if anything failed.
+
+Without PLANFILE, apply plans first and asks for confirmation ("yes") on a
+terminal; without a terminal it refuses unless -auto-approve is given. With
+PLANFILE (from "sdform plan -out=PLANFILE") it applies exactly that plan,
+without asking, and refuses with "saved plan is stale" if the state, the
+configuration or any input file changed since.
+
+Ctrl-C once stops gracefully (providers clean up, finished work is saved);
+twice exits at once.
+
+Examples:
+  sdform apply
+  sdform apply -auto-approve -var variant=fp16
+  sdform plan -out=release.plan && sdform apply release.plan
+`
+
+const destroyUsage = `Usage: sdform destroy [options]
+
+Deletes every object this configuration manages (as "sdform apply" of
+"sdform plan -destroy" would) and removes them from the state. It asks for
+confirmation ("yes") on a terminal; without one it refuses unless
+-auto-approve is given.
+
+Objects removed from the configuration are forgotten by plan and apply (left
+alone, dropped from state); destroy is how to delete them.
+
+Examples:
+  sdform destroy
+  sdform destroy -auto-approve -target=docker_image.old
+`
+
+type applyCmd struct {
+	planFlags
+	autoApprove bool
+}
+
+func (c *cli) runApply(ctx context.Context, args []string) int {
+	return c.apply(ctx, args, "apply", applyUsage, false)
+}
+
+func (c *cli) runDestroy(ctx context.Context, args []string) int {
+	return c.apply(ctx, args, "destroy", destroyUsage, true)
+}
+
+func (c *cli) apply(ctx context.Context, args []string, name, usage string, destroy bool) int {
+	var f applyCmd
+	fs := c.commandFlags(name)
+	f.register(fs)
+	fs.BoolVar(&f.autoApprove, "auto-approve", false, "Do not ask for confirmation")
+	rest, code, ok := c.parse(fs, args, usage)
+	if !ok {
+		return code
+	}
+	var planFile string
+	switch {
+	case len(rest) == 1 && !destroy:
+		planFile = rest[0]
+	case len(rest) > 0:
+		return c.usageError(name, fmt.Sprintf("unexpected arguments %q", rest))
+	}
+	if planFile == "" && !f.autoApprove && !stdinIsTerminal() {
+		return c.fail(fmt.Errorf("%s needs confirmation: run with -auto-approve or apply a saved plan", name))
+	}
+
+	var saved *plan.Plan
+	if planFile != "" {
+		var err error
+		if saved, err = readPlanFile(planFile); err != nil {
+			return c.fail(err)
+		}
+		f.parallelism = max(saved.Options.Parallelism, 0)
+	}
+	progress := view.NewSyncWriter(c.stdout)
+	opts := sessionOptions{
+		vars: f.varFlags, lockOp: name, lockTimeout: f.lockTimeout,
+		parallelism: f.parallelism, progress: progress,
+	}
+	if saved != nil {
+		opts.saved = saved.Variables
+	}
+	s, cfg, diags := c.open(ctx, opts)
+	if s == nil {
+		c.diagnostics(diags, cfg.Files)
+		return exitError
+	}
+	code = c.applyIn(ctx, s, cfg.Files, f, saved, destroy, progress, &diags)
+	diags = append(diags, s.close()...)
+	if c.diagnostics(diags, cfg.Files) {
+		code = exitError
+	}
+	return code
+}
+
+// applyIn plans (unless a saved plan is given), confirms and applies
+// within an open session; diagnostics accumulate in diags.
+func (c *cli) applyIn(ctx context.Context, s *session, files map[string]*hcl.File, f applyCmd, p *plan.Plan, destroy bool, progress io.Writer, diags *hcl.Diagnostics) int {
+	o := c.viewOptions(c.stdout)
+	if p == nil {
+		var pdiags hcl.Diagnostics
+		p, pdiags = s.pctx.Plan(ctx, s.st, f.options(destroy))
+		*diags = append(*diags, pdiags...)
+		if p == nil || diags.HasErrors() {
+			return exitError
+		}
+		// Warnings about the plan belong above it, where the user looks
+		// before answering.
+		c.diagnostics(*diags, files)
+		*diags = nil
+		if err := view.Plan(c.stdout, p, o); err != nil {
+			return c.fail(err)
+		}
+		if !hasChanges(p) {
+			return exitOK
+		}
+		if !f.autoApprove {
+			question := "Do you want to perform these actions?"
+			if destroy {
+				question = "Do you really want to destroy every object listed above?"
+			}
+			if !c.confirm(question) {
+				what := "Apply"
+				if destroy {
+					what = "Destroy"
+				}
+				fmt.Fprintf(c.stdout, "\n%s cancelled: nothing was changed.\n", what)
+				return exitError
+			}
+		}
+		fmt.Fprintln(c.stdout)
+	}
+
+	av := view.NewApply(progress, p, o)
+	var mu sync.Mutex
+	var last *state.File
+	persist := func(st *state.File) error {
+		err := s.persist(st)
+		mu.Lock()
+		last = st
+		mu.Unlock()
+		return err
+	}
+	idOf := func(addr string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if last == nil {
+			return ""
+		}
+		return objectID(last.Resource(addr))
+	}
+	hooks := planner.Hooks{
+		Start: av.Start,
+		Done: func(addr string, a plan.Action, err error, d time.Duration) {
+			id := ""
+			if err == nil {
+				id = idOf(addr)
+			}
+			av.Done(addr, a, id, err, d)
+		},
+		Skip: av.Skip,
+	}
+	res, adiags := s.pctx.Apply(ctx, p, s.st, persist, hooks)
+	c.flushProgress()
+	*diags = append(*diags, adiags...)
+	if res == nil {
+		return exitError
+	}
+	if len(res.Succeeded)+len(res.Failed)+len(res.Skipped) == 0 && diags.HasErrors() {
+		// Refused before anything ran (a stale plan): the diagnostics say
+		// why, and a summary of zeros would only distract.
+		return exitError
+	}
+	tests := map[string]bool{}
+	for _, c := range p.Changes {
+		tests[c.Address] = c.Test
+	}
+	summary := view.ApplyResult{Succeeded: res.Succeeded, Failed: res.Failed, Skipped: res.Skipped, Errors: res.Errors, SkipReasons: res.SkipReasons}
+	for _, p := range res.Promotions {
+		if p.Passed && p.Err == nil && tests[p.Address] {
+			continue // a test passing its own tests is no news
+		}
+		summary.Promotions = append(summary.Promotions, view.Promotion{Address: p.Address, Passed: p.Passed, Failed: p.Failed, Err: p.Err})
+	}
+	av.Summary(summary)
+	if len(res.Checks) > 0 {
+		fmt.Fprintln(c.stdout)
+		if err := view.Checks(c.stdout, res.Checks, o); err != nil {
+			return c.fail(err)
+		}
+	}
+	if err := view.Outputs(c.stdout, res.Outputs, o); err != nil {
+		return c.fail(err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(c.stderr, "Interrupted: what finished before the interrupt is saved in the state.")
+		return exitError
+	}
+	if len(res.Failed) > 0 || diags.HasErrors() {
+		return exitError
+	}
+	return exitOK
+}
+
+// objectID is the "id" attribute of an applied object, for progress
+// lines; empty when it has none.
+func objectID(r *state.Resource) string {
+	if r == nil || r.Value == cty.NilVal || r.Value.IsNull() || !r.Value.Type().IsObjectType() || !r.Value.Type().HasAttribute("id") {
+		return ""
+	}
+	id := r.Value.GetAttr("id")
+	if id.Type() != cty.String || !id.IsKnown() || id.IsNull() || id.IsMarked() {
+		return ""
+	}
+	return id.AsString()
+}
+
+// confirm asks question on stdout and reads the answer from stdin; only
+// "yes" confirms.
+func (c *cli) confirm(question string) bool {
+	fmt.Fprintf(c.stdout, "%s Only 'yes' will be accepted.\n  Enter a value: ", question)
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	return strings.TrimSpace(line) == "yes"
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/sdform/sdform/internal/view"
+	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/planner"
+	"github.com/sdform/sdform/planner/state"
+	"github.com/sdform/sdform/providers"
+	"github.com/spf13/pflag"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// varFlags are -var and -var-file.
+type varFlags struct {
+	vars     []string
+	varFiles []string
+}
+
+func (v *varFlags) register(fs *pflag.FlagSet) {
+	// StringArray, not StringSlice: a value may contain commas.
+	fs.StringArrayVar(&v.vars, "var", nil, "Set a variable, as `NAME=VALUE` (repeatable; later wins)")
+	fs.StringArrayVar(&v.varFiles, "var-file", nil, "Read variables from an HCL `FILE` such as prod.sdfvars (repeatable)")
+}
+
+// session is a loaded configuration with its variables, a planner
+// context, and (for commands that touch state) the locked state.
+type session struct {
+	cfg       *lang.Config
+	vars      map[string]cty.Value
+	pctx      *planner.Context
+	statePath string
+	lock      *state.Locker
+	st        *state.File
+}
+
+// sessionOptions say what a command needs from open.
+type sessionOptions struct {
+	vars varFlags
+	// saved are the variable values of a saved plan; they win over every
+	// other source.
+	saved map[string]cty.Value
+	// noVars skips variables (validate, graph: values are not needed).
+	noVars bool
+	// lockOp, when set, takes the state lock for that operation and loads
+	// the state.
+	lockOp      string
+	lockTimeout time.Duration
+	parallelism int
+	// progress receives provider output during apply, one prefixed line
+	// per line; nil discards it.
+	progress io.Writer
+	json     bool
+}
+
+// open loads the configuration in the working directory and prepares
+// what the command asked for. The diagnostics hold everything worth
+// showing; the session is nil when they hold an error.
+func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Config, hcl.Diagnostics) {
+	cfg, diags := lang.Load(".")
+	if diags.HasErrors() {
+		return nil, cfg, diags
+	}
+	s := &session{cfg: cfg, statePath: cfg.StateFile()}
+	if !o.noVars {
+		in := lang.VarInputs{CLI: o.vars.vars, Files: o.vars.varFiles, Env: c.env}
+		for _, name := range sortedKeys(o.saved) {
+			if lit, ok := literal(o.saved[name]); ok {
+				in.CLI = append(in.CLI, name+"="+lit)
+			}
+		}
+		vars, vdiags := cfg.VariableValues(in)
+		diags = append(diags, vdiags...)
+		if diags.HasErrors() {
+			return nil, cfg, diags
+		}
+		for name, v := range o.saved {
+			vars[name] = v
+		}
+		s.vars = vars
+	}
+	dataDir := filepath.Join(cfg.Dir, ".sdform")
+	env := providers.Env{ConfigDir: cfg.Dir, DataDir: dataDir, UI: providers.UI{Out: c.stderr, Color: !c.noColor && isTerminal(c.stderr), JSON: o.json}}
+	popts := planner.ContextOptions{Parallelism: o.parallelism}
+	if o.progress != nil {
+		popts.UIFor = func(addr string) providers.UI {
+			return providers.UI{Out: c.prefixed(o.progress, addr), Color: !c.noColor && isTerminal(c.stdout), JSON: o.json}
+		}
+	}
+	s.pctx = planner.NewContext(cfg, s.vars, registry(), env, popts)
+	if o.lockOp != "" {
+		lock, err := state.Lock(ctx, s.statePath, o.lockOp, o.lockTimeout)
+		if err != nil {
+			s.pctx.Close()
+			return nil, cfg, append(diags, lockDiag(err))
+		}
+		s.lock = lock
+		st, err := state.Load(s.statePath)
+		if err != nil {
+			s.close()
+			return nil, cfg, append(diags, errorDiag("Cannot read state", err))
+		}
+		s.st = st
+	}
+	return s, cfg, diags
+}
+
+// close releases the lock and the providers. Errors are returned as
+// diagnostics for the caller to print.
+func (s *session) close() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if s.pctx != nil {
+		if err := s.pctx.Close(); err != nil {
+			diags = append(diags, warningDiag("Provider did not close cleanly", err))
+		}
+	}
+	if s.lock != nil {
+		if err := s.lock.Unlock(); err != nil {
+			diags = append(diags, errorDiag("Cannot release the state lock", err))
+		}
+	}
+	return diags
+}
+
+// persist saves st as the state, recording this sdform's version.
+func (s *session) persist(st *state.File) error {
+	st.SdformVersion = lang.Version
+	return st.Save(s.statePath)
+}
+
+// literal writes a variable value so that lang's -var parser reads it
+// back: primitives raw, collections as HCL. Sensitive or unknown values
+// have none.
+func literal(v cty.Value) (string, bool) {
+	if v.IsMarked() || !v.IsWhollyKnown() {
+		return "", false
+	}
+	if v.IsNull() {
+		return "null", true
+	}
+	switch v.Type() {
+	case cty.String:
+		return v.AsString(), true
+	case cty.Number:
+		return v.AsBigFloat().Text('f', -1), true
+	case cty.Bool:
+		if v.True() {
+			return "true", true
+		}
+		return "false", true
+	}
+	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes())), true
+}
+
+func lockDiag(err error) *hcl.Diagnostic {
+	var locked *state.LockedError
+	if errors.As(err, &locked) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "State is locked", Detail: sentence(err.Error()) + " Use -lock-timeout=5m to wait for it."}
+	}
+	return errorDiag("Cannot lock state", err)
+}
+
+func errorDiag(summary string, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: sentence(err.Error())}
+}
+
+func warningDiag(summary string, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: sentence(err.Error())}
+}
+
+// sentence capitalises and ends an error message, for a diagnostic's
+// Detail.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+func (c *cli) prefixed(w io.Writer, addr string) io.Writer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.prefixWriters == nil {
+		c.prefixWriters = map[string]*view.PrefixWriter{}
+	}
+	if pw, ok := c.prefixWriters[addr]; ok {
+		return pw
+	}
+	pw := view.NewPrefixWriter(w, addr+": ")
+	c.prefixWriters[addr] = pw
+	return pw
+}
+
+// flushProgress ends every provider's last unterminated line.
+func (c *cli) flushProgress() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, addr := range sortedKeys(c.prefixWriters) {
+		if err := c.prefixWriters[addr].Flush(); err != nil {
+			fmt.Fprintf(c.stderr, "sdform: %v\n", err)
+		}
+	}
+}
