@@ -1,0 +1,23 @@
+// Package comfyui is sdform's ComfyUI provider. It owns the resource types
+// whose names start with "comfyui_":
+//
+//   - comfyui_model (model.go): one weight file in ComfyUI's models folder,
+//     downloaded from Hugging Face or an http(s) URL by package download and
+//     keyed by its sha256. The stat record of the verified file lives in the
+//     resource's private data, so the next plan trusts the file without
+//     reading it.
+//   - comfyui_workflow (issue 6, workflow.go): a workflow run against a
+//     ComfyUI server, recorded as a test of the image and weights it used.
+//
+// Each type is a small value behind the resourceType interface in
+// provider.go; the Provider only configures shared settings and dispatches.
+//
+// When a comfyui_model plan touches the network: never when the recorded
+// file is still there with the same stat (size, mtime, ctime, inode,
+// device) and the config asks for the same source, sha256 and size; then
+// the plan is a stat(2) and no more. Anything else — a missing or changed
+// file, a new source, sha256 or size — needs one HEAD request to say what
+// will be downloaded. Consequently a branch revision (hf://…@main/…) is not
+// re-checked while its file stays intact: pin a commit, or use -replace, to
+// pick up a moved branch.
+package comfyui

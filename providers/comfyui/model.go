@@ -1,0 +1,553 @@
+package comfyui
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/download"
+)
+
+// modelType is comfyui_model: one weight file under ComfyUI's models folder.
+type modelType struct{ p *Provider }
+
+var modelSchema = &providers.Schema{
+	Description: "A model weight file in ComfyUI's models folder, downloaded from Hugging Face or an http(s) URL and verified by sha256.",
+	Verb:        "download",
+	Attributes: map[string]*providers.Attribute{
+		"source": {Type: cty.String, Required: true,
+			Description: "hf://ORG/REPO@REVISION/PATH (revision: branch, tag or commit) or an http(s) URL."},
+		"sha256": {Type: cty.String, Optional: true, Computed: true,
+			Description: "Expected sha256 (hex); taken from the hub (X-Linked-Etag) when not set, or from the download."},
+		"size": {Type: cty.Number, Optional: true,
+			Description: "Expected size in bytes, checked against the server's."},
+		"models_dir": {Type: cty.String, Optional: true, Computed: true, ForceNew: true,
+			Description: "ComfyUI's models folder; the provider's models_dir (\"models\") when not set."},
+		"path": {Type: cty.String, Required: true, ForceNew: true,
+			Description: "Destination inside models_dir, starting with the model-type folder: diffusion_models/WanVideo/x.safetensors."},
+		"name": {Type: cty.String, Computed: true,
+			Description: "The name ComfyUI lists the file under: path without its model-type folder (WanVideo/x.safetensors)."},
+		"full_path":       {Type: cty.String, Computed: true, Description: "Absolute path of the file."},
+		"size_bytes":      {Type: cty.Number, Computed: true, Description: "Size of the file in bytes."},
+		"resolved_commit": {Type: cty.String, Computed: true, Description: "The hub commit the revision resolved to; null for plain URLs."},
+	},
+}
+
+func (m *modelType) schema() *providers.Schema { return modelSchema }
+
+// What the plan decided apply must do, carried in PlannedPrivate.
+const (
+	stepNone     = "none"     // verified file unchanged: nothing
+	stepRecord   = "record"   // verified file already has the wanted sha256: update attributes only
+	stepRehash   = "rehash"   // file present but its stat changed (or never recorded): hash, download on mismatch
+	stepDownload = "download" // fetch (resuming any partial file)
+)
+
+// modelPrivate is the provider's private data for a comfyui_model: in state,
+// the verified file's record; in a plan, also the resolved remote and the
+// step apply must take.
+type modelPrivate struct {
+	Version int              `json:"version"`
+	File    *download.Record `json:"file,omitempty"`
+	Remote  *download.Remote `json:"remote,omitempty"`
+	Step    string           `json:"step,omitempty"`
+}
+
+func decodePrivate(b []byte) modelPrivate {
+	var pv modelPrivate
+	if len(b) == 0 || json.Unmarshal(b, &pv) != nil || pv.Version != 1 {
+		return modelPrivate{Version: 1}
+	}
+	return pv
+}
+
+func (pv modelPrivate) encode() []byte {
+	pv.Version = 1
+	b, _ := json.Marshal(pv)
+	return b
+}
+
+// modelConfig is a decoded comfyui_model config.
+type modelConfig struct {
+	Source    string
+	SHA256    string // "" when not set
+	Size      int64  // -1 when not set
+	ModelsDir string // "" when not set
+	Path      string
+	// Known is false while source, path or models_dir depend on values
+	// known only after apply.
+	Known bool
+}
+
+// decodeModel reads and checks a config offline.
+func decodeModel(v cty.Value) (modelConfig, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	c := modelConfig{Size: -1, Known: true}
+	if v.IsNull() || !v.IsKnown() {
+		c.Known = false
+		return c, nil
+	}
+	v, _ = v.UnmarkDeep()
+	for _, a := range []string{"source", "path", "models_dir"} {
+		if !v.GetAttr(a).IsKnown() {
+			c.Known = false
+		}
+	}
+	if s, ok := str(v, "source"); ok {
+		c.Source = s
+		if _, err := download.ParseSource(s); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("source"), "Invalid model source",
+				"The source %q is not usable: %v. Write hf://ORG/REPO@REVISION/PATH or an http(s) URL.", download.Redact(s), err)
+		}
+	}
+	if s, ok := str(v, "sha256"); ok {
+		c.SHA256 = strings.ToLower(s)
+		if !download.IsSHA256(c.SHA256) {
+			diags = diags.Errorf(cty.GetAttrPath("sha256"), "Invalid sha256",
+				"The sha256 %q is not 64 hexadecimal digits.", s)
+		}
+	}
+	if n, ok, isInt := num(v, "size"); ok {
+		if !isInt || n < 0 {
+			diags = diags.Errorf(cty.GetAttrPath("size"), "Invalid size", "The size must be a whole number of bytes, 0 or more.")
+		}
+		c.Size = n
+	}
+	if s, ok := str(v, "models_dir"); ok {
+		if s == "" {
+			diags = diags.Errorf(cty.GetAttrPath("models_dir"), "Empty models_dir", "The models_dir must name a folder.")
+		}
+		c.ModelsDir = s
+	}
+	if s, ok := str(v, "path"); ok {
+		c.Path = s
+		if d := checkModelPath(s); d != "" {
+			diags = diags.Errorf(cty.GetAttrPath("path"), "Invalid model path", "%s", d)
+		}
+	}
+	return c, diags
+}
+
+// checkModelPath checks a path without touching the disk (symlinks are
+// checked when planning).
+func checkModelPath(p string) string {
+	switch {
+	case p == "":
+		return "The path is empty."
+	case filepath.IsAbs(p) || strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("The path %q is absolute; write it relative to the models folder, starting with the model-type folder (diffusion_models/…).", p)
+	case !filepath.IsLocal(p):
+		return fmt.Sprintf("The path %q leaves the models folder; \"..\" may not climb out of it.", p)
+	case !strings.Contains(filepath.ToSlash(filepath.Clean(p)), "/"):
+		return fmt.Sprintf("The path %q names no model-type folder; ComfyUI lists only files inside one, such as diffusion_models/%s.", p, p)
+	}
+	return ""
+}
+
+// modelName is the name ComfyUI lists a file under: the path without its
+// model-type folder, with forward slashes.
+func modelName(p string) string {
+	_, rest, _ := strings.Cut(filepath.ToSlash(filepath.Clean(p)), "/")
+	return rest
+}
+
+func (m *modelType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
+	_, diags := decodeModel(req.Config)
+	return providers.ValidateResponse{Diagnostics: diags}
+}
+
+// locate returns the models folder (as written and absolute) and the
+// file's full path, refusing paths that escape the folder.
+func (m *modelType) locate(c modelConfig) (dir, full string, diags providers.Diagnostics) {
+	dir, abs := m.p.cfg.ModelsDir, m.p.cfg.ModelsDirAbs
+	if c.ModelsDir != "" {
+		dir, abs = c.ModelsDir, m.p.abs(c.ModelsDir)
+	}
+	full, err := download.Join(abs, c.Path)
+	if err != nil {
+		return "", "", diags.Errorf(cty.GetAttrPath("path"), "Unsafe model path", "The file must stay inside the models folder %s: %v.", abs, err)
+	}
+	return dir, full, nil
+}
+
+// computed are the values a plan or apply fills in.
+type computed struct {
+	modelsDir, fullPath string
+	sha256, commit      cty.Value
+	size                cty.Value
+}
+
+// value builds the object: config attributes as given (marks kept), the
+// rest from c.
+func (m *modelType) value(config cty.Value, c computed) cty.Value {
+	get := func(name string) cty.Value { return config.GetAttr(name) }
+	attrs := map[string]cty.Value{
+		"source":          get("source"),
+		"size":            get("size"),
+		"path":            get("path"),
+		"models_dir":      get("models_dir"),
+		"sha256":          get("sha256"),
+		"name":            cty.UnknownVal(cty.String),
+		"full_path":       cty.UnknownVal(cty.String),
+		"size_bytes":      c.size,
+		"resolved_commit": c.commit,
+	}
+	if attrs["models_dir"].IsNull() {
+		attrs["models_dir"] = cty.StringVal(c.modelsDir)
+	}
+	if attrs["sha256"].IsNull() {
+		attrs["sha256"] = c.sha256
+	}
+	if p, ok := str(config, "path"); ok {
+		attrs["name"] = cty.StringVal(modelName(p))
+	}
+	if c.fullPath != "" {
+		attrs["full_path"] = cty.StringVal(c.fullPath)
+	}
+	return cty.ObjectVal(attrs)
+}
+
+func strOrNull(s string) cty.Value {
+	if s == "" {
+		return cty.NullVal(cty.String)
+	}
+	return cty.StringVal(s)
+}
+
+func strOrUnknown(s string) cty.Value {
+	if s == "" {
+		return cty.UnknownVal(cty.String)
+	}
+	return cty.StringVal(s)
+}
+
+func sizeOrUnknown(n int64) cty.Value {
+	if n < 0 {
+		return cty.UnknownVal(cty.Number)
+	}
+	return cty.NumberIntVal(n)
+}
+
+func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
+	c, diags := decodeModel(req.Config)
+	if diags.HasErrors() {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+	}
+	if !c.Known || !req.Config.IsKnown() {
+		planned := cty.UnknownVal(modelSchema.ImpliedType())
+		if req.Config.IsKnown() && !req.Config.IsNull() {
+			planned = m.value(req.Config, computed{modelsDir: m.p.cfg.ModelsDir, sha256: cty.UnknownVal(cty.String),
+				commit: cty.UnknownVal(cty.String), size: cty.UnknownVal(cty.Number)})
+		}
+		return providers.PlanResponse{Planned: planned, Details: []string{"will be downloaded: size known after apply (its source depends on other resources)"}}
+	}
+	dir, full, diags := m.locate(c)
+	if diags.HasErrors() {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+	}
+	pv := decodePrivate(req.PriorPrivate)
+	st, statErr := download.Stat(full)
+	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags.FromError("Cannot inspect model file", fmt.Errorf("stat %s: %w", full, statErr))}
+	}
+	intact := statErr == nil && pv.File != nil && st == pv.File.Stat
+
+	// The no-op: the verified file is intact and the config asks for what
+	// was recorded. Decided by one stat(2); no read, no network.
+	if intact && !req.Prior.IsNull() && req.Prior.IsKnown() {
+		prior, _ := req.Prior.UnmarkDeep()
+		ps, _ := str(prior, "source")
+		pfull, _ := str(prior, "full_path")
+		psha, _ := str(prior, "sha256")
+		if ps == c.Source && pfull == full && psha == pv.File.SHA256 &&
+			(c.SHA256 == "" || c.SHA256 == pv.File.SHA256) && (c.Size < 0 || c.Size == st.Size) {
+			planned := m.value(req.Config, computed{modelsDir: dir, fullPath: full, sha256: cty.StringVal(pv.File.SHA256),
+				commit: prior.GetAttr("resolved_commit"), size: cty.NumberIntVal(st.Size)})
+			return providers.PlanResponse{
+				Planned: planned, PlannedPrivate: req.PriorPrivate,
+				Fingerprint: fingerprint("intact", pv.File),
+				Details:     []string{"up to date: " + full + " (stat unchanged since it was verified)"},
+			}
+		}
+	}
+
+	// Something must be decided: ask the server what it has.
+	remote, diags := m.resolve(ctx, c)
+	if diags.HasErrors() {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+	}
+	resp := providers.PlanResponse{Diagnostics: diags}
+	size := remote.Size
+	var step string
+	switch {
+	case statErr != nil:
+		step = stepDownload
+		if !req.Prior.IsNull() {
+			resp.Reason = "file deleted outside sdform"
+		}
+	case intact && remote.SHA256 != "" && pv.File.SHA256 == remote.SHA256:
+		step = stepRecord
+		resp.Reason = "the file on disk already has the expected sha256"
+		resp.Details = append(resp.Details, "up to date: no download")
+	case intact:
+		step = stepDownload
+		resp.Reason = "the recorded file is not the one wanted now (sha256 or source changed)"
+	case pv.File != nil:
+		step = stepRehash
+		resp.Reason = "file on disk changed: will re-hash"
+	default:
+		step = stepRehash
+		resp.Reason = "a file is already at the path: will hash it and keep it if it matches"
+	}
+	if step == stepRehash && remote.SHA256 == "" {
+		// Nothing to compare a re-hash with: the file is fetched again.
+		step = stepDownload
+	}
+	switch step {
+	case stepDownload:
+		have := download.PartialBytes(full, remote)
+		line := "will be downloaded: " + sizeText(size)
+		if have > 0 {
+			line += fmt.Sprintf(" (resuming: %s already in %s)", lang.FormatSize(have), filepath.Base(download.PartialPath(full)))
+		}
+		resp.Details = append(resp.Details, line)
+		if resp.Reason == "" {
+			resp.Reason = sizeText(size) + " from " + download.Redact(c.Source)
+		}
+		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-have, providers.Error)...)
+	case stepRehash:
+		resp.Details = append(resp.Details, fmt.Sprintf("will re-hash %s on disk; downloaded again (%s) only if its sha256 differs",
+			lang.FormatSize(st.Size), sizeText(size)))
+		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-download.PartialBytes(full, remote), providers.Warning)...)
+	}
+	if s, _ := download.ParseSource(c.Source); s.Hub && !s.IsCommit() && remote.Commit != "" {
+		resp.Details = append(resp.Details, fmt.Sprintf("revision %s resolves to commit %s", s.Revision, remote.Commit))
+	}
+
+	planned := computed{modelsDir: dir, fullPath: full, sha256: strOrUnknown(remote.SHA256),
+		commit: strOrNull(remote.Commit), size: sizeOrUnknown(size)}
+	if step == stepRecord {
+		planned.size = cty.NumberIntVal(st.Size)
+	}
+	resp.Planned = m.value(req.Config, planned)
+	resp.PlannedPrivate = modelPrivate{File: pv.File, Remote: remote, Step: step}.encode()
+	resp.Fingerprint = fingerprint(step, remote, st)
+	return resp
+}
+
+// resolve asks the server about the source and reconciles the answer with
+// the sha256 and size the config expects; the returned remote carries the
+// expected sha256 and size that the download must match.
+func (m *modelType) resolve(ctx context.Context, c modelConfig) (*download.Remote, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	remote, err := m.p.client.Resolve(ctx, c.Source)
+	if err != nil {
+		return nil, diags.Errorf(cty.GetAttrPath("source"), "Cannot resolve model source", "%v.", err)
+	}
+	if c.SHA256 != "" {
+		if remote.SHA256 != "" && remote.SHA256 != c.SHA256 {
+			return nil, diags.Errorf(cty.GetAttrPath("sha256"), "sha256 does not match the source",
+				"The config expects sha256 %s, but %s says the file at %s has %s.", c.SHA256, download.Redact(remote.URL), download.Redact(c.Source), remote.SHA256)
+		}
+		remote.SHA256 = c.SHA256
+	}
+	if c.Size >= 0 {
+		if remote.Size >= 0 && remote.Size != c.Size {
+			return nil, diags.Errorf(cty.GetAttrPath("size"), "size does not match the source",
+				"The config expects %d bytes, but %s has %d.", c.Size, download.Redact(remote.URL), remote.Size)
+		}
+		remote.Size = c.Size
+	}
+	return remote, nil
+}
+
+// checkSpace reports a diagnostic when need bytes do not fit on the file
+// system that will hold full.
+func (m *modelType) checkSpace(addr, full string, need int64, sev providers.Severity) providers.Diagnostics {
+	if need <= 0 {
+		return nil
+	}
+	free, at, err := download.FreeSpace(filepath.Dir(full))
+	if err != nil || need <= free {
+		return nil
+	}
+	return providers.Diagnostics{{
+		Severity:  sev,
+		Summary:   "Not enough disk space",
+		Detail:    fmt.Sprintf("%s needs %s, %s free at %s.", addr, lang.FormatSize(need), lang.FormatSize(free), at),
+		Attribute: cty.GetAttrPath("path"),
+	}}
+}
+
+func sizeText(n int64) string {
+	if n < 0 {
+		return "size unknown"
+	}
+	return lang.FormatSize(n)
+}
+
+func fingerprint(parts ...any) string {
+	b, _ := json.Marshal(parts)
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	pv := decodePrivate(req.PlannedPrivate)
+	failed := func(diags providers.Diagnostics) providers.ApplyResponse {
+		// The file at the path is untouched by a failed apply (downloads
+		// land there only by rename), so the prior value still holds.
+		return providers.ApplyResponse{NewState: req.Prior, Private: modelPrivate{File: pv.File}.encode(), Diagnostics: diags}
+	}
+	if req.Action == providers.Delete {
+		return m.delete(req)
+	}
+	c, diags := decodeModel(req.Config)
+	if diags.HasErrors() {
+		return failed(diags)
+	}
+	if !c.Known {
+		return failed(diags.Errorf(nil, "Model source not known", "%s: source, path or models_dir is still unknown at apply.", req.Address))
+	}
+	dir, full, diags := m.locate(c)
+	if diags.HasErrors() {
+		return failed(diags)
+	}
+	remote := pv.Remote
+	if remote == nil || remote.Source != c.Source {
+		// The plan could not resolve (its source depended on other
+		// resources): resolve now.
+		if remote, diags = m.resolve(ctx, c); diags.HasErrors() {
+			return failed(diags)
+		}
+	}
+	view := newProgressView(req.UI, modelName(c.Path))
+	rec, err := m.ensure(ctx, full, remote, pv.File, view)
+	if err != nil {
+		return failed(providers.Diagnostics{}.FromError("Download failed", fmt.Errorf("apply %s: %w", req.Address, err)))
+	}
+	if req.Action == providers.Replace && !req.Prior.IsNull() {
+		// A replaced model moved (path or models_dir changed): the old
+		// file goes, as a destroy would remove it.
+		if old, ok := str(req.Prior, "full_path"); ok && old != full {
+			removeModelFile(old)
+		}
+	}
+	state := m.value(req.Config, computed{modelsDir: dir, fullPath: full, sha256: cty.StringVal(rec.SHA256),
+		commit: strOrNull(remote.Commit), size: cty.NumberIntVal(rec.Stat.Size)})
+	return providers.ApplyResponse{NewState: state, Private: modelPrivate{File: rec, Remote: remote}.encode()}
+}
+
+// ensure makes the file at full the one remote describes and returns its
+// record: a file whose stat is unchanged since it was verified as the
+// expected sha256 is kept unread; one whose stat changed is re-hashed and
+// kept if it matches; otherwise it is downloaded.
+func (m *modelType) ensure(ctx context.Context, full string, remote *download.Remote, prev *download.Record, view *progressView) (*download.Record, error) {
+	if _, err := download.Stat(full); err == nil && remote.SHA256 != "" {
+		if prev == nil {
+			prev = &download.Record{}
+		}
+		rec, trusted, err := download.Verify(ctx, full, *prev, view.update)
+		if err != nil {
+			return nil, err
+		}
+		if !trusted {
+			view.done("verified", rec.Stat.Size)
+		}
+		if rec.SHA256 == remote.SHA256 {
+			return &rec, nil
+		}
+		view.note(fmt.Sprintf("%s on disk has sha256 %s, expected %s: downloading it again", filepath.Base(full), rec.SHA256, remote.SHA256))
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("stat %s: %w", full, err)
+	}
+	res, err := m.p.client.Fetch(ctx, remote, full, download.FetchOptions{Connections: m.p.cfg.Connections, Progress: view.update})
+	if err != nil {
+		return nil, err
+	}
+	view.done("downloaded", res.Size)
+	st, err := download.Stat(full)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", full, err)
+	}
+	return &download.Record{Stat: st, SHA256: res.SHA256}, nil
+}
+
+// delete removes the file (and any unfinished download of it).
+func (m *modelType) delete(req providers.ApplyRequest) providers.ApplyResponse {
+	if req.Prior.IsNull() {
+		return providers.ApplyResponse{NewState: cty.NullVal(modelSchema.ImpliedType())}
+	}
+	full, ok := str(req.Prior, "full_path")
+	if !ok {
+		return providers.ApplyResponse{NewState: cty.NullVal(modelSchema.ImpliedType())}
+	}
+	if err := removeModelFile(full); err != nil {
+		return providers.ApplyResponse{NewState: req.Prior, Private: req.PlannedPrivate,
+			Diagnostics: providers.Diagnostics{}.FromError("Cannot delete model file", fmt.Errorf("delete %s: %w", req.Address, err))}
+	}
+	return providers.ApplyResponse{NewState: cty.NullVal(modelSchema.ImpliedType())}
+}
+
+// removeModelFile removes a model file and its partial download; a path
+// that is not a regular file (a directory, say) is left alone.
+func removeModelFile(full string) error {
+	os.Remove(download.PartialPath(full))
+	os.Remove(download.SidecarPath(full))
+	fi, err := os.Lstat(full)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file; left in place", full)
+	}
+	return os.Remove(full)
+}
+
+func (m *modelType) read(_ context.Context, req providers.ReadRequest) providers.ReadResponse {
+	resp := providers.ReadResponse{NewState: req.Prior, Private: req.Private}
+	if req.Prior.IsNull() || !req.Prior.IsKnown() {
+		return resp
+	}
+	prior, _ := req.Prior.UnmarkDeep()
+	full, ok := str(prior, "full_path")
+	if !ok {
+		return resp
+	}
+	pv := decodePrivate(req.Private)
+	st, err := download.Stat(full)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		resp.NewState = cty.NullVal(modelSchema.ImpliedType())
+		resp.Drift = "file deleted outside sdform: " + full
+		return resp
+	case err != nil:
+		resp.Diagnostics = resp.Diagnostics.FromError("Cannot inspect model file", fmt.Errorf("stat %s: %w", full, err))
+		return resp
+	case pv.File != nil && st == pv.File.Stat:
+		return resp
+	}
+	// The bytes are no longer vouched for: sha256 unknown until re-hashed.
+	attrs := prior.AsValueMap()
+	attrs["sha256"] = cty.NullVal(cty.String)
+	attrs["size_bytes"] = cty.NumberIntVal(st.Size)
+	resp.NewState = cty.ObjectVal(attrs)
+	resp.Drift = "file on disk changed outside sdform (" + full + "): it will be re-hashed"
+	if pv.File == nil {
+		resp.Drift = "file on disk was never verified by sdform (" + full + "): it will be hashed"
+	}
+	return resp
+}
