@@ -28,7 +28,8 @@ type progressView struct {
 	began    time.Time
 	lastLine time.Time
 	lastPct  int
-	open     bool // a bar is drawn without its newline
+	resumed  int64 // bytes the phase started with (a resumed download)
+	open     bool  // a bar is drawn without its newline
 }
 
 const (
@@ -60,6 +61,7 @@ func (v *progressView) update(p download.Progress) {
 		v.closeBar()
 		v.phase, v.began, v.lastLine, v.lastPct = p.Phase, now, time.Time{}, -1
 	}
+	v.resumed = p.Resumed
 	if v.terminal {
 		fmt.Fprintf(v.out, "\r\x1b[K%s", v.barLine(p))
 		v.open = true
@@ -76,18 +78,22 @@ func (v *progressView) update(p download.Progress) {
 	v.line(p, v.plainLine(p))
 }
 
-// done ends the current phase with a summary line.
+// done ends the current phase with a summary line; its rate counts only
+// the bytes of this run, not those a resumed download already had.
 func (v *progressView) done(verb string, size int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.closeBar()
 	took := v.now().Sub(v.began)
 	msg := fmt.Sprintf("%s %s: %s in %s", verb, v.label, lang.FormatSize(size), roundDuration(took))
+	if v.resumed > 0 {
+		msg += fmt.Sprintf(", %s of it resumed", lang.FormatSize(v.resumed))
+	}
 	if s := took.Seconds(); s > 0 {
-		msg += fmt.Sprintf(" (%s/s)", lang.FormatSize(int64(float64(size)/s)))
+		msg += fmt.Sprintf(" (%s/s)", lang.FormatSize(int64(float64(size-v.resumed)/s)))
 	}
 	v.line(download.Progress{Phase: v.phase, Done: size, Total: size}, msg)
-	v.phase = ""
+	v.phase, v.resumed = "", 0
 }
 
 // note prints one line between phases.
