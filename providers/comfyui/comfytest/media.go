@@ -106,11 +106,11 @@ func vp8lSolid(w, h int, rgb [3]uint8) []byte {
 	bw.write(0x2f, 8)
 	bw.write(uint32(w-1), 14)
 	bw.write(uint32(h-1), 14)
-	bw.write(0, 1) // alpha_is_used
-	bw.write(0, 3) // version
-	bw.write(0, 1) // no transform
-	bw.write(0, 1) // no colour cache
-	bw.write(0, 1) // no meta prefix codes
+	bw.write(0, 1)                                                // alpha_is_used
+	bw.write(0, 3)                                                // version
+	bw.write(0, 1)                                                // no transform
+	bw.write(0, 1)                                                // no colour cache
+	bw.write(0, 1)                                                // no meta prefix codes
 	for _, sym := range []uint8{rgb[1], rgb[0], rgb[2], 255, 0} { // green, red, blue, alpha, distance
 		bw.write(1, 1) // simple code
 		bw.write(0, 1) // one symbol

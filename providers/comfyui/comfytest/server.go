@@ -74,23 +74,23 @@ type Server struct {
 	hub       *hub
 	handler   http.Handler
 
-	mu           sync.Mutex
-	number       int
-	pending      []*task
-	running      *task
-	history      []string
-	entries      map[string]omap
-	cache        map[string]*cacheEntry
-	interrupted  bool
-	interrupts   []string // prompt ids (or "") of POST /interrupt, in order
-	requests     []string // "METHOD /path" of every request
-	clientID     string   // the client of the running prompt
-	lastNode     string
-	wake         chan struct{}
-	ctx          context.Context
-	cancel       context.CancelFunc
-	done         chan struct{}
-	nodeRuns     int
+	mu          sync.Mutex
+	number      int
+	pending     []*task
+	running     *task
+	history     []string
+	entries     map[string]omap
+	cache       map[string]*cacheEntry
+	interrupted bool
+	interrupts  []string // prompt ids (or "") of POST /interrupt, in order
+	requests    []string // "METHOD /path" of every request
+	clientID    string   // the client of the running prompt
+	lastNode    string
+	wake        chan struct{}
+	ctx         context.Context
+	cancel      context.CancelFunc
+	done        chan struct{}
+	nodeRuns    int
 }
 
 type task struct {
@@ -105,12 +105,12 @@ type task struct {
 // New builds a fake server and starts its execution worker. Close stops it.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		opts:         opts,
-		started:      time.Now(),
-		entries:      map[string]omap{},
-		cache:        map[string]*cacheEntry{},
-		wake:         make(chan struct{}, 1),
-		done:         make(chan struct{}),
+		opts:    opts,
+		started: time.Now(),
+		entries: map[string]omap{},
+		cache:   map[string]*cacheEntry{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 	info := opts.ObjectInfo
 	if info == nil {
