@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, refusal(path, err)
 	}
+	f.onDisk = diskRecord{path: path, sum: sha256.Sum256(data)}
 	return f, nil
 }
 
@@ -73,8 +75,13 @@ func (f *File) Save(path string) error {
 	case err != nil:
 		return fmt.Errorf("save state %s: read the current file: %w", path, err)
 	default:
-		if _, err := unmarshal(old); err != nil {
-			return fmt.Errorf("save state %s: refusing to replace a state file that cannot be read (%w); it was left untouched", path, err)
+		// A file this state was read from or last wrote is known good;
+		// anything else (another writer, a hand edit) is checked first.
+		known := f.onDisk.path == path && f.onDisk.sum == sha256.Sum256(old)
+		if !known {
+			if _, err := unmarshal(old); err != nil {
+				return fmt.Errorf("save state %s: refusing to replace a state file that cannot be read (%w); it was left untouched", path, err)
+			}
 		}
 		if err := writeAtomic(path+".backup", old); err != nil {
 			return fmt.Errorf("save state %s: keep backup: %w", path, err)
@@ -84,6 +91,7 @@ func (f *File) Save(path string) error {
 		return fmt.Errorf("save state %s: %w", path, err)
 	}
 	f.Serial = next.Serial
+	f.onDisk = diskRecord{path: path, sum: sha256.Sum256(data)}
 	if f.Version == 0 {
 		f.Version = next.Version
 	}

@@ -204,38 +204,34 @@ func unmarshalValue(raw json.RawMessage) (cty.Value, error) {
 // unmarshal decodes and validates file content. Every error wraps
 // ErrCorrupt or ErrNewerVersion.
 func unmarshal(data []byte) (*File, error) {
-	// Read the version alone first: a newer format may not decode as ours,
-	// and "written by a newer sdform" is the message its user needs.
-	var head struct {
-		Version *json.RawMessage `json:"version"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
-	}
-	if head.Version == nil {
-		return nil, fmt.Errorf(`%w: it has no "version" field`, ErrCorrupt)
-	}
-	var version int
-	if err := json.Unmarshal(*head.Version, &version); err != nil {
-		return nil, fmt.Errorf(`%w: "version" is %s, not a whole number`, ErrCorrupt, *head.Version)
-	}
-	switch {
-	case version > Version:
-		return nil, fmt.Errorf("%w: it is in state format version %d and this sdform reads up to version %d; upgrade sdform", ErrNewerVersion, version, Version)
-	case version < 1:
-		return nil, fmt.Errorf("%w: format version %d does not exist", ErrCorrupt, version)
-	}
-
 	var in fileJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
 	// Unknown fields are refused rather than dropped: a field this version
 	// does not know would be lost by the next Save.
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	err := dec.Decode(&in)
+	if err == nil && dec.More() {
+		_, err = dec.Token() // a syntax error naming what follows the object
+		if err == nil {
+			err = fmt.Errorf("unexpected content after the JSON object (byte offset %d)", dec.InputOffset())
+		}
+	}
+	if err != nil {
+		// A newer format may not decode as ours; "written by a newer
+		// sdform" is then the message its user needs.
+		var head struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(data, &head) == nil && head.Version > Version {
+			return nil, newerError(head.Version)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrCorrupt, describeJSONError(data, err))
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: unexpected content after the JSON object (byte %d)", ErrCorrupt, dec.InputOffset())
+	switch {
+	case in.Version > Version:
+		return nil, newerError(in.Version)
+	case in.Version < 1:
+		return nil, fmt.Errorf(`%w: it has no "version" field (or version %d, which does not exist)`, ErrCorrupt, in.Version)
 	}
 	if in.Lineage == "" {
 		return nil, fmt.Errorf(`%w: it has no "lineage"`, ErrCorrupt)
@@ -304,6 +300,10 @@ func unmarshal(data []byte) (*File, error) {
 		f.Outputs[name] = &Output{Value: v, Sensitive: o.Sensitive}
 	}
 	return f, nil
+}
+
+func newerError(v int) error {
+	return fmt.Errorf("%w: it is in state format version %d and this sdform reads up to version %d; upgrade sdform", ErrNewerVersion, v, Version)
 }
 
 // describeJSONError turns encoding/json's errors into a sentence that points

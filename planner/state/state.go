@@ -2,6 +2,7 @@ package state
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"time"
@@ -30,6 +31,15 @@ type File struct {
 	Resources []*Resource
 	Checks    []*Check
 	Outputs   map[string]*Output
+
+	// onDisk remembers the file this state was last read from or written
+	// to, so that Save can skip re-validating a file it knows.
+	onDisk diskRecord
+}
+
+type diskRecord struct {
+	path string
+	sum  [sha256.Size]byte
 }
 
 // Resource is what sdform recorded about one managed resource or data source.
@@ -165,6 +175,7 @@ func (f *File) Copy() *File {
 		Serial:        f.Serial,
 		Lineage:       f.Lineage,
 		SdformVersion: f.SdformVersion,
+		onDisk:        f.onDisk,
 	}
 	if f.Resources != nil {
 		c.Resources = make([]*Resource, len(f.Resources))

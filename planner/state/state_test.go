@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -353,7 +354,7 @@ func TestCorruptAndNewerRefused(t *testing.T) {
 		isErr error
 	}{
 		"syntax.json":           {[]string{"invalid JSON at line 4, column 3", "byte offset"}, ErrCorrupt},
-		"truncated.json":        {[]string{"invalid JSON", "unexpected end of JSON input"}, ErrCorrupt},
+		"truncated.json":        {[]string{"the JSON ends early (after 68 bytes): the file is truncated"}, ErrCorrupt},
 		"bad-serial-type.json":  {[]string{"serial", "line 3", "is a JSON string, want a whole number"}, ErrCorrupt},
 		"bad-attributes.json":   {[]string{"resource docker_image.a attributes.size: a number is required"}, ErrCorrupt},
 		"no-version.json":       {[]string{`no "version"`}, ErrCorrupt},
@@ -425,6 +426,14 @@ func TestCorruptNamesBackup(t *testing.T) {
 	if bak, err := Load(path + ".backup"); err != nil || bak.Serial != 1 {
 		t.Errorf("backup: serial %v, %v; want a readable serial 1", bak, err)
 	}
+	// The state that wrote the file last must not overwrite it once someone
+	// else broke it: Save re-checks a file it did not write.
+	if err := f.Save(path); err == nil || !strings.Contains(err.Error(), "refusing to replace") {
+		t.Errorf("Save over a file broken since the last save: %v, want a refusal", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != `{"version": 1,` {
+		t.Errorf("the broken file was replaced: %q", b)
+	}
 }
 
 func TestResourceSetRemove(t *testing.T) {
@@ -483,6 +492,63 @@ func TestSameLineage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if got := tc.x.SameLineage(tc.y); got != tc.want {
 				t.Errorf("SameLineage = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// benchStates are 200-resource states: "rich" with the golden file's
+// many-typed resource, "small" with five string attributes per resource (a
+// test-provider-sized state).
+func benchStates() map[string]*File {
+	out := map[string]*File{}
+	for _, kind := range []string{"rich", "small"} {
+		f := New()
+		for i := range 200 {
+			r := richFile().Resources[0]
+			if kind == "small" {
+				r.Value = cty.ObjectVal(map[string]cty.Value{
+					"id": cty.StringVal("sha256:3f1c"), "name": cty.StringVal("x"), "a": cty.StringVal("1"),
+					"b": cty.StringVal("2"), "c": cty.StringVal("3"),
+				})
+				r.Private = nil
+			}
+			r.Address = fmt.Sprintf("test_thing.i%03d", i)
+			f.Set(r)
+		}
+		out[kind] = f
+	}
+	return out
+}
+
+// BenchmarkSave measures one persist of a 200-resource state, as apply does
+// after every resource.
+func BenchmarkSave(b *testing.B) {
+	for kind, f := range benchStates() {
+		b.Run(kind, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "state.json")
+			for b.Loop() {
+				if err := f.Save(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+			st, _ := os.Stat(path)
+			b.ReportMetric(float64(st.Size()), "file-bytes")
+		})
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for kind, f := range benchStates() {
+		b.Run(kind, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "state.json")
+			if err := f.Save(path); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := Load(path); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
