@@ -444,9 +444,10 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 		}
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
+	clear := restore(prior, cfgIg, a.r.key)
 	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
-		TypeName: res.Addr.Type, Address: key, Prior: prior, PriorPrivate: priv, Config: cfgIg,
-		Proposed: proposedValue(schema, prior, cfgIg),
+		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
+		Proposed: proposedValue(schema, clear, cfgIg),
 	})
 	d = append(d, convertDiags(key, presp.Diagnostics, res.Config, n.decl.Ptr(), a.r.c.env.ConfigDir)...)
 	if presp.Diagnostics.HasErrors() {
@@ -457,7 +458,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	}
 	planned, _ := conform(presp.Planned, ty).UnmarkDeep()
 	aresp := pi.p.ApplyResource(ctx, providers.ApplyRequest{
-		TypeName: res.Addr.Type, Address: key, Action: ch.Action, Prior: prior, Planned: planned,
+		TypeName: res.Addr.Type, Address: key, Action: ch.Action, Prior: clear, Planned: planned,
 		Config: cfgIg, PlannedPrivate: presp.PlannedPrivate, UI: a.r.c.uiFor(key),
 	})
 	d = append(d, convertDiags(key, aresp.Diagnostics, res.Config, n.decl.Ptr(), a.r.c.env.ConfigDir)...)

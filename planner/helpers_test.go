@@ -193,3 +193,7 @@ func hasDiag(diags hcl.Diagnostics, sev hcl.DiagnosticSeverity, substr string) b
 	}
 	return false
 }
+
+func noopHooks() planner.Hooks { return planner.Hooks{} }
+
+func ctyInt(i int) cty.Value { return cty.NumberIntVal(int64(i)) }

@@ -288,7 +288,7 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 	if rs != nil && r.opts.Refresh {
 		var gone bool
 		var ok bool
-		prior, priv, gone, created, ok = r.refresh(ctx, addr, pi, schema, prior, priv, sens, res.Config, n.decl.Ptr())
+		prior, priv, gone, created, ok = r.refresh(ctx, addr, pi, schema, prior, restore(prior, cfg, r.key), priv, sens, res.Config, n.decl.Ptr())
 		if !ok {
 			r.fail(addr, nil)
 			return
@@ -298,9 +298,10 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 		}
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
-	proposed := proposedValue(schema, prior, cfgIg)
+	clear := restore(prior, cfgIg, r.key)
 	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
-		TypeName: res.Addr.Type, Address: addr, Prior: prior, PriorPrivate: priv, Config: cfgIg, Proposed: proposed,
+		TypeName: res.Addr.Type, Address: addr, Prior: clear, PriorPrivate: priv, Config: cfgIg,
+		Proposed: proposedValue(schema, clear, cfgIg),
 	})
 	d := convertDiags(addr, presp.Diagnostics, res.Config, n.decl.Ptr(), r.c.env.ConfigDir)
 	if d.HasErrors() {
@@ -339,9 +340,12 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 // refresh reads one object; it records drift and returns the refreshed,
 // redacted prior. gone tells that the object no longer exists; reason then
 // says why.
-func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema *providers.Schema, prior cty.Value, priv []byte, sens []cty.Path, body hcl.Body, decl *hcl.Range) (newPrior cty.Value, newPriv []byte, gone bool, reason string, ok bool) {
+//
+// prior is the recorded (redacted) value; clear is what the provider is
+// given: prior with the secrets that the configuration still holds restored.
+func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema *providers.Schema, prior, clear cty.Value, priv []byte, sens []cty.Path, body hcl.Body, decl *hcl.Range) (newPrior cty.Value, newPriv []byte, gone bool, reason string, ok bool) {
 	typ := addr[:strings.IndexByte(addr, '.')]
-	resp := pi.p.ReadResource(ctx, providers.ReadRequest{TypeName: typ, Address: addr, Prior: prior, Private: priv})
+	resp := pi.p.ReadResource(ctx, providers.ReadRequest{TypeName: typ, Address: addr, Prior: clear, Private: priv})
 	d := convertDiags(addr, resp.Diagnostics, body, decl, r.c.env.ConfigDir)
 	r.addDiags(d)
 	if d.HasErrors() {
@@ -553,7 +557,7 @@ func (r *run) planDelete(ctx context.Context, rs *state.Resource, pi *providerIn
 			r.fail(rs.Address, nil)
 			return
 		}
-		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, priv, nil, body, decl)
+		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, prior, priv, nil, body, decl)
 		r.sem.release()
 		if !ok {
 			r.fail(rs.Address, nil)

@@ -220,3 +220,27 @@ func redactedPaths(v cty.Value) []cty.Path {
 	})
 	return out
 }
+
+// restore gives back the clear value of every redacted leaf of prior whose
+// counterpart in cfg redacts to the same string: the secret did not change,
+// and the provider may compare prior and config as it would without
+// redaction. A secret that changed stays redacted, so it still differs.
+func restore(prior, cfg cty.Value, key string) cty.Value {
+	if prior.IsNull() || !prior.IsKnown() || cfg.IsNull() || !cfg.IsKnown() {
+		return prior
+	}
+	for _, p := range redactedPaths(prior) {
+		cv, ok := getPath(cfg, p)
+		if !ok || cv.IsNull() || !cv.IsKnown() || cv.IsMarked() || cv.Type() != cty.String {
+			continue
+		}
+		pv, _ := getPath(prior, p)
+		if RedactString(cv.AsString(), key) != pv.AsString() {
+			continue
+		}
+		if nv, ok := setPath(prior, p, cv); ok {
+			prior = nv
+		}
+	}
+	return prior
+}

@@ -158,8 +158,14 @@ func (r *run) fail(key string, d hcl.Diagnostics) {
 }
 
 // depFailed reports whether a dependency of key failed; then key fails too,
-// silently (the dependency's diagnostics say why).
+// silently (the dependency's diagnostics say why). A failed node's value is
+// unknown.
 func (r *run) depFailed(key string) bool {
+	if r.validate {
+		// Validation goes on with unknown values, so that one mistake
+		// does not hide the next.
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, d := range r.deps(key) {
