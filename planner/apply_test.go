@@ -47,7 +47,7 @@ resource "test_test" "t" {
 		parallelism int
 		overlap     bool
 	}{
-		"independent objects overlap": {parallelism: 4, overlap: true},
+		"independent objects overlap":      {parallelism: 4, overlap: true},
 		"parallelism 1 runs one at a time": {parallelism: 1, overlap: false},
 	}
 	for name, tc := range tests {
