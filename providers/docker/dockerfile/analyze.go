@@ -217,7 +217,7 @@ func (p *predictor) openLocal(in Input, dir string, ignore []string) (*contextFS
 	if err != nil {
 		return nil, fmt.Errorf("resolve context %s: %w", dir, err)
 	}
-	return newContextFS(abs, ignore, openStatCache(in.CacheDir, abs), in.open)
+	return newContextFS(abs, ignore, openStatCache(in.CacheDir, abs), in.open, in.now)
 }
 
 // syntaxFinding turns a BuildKit conversion error into a finding on the

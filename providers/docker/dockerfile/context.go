@@ -35,6 +35,7 @@ type contextFS struct {
 	ignoreFile string
 	cache      *statCache
 	open       openFunc
+	now        func() time.Time
 
 	// walks holds the entries under each walked directory (relative,
 	// slash-separated, "" for the root), sorted by name.
@@ -49,7 +50,7 @@ type entry struct {
 	sum  []byte // content digest of a regular file, filled on demand
 }
 
-func newContextFS(root string, ignoreFiles []string, cache *statCache, open openFunc) (*contextFS, error) {
+func newContextFS(root string, ignoreFiles []string, cache *statCache, open openFunc, now func() time.Time) (*contextFS, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("resolve context %s: %w", root, err)
@@ -64,7 +65,10 @@ func newContextFS(root string, ignoreFiles []string, cache *statCache, open open
 	if open == nil {
 		open = osOpen
 	}
-	c := &contextFS{root: abs, cache: cache, open: open, walks: map[string][]*entry{}}
+	if now == nil {
+		now = time.Now
+	}
+	c := &contextFS{root: abs, cache: cache, open: open, now: now, walks: map[string][]*entry{}}
 	for _, name := range ignoreFiles {
 		f, err := os.Open(name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -256,7 +260,7 @@ func (c *contextFS) sum(e *entry) ([]byte, error) {
 		return nil, fmt.Errorf("hash context file %s: %w", e.rel, err)
 	}
 	e.sum = h.Sum(nil)
-	c.cache.store(e.rel, e.st, e.sum, time.Now())
+	c.cache.store(e.rel, e.st, e.sum, c.now())
 	return e.sum, nil
 }
 

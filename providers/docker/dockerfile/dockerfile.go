@@ -52,8 +52,11 @@ type Input struct {
 	// Empty disables the cache.
 	CacheDir string
 
-	// open replaces os.Open for context files (tests count reads with it).
+	// open replaces os.Open for context files, and now the clock that
+	// stamps hashed files; tests count reads and step past the racy window
+	// with them.
 	open openFunc
+	now  func() time.Time
 }
 
 // BaseImageResolver resolves an image reference (normalized, with tag:

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -489,9 +490,9 @@ func (p *predictor) hashLocal(n *node, in *node, sel selector) string {
 		if in.fsName != "context" {
 			where = "the named context " + in.fsName
 		}
-		msg := fmt.Sprintf("%s needs %q from %s (%s), but it is not there, so BuildKit would fail this step.", instrOrName(n), sel.String(), where, in.fs.root)
+		msg := fmt.Sprintf("%s needs %q from %s, but it is not there, so BuildKit would fail this step.", instrOrName(n), sel.String(), where)
 		if s.ignored {
-			msg = fmt.Sprintf("%s needs %q from %s, but %s excludes it, so BuildKit would fail this step.", instrOrName(n), sel.String(), where, in.fs.ignoreFile)
+			msg = fmt.Sprintf("%s needs %q from %s, but its %s excludes it, so BuildKit would fail this step.", instrOrName(n), sel.String(), where, filepath.Base(in.fs.ignoreFile))
 		}
 		p.finding(Finding{Severity: Error, Rule: "CopySourceNotFound", Line: n.line(), Summary: "Source not in build context", Message: msg})
 	}

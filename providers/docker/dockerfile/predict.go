@@ -85,7 +85,7 @@ type Prediction struct {
 	// File is the Dockerfile's name in messages.
 	File string
 	// Steps are in Dockerfile order.
-	Steps                   []Step
+	Steps                    []Step
 	Cached, ToRun, Uncertain int
 	// FirstChange is the earliest step that runs because of a change of
 	// its own (not because a step before it runs); nil when none runs.

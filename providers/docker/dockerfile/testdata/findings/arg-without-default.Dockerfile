@@ -1,0 +1,4 @@
+ARG BASE_TAG
+FROM busybox:${BASE_TAG:-latest}
+ARG MODEL_URL
+RUN echo $MODEL_URL

@@ -1,0 +1,3 @@
+from busybox
+RUN echo hi
+RUN echo there

@@ -1,0 +1,3 @@
+FROM busybox
+MAINTAINER someone@example.com
+RUN echo hi

@@ -1,0 +1,4 @@
+FROM busybox
+ENV APP=/srv
+WORKDIR $APP_DIR
+RUN echo hi
