@@ -36,8 +36,10 @@ var (
 // options.
 type cli struct {
 	stdout, stderr io.Writer
-	// noColor is -no-color or NO_COLOR; colours also need a terminal.
-	noColor bool
+	// noColor is -no-color or NO_COLOR; colours also need a terminal,
+	// unless forceColor (CLICOLOR_FORCE=1, for CI logs that show ANSI).
+	noColor    bool
+	forceColor bool
 	env     []string
 
 	mu            sync.Mutex
@@ -89,12 +91,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&help, "help", "h", false, "Show this help")
 	fs.BoolVar(&c.noColor, "no-color", false, "Print no colours (NO_COLOR in the environment does the same)")
 	if err := fs.Parse(normalizeArgs(fs, args, true)); err != nil {
-		fmt.Fprintf(stderr, "sdform: %v\n\n", err)
+		fmt.Fprintf(stderr, "sdform: %s\n\n", singleDash(err.Error()))
 		fmt.Fprint(stderr, topUsage(fs))
 		return exitError
 	}
 	if os.Getenv("NO_COLOR") != "" {
 		c.noColor = true
+	}
+	if v := os.Getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		c.forceColor = true
 	}
 	rest := fs.Args()
 	switch {
@@ -315,9 +320,14 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// color reports whether to write ANSI colours to w.
+func (c *cli) color(w io.Writer) bool {
+	return !c.noColor && (c.forceColor || isTerminal(w))
+}
+
 // viewOptions are the rendering options for w.
 func (c *cli) viewOptions(w io.Writer) view.Options {
-	o := view.Options{Color: !c.noColor && isTerminal(w), Width: 78}
+	o := view.Options{Color: c.color(w), Width: 78}
 	if f, ok := w.(*os.File); ok {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			o.Width = width - 1

@@ -89,11 +89,11 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 		s.vars = vars
 	}
 	dataDir := filepath.Join(cfg.Dir, ".sdform")
-	env := providers.Env{ConfigDir: cfg.Dir, DataDir: dataDir, UI: providers.UI{Out: c.stderr, Color: !c.noColor && isTerminal(c.stderr), JSON: o.json}}
+	env := providers.Env{ConfigDir: cfg.Dir, DataDir: dataDir, UI: providers.UI{Out: c.stderr, Color: c.color(c.stderr), JSON: o.json}}
 	popts := planner.ContextOptions{Parallelism: o.parallelism}
 	if o.progress != nil {
 		popts.UIFor = func(addr string) providers.UI {
-			return providers.UI{Out: c.prefixed(o.progress, addr), Color: !c.noColor && isTerminal(c.stdout), JSON: o.json}
+			return providers.UI{Out: c.prefixed(o.progress, addr), Color: c.color(c.stdout), JSON: o.json}
 		}
 	}
 	s.pctx = planner.NewContext(cfg, s.vars, registry(), env, popts)
