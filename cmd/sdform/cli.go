@@ -40,7 +40,7 @@ type cli struct {
 	// unless forceColor (CLICOLOR_FORCE=1, for CI logs that show ANSI).
 	noColor    bool
 	forceColor bool
-	env     []string
+	env        []string
 
 	mu            sync.Mutex
 	prefixWriters map[string]*view.PrefixWriter

@@ -194,11 +194,11 @@ resource "test_thing" "b" {
 		args []string
 		code int
 	}{
-		"valid":         {dir: valid, args: []string{"validate"}},
-		"invalid":       {dir: invalid, args: []string{"validate"}, code: 1},
-		"invalid-json":  {dir: invalid, args: []string{"validate", "-json"}, code: 1},
-		"syntax":        {dir: syntax, args: []string{"validate"}, code: 1},
-		"plan-invalid":  {dir: invalid, args: []string{"plan"}, code: 1},
+		"valid":            {dir: valid, args: []string{"validate"}},
+		"invalid":          {dir: invalid, args: []string{"validate"}, code: 1},
+		"invalid-json":     {dir: invalid, args: []string{"validate", "-json"}, code: 1},
+		"syntax":           {dir: syntax, args: []string{"validate"}, code: 1},
+		"plan-invalid":     {dir: invalid, args: []string{"plan"}, code: 1},
 		"plan-syntax-json": {dir: syntax, args: []string{"plan", "-json"}, code: 1},
 	}
 	for name, tc := range tests {
