@@ -24,10 +24,7 @@ type engineStore struct {
 func (e engineStore) facts(ctx context.Context, ref string) (*imageFacts, error) {
 	res, err := e.c.ImageInspect(ctx, ref)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("inspect image %s: %w", ref, errNotFound)
-		}
-		return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+		return nil, engineErr("inspect image "+ref, err)
 	}
 	f := &imageFacts{ID: res.ID, Size: res.Size, SizeKnown: true, RepoTags: res.RepoTags}
 	if t, err := time.Parse(time.RFC3339Nano, res.Created); err == nil {
@@ -41,6 +38,15 @@ func (e engineStore) facts(ctx context.Context, ref string) (*imageFacts, error)
 		}
 	}
 	return f, nil
+}
+
+// engineErr wraps an Engine API error, turning "no such image" into
+// errNotFound.
+func engineErr(what string, err error) error {
+	if cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("%s: %w", what, errNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // lookup returns the image ID a reference points to in the Engine.

@@ -11,6 +11,7 @@ import (
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/docker/dockerfile"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -72,8 +73,12 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 	if err != nil {
 		return fail(diags.FromError("Builder unreachable", fmt.Errorf("build %s: %w", req.Address, err)))
 	}
-	pred := p.predictFor(ctx, b, cfg, planned)
-	if d := append(pred.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...); d.HasErrors() {
+	pred := planned
+	if pred == nil || pred.Fingerprint == "" {
+		// The plan did not know every input; analyse now that they are.
+		pred = p.predict(ctx, cfg, p.resolverFor(b, cfg), priv.history())
+	}
+	if d := append(onlyErrors(pred.Diagnostics), capabilityDiags(b, cfg, pred, p.env.ConfigDir)...); d.HasErrors() {
 		return fail(d)
 	}
 
@@ -93,9 +98,11 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		}
 		res, err, usedFallback = res2, nil, true
 		// The steps that ran are the fallback's: compare against its
-		// prediction, and remember its keys as cached.
-		pred = predict(ctx, fb, p.env.ConfigDir, p.resolver(b))
-		pred.Fingerprint = planned.fingerprintOr(pred.Fingerprint)
+		// prediction and remember its keys, but keep the first try's
+		// fingerprint so the next plan does not retry what failed.
+		fp := pred.Fingerprint
+		pred = p.predict(ctx, fb, p.resolverFor(b, fb), priv.history())
+		pred.Fingerprint = fp
 	}
 	if err != nil {
 		return fail(diags.FromError("Build failed", fmt.Errorf("build %s: %w", req.Address, err)))
@@ -134,7 +141,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		}
 	}
 
-	steps, missed := compareSteps(pred, res.vertices, cfg.DockerfileRel)
+	steps, missed := compareSteps(pred, res.vertices, rel(p.env.ConfigDir, cfg.Dockerfile))
 	for _, m := range missed {
 		fmt.Fprintf(ui.Out, "%s: prediction missed: %s\n", req.Address, m)
 	}
@@ -147,28 +154,6 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		priv.Candidates, priv.Promoted = names, false
 	}
 	return providers.ApplyResponse{NewState: builtValue(req.Config, facts, steps, missed, usedFallback), Private: priv.encode(), Diagnostics: diags}
-}
-
-// fingerprintOr keeps the plan's fingerprint (the first try's inputs) so
-// that a build that needed the fallback is not rebuilt at every plan.
-func (pb *plannedBuild) fingerprintOr(fp string) string {
-	if pb != nil && pb.Fingerprint != "" {
-		return pb.Fingerprint
-	}
-	return fp
-}
-
-// predictFor reuses the plan's prediction when the plan knew every input,
-// so apply does not hash the context twice.
-func (p *Provider) predictFor(ctx context.Context, b *builder, cfg *imageConfig, planned *plannedBuild) *prediction {
-	if planned != nil && planned.Fingerprint != "" {
-		pr := &prediction{Fingerprint: planned.Fingerprint, Steps: planned.Steps}
-		if dt, err := readFileString(cfg.Dockerfile); err == nil {
-			pr.Syntax = syntaxOf(dt)
-		}
-		return pr
-	}
-	return predict(ctx, cfg, p.env.ConfigDir, p.resolver(b))
 }
 
 // gated reports whether tags wait for promotion: true unless a standalone
@@ -253,65 +238,30 @@ type stepOutcome struct {
 	Cached bool
 }
 
-// compareSteps pairs the predicted steps with BuildKit's step vertices (by
-// instruction text, in order) and lists where the prediction was wrong.
-// Without a per-step prediction it records what BuildKit reported.
+// compareSteps pairs the predicted steps with BuildKit's step vertices and
+// lists where the prediction was wrong. Without a prediction it records
+// what BuildKit reported.
 func compareSteps(pred *prediction, vertices []*bkclient.Vertex, file string) ([]stepOutcome, []string) {
 	var out []stepOutcome
-	var missed []string
-	used := map[int]bool{}
-	steps := stepsOf(vertices)
-	for _, ps := range pred.Steps {
-		idx := -1
-		for i, v := range steps {
-			if ins, _ := instruction(v.Name); !used[i] && sameInstruction(ins, ps.Name) {
-				idx = i
-				break
-			}
-		}
-		loc := ps.Name
-		if ps.Line > 0 {
-			loc = fmt.Sprintf("%s:%d %s", file, ps.Line, ps.Name)
-		}
-		if idx < 0 {
-			missed = append(missed, loc+": predicted, but BuildKit reported no such step")
-			out = append(out, stepOutcome{Name: ps.Name, Key: ps.Key, Cached: false})
-			continue
-		}
-		used[idx] = true
-		v := steps[idx]
-		switch {
-		case ps.Cached && !v.Cached:
-			missed = append(missed, loc+": predicted cached, BuildKit ran it")
-		case !ps.Cached && v.Cached:
-			missed = append(missed, loc+": predicted to run, BuildKit had it cached")
-		}
-		out = append(out, stepOutcome{Name: ps.Name, Key: ps.Key, Cached: v.Cached})
-	}
 	if pred.Steps == nil {
-		for _, v := range steps {
+		for _, v := range stepsOf(vertices) {
 			ins, _ := instruction(v.Name)
 			out = append(out, stepOutcome{Name: ins, Key: v.Digest.String(), Cached: v.Cached})
 		}
 		return out, nil
 	}
-	for i, v := range steps {
-		if !used[i] {
-			ins, _ := instruction(v.Name)
-			missed = append(missed, ins+": BuildKit ran a step the plan did not predict")
-		}
+	vs := make([]dockerfile.Vertex, 0, len(vertices))
+	for _, v := range vertices {
+		vs = append(vs, dockerfile.Vertex{Name: v.Name, Cached: v.Cached})
+	}
+	for _, o := range dockerfile.Match(pred.Steps, vs) {
+		out = append(out, stepOutcome{Name: o.Step.Instruction, Key: o.Step.Key, Cached: o.Cached})
+	}
+	var missed []string
+	for _, d := range dockerfile.Compare(pred.Steps, vs) {
+		missed = append(missed, fmt.Sprintf("%s:%d %s: %s", file, d.Step.Line, d.Step.Instruction, d.Message))
 	}
 	return out, missed
-}
-
-// sameInstruction compares instructions ignoring spacing and the case of
-// the keyword.
-func sameInstruction(a, b string) bool {
-	fa, fb := strings.Fields(a), strings.Fields(b)
-	if len(fa) == 0 || len(fb) == 0 || !strings.EqualFold(fa[0], fb[0]) {
-		return false
-	}
-	return strings.Join(fa[1:], " ") == strings.Join(fb[1:], " ")
 }
 
 // update changes what needs no build: tags of a promoted image, settings

@@ -3,11 +3,8 @@ package docker
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"syscall"
 
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -17,22 +14,19 @@ type imageType struct {
 	p *Provider
 }
 
-// validate checks what can be checked offline: the arguments and the
-// Dockerfile's syntax.
-func (t *imageType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
+// validate checks what can be checked offline: the arguments, and the
+// Dockerfile with BuildKit's parser and linter (package dockerfile, without
+// resolving base images). Plan reports only what needs the builder, so
+// findings are not shown twice.
+func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest) providers.ValidateResponse {
 	cfg, diags := decodeImage(req.Config, t.p.env.ConfigDir)
 	for i, tag := range cfg.Tags {
 		if _, err := candidateTag(tag); err != nil {
 			diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Invalid tag", "%v.", err)
 		}
 	}
-	if v := req.Config; v.IsKnown() && !v.IsNull() && v.GetAttr("dockerfile").IsKnown() && v.GetAttr("context").IsKnown() {
-		dt, err := os.ReadFile(cfg.Dockerfile)
-		if err != nil {
-			diags = diags.Errorf(cty.GetAttrPath("dockerfile"), "Unreadable Dockerfile", "sdform could not read the Dockerfile %s: %v.", rel(t.p.env.ConfigDir, cfg.Dockerfile), err)
-		} else if _, err := parser.Parse(strings.NewReader(string(dt))); err != nil {
-			diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: "Dockerfile syntax error", Detail: err.Error(), File: rel(t.p.env.ConfigDir, cfg.Dockerfile)})
-		}
+	if req.Config.IsWhollyKnown() && !diags.HasErrors() {
+		diags = append(diags, t.p.predict(ctx, cfg, nil, nil).Diagnostics...)
 	}
 	return providers.ValidateResponse{Diagnostics: diags}
 }
@@ -63,14 +57,10 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	}
 
 	b, connErr := p.builder(ctx)
-	var resolve resolveFunc
-	if b != nil || p.cfg.kind() == backendBuildKit {
-		// Without a daemon a standalone BuildKit's bases still resolve in
-		// their registries; the Engine's local store cannot be asked.
-		resolve = p.resolver(b)
-	}
-	pred := predict(ctx, cfg, p.env.ConfigDir, resolve)
-	resp.Diagnostics = append(resp.Diagnostics, pred.Diagnostics...)
+	pred := p.predict(ctx, cfg, p.resolverFor(b, cfg), priv.history())
+	// Validate reported the Dockerfile's findings already; plan adds those
+	// only the builder can tell (a base image that does not exist).
+	resp.Diagnostics = append(resp.Diagnostics, onlyErrors(pred.Diagnostics)...)
 	if b != nil {
 		resp.Diagnostics = append(resp.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...)
 	}
@@ -111,9 +101,31 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 		details = append(details, "cannot know: builder unreachable ("+p.cfg.address()+"): base images in its store, free disk, build cache size")
 	}
 	resp.Details = details
-	priv.Planned = &plannedBuild{Fingerprint: pred.Fingerprint, Steps: pred.Steps}
+	priv.Planned = pred
 	resp.PlannedPrivate = priv.encode()
 	return resp
+}
+
+// resolverFor returns how base images resolve for a build on b, or nil when
+// nothing can be asked: without a builder, the docker backend's images live
+// in an Engine that does not answer, while a standalone BuildKit's bases can
+// still be resolved in their registries.
+func (p *Provider) resolverFor(b *builder, cfg *imageConfig) *baseResolver {
+	if b == nil && p.cfg.kind() == backendDocker {
+		return nil
+	}
+	return &baseResolver{p: p, b: b, platform: cfg.Platform}
+}
+
+// onlyErrors keeps the error diagnostics.
+func onlyErrors(ds providers.Diagnostics) providers.Diagnostics {
+	var out providers.Diagnostics
+	for _, d := range ds {
+		if d.Severity == providers.Error {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // decide says whether the image must be built, and why in words.
@@ -157,8 +169,12 @@ func changeReason(prior cty.Value, cfg *imageConfig, pred *prediction) string {
 		return "platform changed"
 	case !equalMaps(getMap(prior, "labels"), cfg.Labels):
 		return "labels changed"
+	case pred.FirstChange != "" && pred.FirstReason != "":
+		return pred.FirstReason + " (" + pred.FirstChange + ")"
 	case pred.FirstChange != "":
 		return pred.FirstChange + " changed"
+	case pred.Steps != nil && pred.Steps.ToRun == 0 && pred.Steps.Uncertain == 0:
+		return "the Dockerfile changed outside its steps (CMD, ENV, LABEL…): no step runs, the image is exported again"
 	}
 	return "the Dockerfile, the build context or a base image changed"
 }
@@ -178,26 +194,19 @@ func equalMaps(a, b map[string]string) bool {
 // stepsLine is the plan's "steps: …" detail for a build.
 func stepsLine(pred *prediction, cfg *imageConfig) string {
 	if pred.Steps == nil {
-		return "steps: not predicted per step; every step may run"
+		return "steps: not predicted (the Dockerfile could not be analysed); every step may run"
 	}
-	if cfg.NoCache {
-		return fmt.Sprintf("steps: %d to run (no_cache)", len(pred.Steps))
-	}
-	s := fmt.Sprintf("steps: %d cached, %d to run", len(pred.Steps)-pred.toRun(), pred.toRun())
-	if pred.FirstChange != "" {
-		s += " (first change: " + pred.FirstChange + ")"
-	}
-	return s
+	return "steps: " + pred.Summary
 }
 
 // unchangedLine is the plan's detail for an image that will not be built.
 func unchangedLine(pred *prediction, priv *imagePrivate) string {
 	s := "steps: 0 to run"
 	if pred.Steps != nil {
-		s = fmt.Sprintf("steps: %d cached, 0 to run", len(pred.Steps))
+		s = fmt.Sprintf("steps: %d cached, 0 to run", len(pred.Steps.Steps))
 	}
 	if n := len(priv.History); n > 0 {
-		s += " (inputs unchanged since the build of " + priv.History[n-1].Time.Format("2006-01-02 15:04:05") + ")"
+		s += " (inputs unchanged since the build of " + priv.History[n-1].Time.Local().Format("2006-01-02 15:04:05") + ")"
 	} else {
 		s += " (inputs unchanged since the last build)"
 	}

@@ -117,10 +117,13 @@ func TestIntegrationBuildCycle(t *testing.T) {
 		})
 		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(be.name == "buildkit")})
 
-		// First build.
+		// First build: nothing recorded, every step runs.
 		pr := h.mustBuild(cfg)
-		if h.action(pr) != providers.NoOp && !strings.HasPrefix(detail(pr, "builder:"), "builder: ") {
+		if d := detail(pr, "builder:"); d == "" {
 			t.Errorf("plan details lack the builder: %q", pr.Details)
+		}
+		if d := detail(pr, "steps:"); d != "steps: 2 to run (no earlier build recorded)" {
+			t.Errorf("first plan steps = %q", d)
 		}
 		id := h.attr("id")
 		if !strings.HasPrefix(id, "sha256:") || h.attr("cuda_version") != "12.4.1" {
@@ -140,8 +143,8 @@ func TestIntegrationBuildCycle(t *testing.T) {
 		if a := h.action(pr); a != providers.NoOp {
 			t.Fatalf("re-plan action = %s (reason %q, details %q), want no-op", a, pr.Reason, pr.Details)
 		}
-		if d := detail(pr, "steps:"); !strings.Contains(d, "0 to run") {
-			t.Errorf("re-plan steps detail = %q, want 0 to run", d)
+		if d := detail(pr, "steps:"); !strings.HasPrefix(d, "steps: 2 cached, 0 to run") {
+			t.Errorf("re-plan steps detail = %q, want 2 cached, 0 to run", d)
 		}
 		if got := h.p.solves.Load(); got != solves {
 			t.Errorf("re-plan made %d solves", got-solves)
@@ -159,8 +162,11 @@ func TestIntegrationBuildCycle(t *testing.T) {
 		if a := h.action(pr); a != providers.Replace {
 			t.Fatalf("after changing a.txt: action %s, want replace", a)
 		}
-		if pr.Reason == "" {
-			t.Errorf("rebuild without a reason")
+		if want := "files changed: a.txt (Dockerfile:3 COPY a.txt /a.txt)"; pr.Reason != want {
+			t.Errorf("reason = %q, want %q", pr.Reason, want)
+		}
+		if d, want := detail(pr, "steps:"), "steps: 1 cached, 1 to run (first change: Dockerfile:3 COPY a.txt /a.txt)"; d != want {
+			t.Errorf("steps detail = %q, want %q", d, want)
 		}
 		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
 			t.Fatalf("apply: %v", ar.Diagnostics)
@@ -174,6 +180,70 @@ func TestIntegrationBuildCycle(t *testing.T) {
 		}
 		if h.attr("id") == id {
 			t.Errorf("image id unchanged after a COPY change")
+		}
+	})
+}
+
+// TestIntegrationBuildArgLaterStage changes a build arg only the final
+// stage uses: the first stage and the COPY --from it stay cached, as
+// predicted step by step.
+func TestIntegrationBuildArgLaterStage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		n := nonce()
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + " AS deps\nRUN echo " + n + " > /deps\n" +
+				"FROM " + be.base + "\nARG VARIANT=fp8\nCOPY --from=deps /deps /deps\nRUN echo \"$VARIANT\" > /variant\n",
+		})
+		tag := be.tag(t, be.name == "buildkit")
+		image := func(variant string) cty.Value {
+			return h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(be.name == "buildkit"), "args": strMap("VARIANT", variant)})
+		}
+		h.mustBuild(image("fp8"))
+		h.refresh()
+		pr := h.plan(image("fp16"))
+		if a := h.action(pr); a != providers.Replace || pr.Reason != "build arg VARIANT changed" {
+			t.Fatalf("plan after the arg change: %s %q", a, pr.Reason)
+		}
+		if d, want := detail(pr, "steps:"), "steps: 2 cached, 1 to run (first change: Dockerfile:6 RUN echo \"fp16\" > /variant)"; d != want {
+			t.Errorf("steps detail = %q, want %q", d, want)
+		}
+		if ar := h.apply(image("fp16"), pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		want := []string{"RUN echo " + n + " > /deps=cached", "COPY --from=deps /deps /deps=cached", "RUN echo \"fp16\" > /variant=ran"}
+		if got := stepFlags(h.state); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("steps = %q, want %q", got, want)
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+	})
+}
+
+// TestIntegrationPredictionMissed builds the same Dockerfile under two
+// states: the second plan has no history and predicts every step to run,
+// BuildKit finds them cached, and the disagreement is recorded and printed.
+func TestIntegrationPredictionMissed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		files := map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\n"}
+		first := newHarness(t, be.provider, files)
+		first.mustBuild(first.image(map[string]cty.Value{"tags": strs(be.tag(t, false))}))
+		h := newHarness(t, be.provider, files)
+		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false) + "b")})
+		pr := h.plan(cfg)
+		if d := detail(pr, "steps:"); d != "steps: 1 to run (no earlier build recorded)" {
+			t.Errorf("steps detail = %q", d)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		missed := h.state.GetAttr("prediction_missed")
+		if missed.LengthInt() != 1 || !strings.Contains(missed.Index(cty.NumberIntVal(0)).AsString(), "Dockerfile:2 RUN echo") ||
+			!strings.Contains(missed.Index(cty.NumberIntVal(0)).AsString(), "predicted to run, BuildKit had it cached") {
+			t.Errorf("prediction_missed = %#v", missed)
+		}
+		if !strings.Contains(h.out.String(), "docker_image.test: prediction missed: Dockerfile:2 RUN echo") {
+			t.Errorf("apply output does not report the miss:\n%s", h.out.String())
 		}
 	})
 }

@@ -1,125 +1,150 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
-	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/docker/dockerfile"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// predictedStep is the plan's view of one Dockerfile step (RUN, COPY, ADD).
-type predictedStep struct {
-	// Name is the instruction as BuildKit names its vertex, without the
-	// "[stage n/m]" prefix: "RUN make".
-	Name string `json:"name"`
-	Key  string `json:"key"`
-	// File and Line locate the instruction.
-	File string `json:"file,omitempty"`
-	Line int    `json:"line,omitempty"`
-	// Cached is the prediction; CachedFrom the time of the build whose key
-	// matched.
-	Cached     bool      `json:"cached"`
-	CachedFrom time.Time `json:"cached_from,omitzero"`
-}
-
-// baseImage is one FROM reference after argument expansion.
-type baseImage struct {
-	Ref  string
-	Line int
-	// Digest is what the reference resolved to ("" when unknown).
-	Digest string
-}
-
-// prediction is what a build of cfg would do, as far as the plan can know.
+// prediction is what a build of a config would do, as far as the plan can
+// know: package dockerfile's analysis, plus sdform's fingerprint of the
+// image the build would produce.
 type prediction struct {
-	// Fingerprint digests the build's inputs; equal fingerprints mean the
-	// same image.
-	Fingerprint string
-	// Steps is nil when only the fingerprint is known.
-	Steps []predictedStep
-	// FirstChange names the first step that will run
-	// ("Dockerfile:42 RUN make").
-	FirstChange string
-	// Notes are what the plan cannot be certain about.
-	Notes []string
+	// Fingerprint digests every input that shapes the image; equal
+	// fingerprints mean the build would give the same image.
+	Fingerprint string `json:"fingerprint"`
+	// Steps is dockerfile's per-step prediction; nil when the Dockerfile
+	// could not be analysed.
+	Steps *dockerfile.Prediction `json:"steps,omitempty"`
+	// Summary is the "N cached, M to run (first change: …)" line with the
+	// Dockerfile named relative to the configuration.
+	Summary string `json:"summary,omitempty"`
+	// FirstChange names the first step that runs: "docker/Dockerfile:42
+	// RUN make"; FirstReason says why it runs ("files changed: a.txt").
+	FirstChange string `json:"first_change,omitempty"`
+	FirstReason string `json:"first_reason,omitempty"`
+	// Notes are what the plan cannot know.
+	Notes []string `json:"notes,omitempty"`
 	// Syntax is the `# syntax=` frontend image, "" when none.
-	Syntax      string
-	SyntaxLine  int
-	BaseImages  []baseImage
-	Diagnostics providers.Diagnostics
+	Syntax     string `json:"-"`
+	SyntaxLine int    `json:"-"`
+	// Diagnostics are the analysis' findings about what the user wrote.
+	Diagnostics providers.Diagnostics `json:"-"`
 }
 
-// toRun counts the steps predicted to run.
+// toRun counts the steps predicted to run (uncertain ones not included).
 func (pr *prediction) toRun() int {
-	n := 0
-	for _, s := range pr.Steps {
-		if !s.Cached {
-			n++
-		}
+	if pr.Steps == nil {
+		return 0
 	}
-	return n
+	return pr.Steps.ToRun
 }
 
-// keys lists the step keys in order.
+// keys are the keys to remember once the build succeeded.
 func (pr *prediction) keys() []string {
-	out := make([]string, len(pr.Steps))
-	for i, s := range pr.Steps {
-		out[i] = s.Key
+	if pr.Steps == nil {
+		return nil
 	}
-	return out
+	return pr.Steps.Keys
 }
 
-// resolveFunc returns the digest a base image reference resolves to, or an
-// error wrapping errNotFound when it does not exist.
-type resolveFunc func(ctx context.Context, ref string) (string, error)
-
-// predict reads the Dockerfile, resolves its base images with resolve (nil
-// when no builder or registry can be asked) and digests every input of the
-// build. Until the step-level predictor of package dockerfile is wired in,
-// it knows the inputs as a whole: any change means the build runs, and the
-// plan says it cannot tell which steps will be cache hits.
-func predict(ctx context.Context, cfg *imageConfig, configDir string, resolve resolveFunc) *prediction {
-	pr := &prediction{}
+// analysis is the dockerfile.Input for cfg.
+func (p *Provider) analysis(cfg *imageConfig, res dockerfile.BaseImageResolver, history dockerfile.KeyHistory) (dockerfile.Input, error) {
 	dt, err := os.ReadFile(cfg.Dockerfile)
 	if err != nil {
-		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("dockerfile"), "Unreadable Dockerfile", "sdform could not read the Dockerfile %s: %v.", rel(configDir, cfg.Dockerfile), err)
+		return dockerfile.Input{}, err
+	}
+	in := dockerfile.Input{
+		Dockerfile:     dt,
+		DockerfilePath: cfg.Dockerfile,
+		ContextDir:     cfg.ContextDir,
+		Target:         cfg.Target,
+		BuildArgs:      cfg.Args,
+		NamedContexts:  cfg.Contexts,
+		Platform:       cfg.Platform,
+		Resolver:       res,
+		PriorKeys:      history,
+		NoCache:        cfg.NoCache,
+	}
+	for _, id := range sortedKeys(cfg.Secrets) {
+		in.SecretIDs = append(in.SecretIDs, id)
+		in.SecretValues = append(in.SecretValues, cfg.Secrets[id])
+	}
+	if p.env.DataDir != "" {
+		in.CacheDir = filepath.Join(p.env.DataDir, "cache", "docker-context")
+	}
+	return in, nil
+}
+
+// predict analyses the Dockerfile with package dockerfile (parse, lint,
+// build-arg and secret checks, per-step cache prediction against history)
+// and digests the inputs into a fingerprint. res is nil when no builder or
+// registry can be asked; steps over base images are then uncertain.
+func (p *Provider) predict(ctx context.Context, cfg *imageConfig, res *baseResolver, history dockerfile.KeyHistory) *prediction {
+	pr := &prediction{}
+	relFile := rel(p.env.ConfigDir, cfg.Dockerfile)
+	var r dockerfile.BaseImageResolver
+	if res != nil {
+		r = res
+	}
+	in, err := p.analysis(cfg, r, history)
+	if err != nil {
+		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("dockerfile"), "Unreadable Dockerfile", "sdform could not read the Dockerfile %s: %v.", relFile, err)
 		return pr
 	}
-	if syn, _, rng, ok := parser.DetectSyntax(dt); ok {
+	if syn, _, rng, ok := parser.DetectSyntax(in.Dockerfile); ok {
 		pr.Syntax = syn
 		if len(rng) > 0 {
 			pr.SyntaxLine = rng[0].Start.Line
 		}
 	}
-	res, err := parser.Parse(bytes.NewReader(dt))
+	result, err := dockerfile.Analyze(ctx, in)
 	if err != nil {
-		d := providers.Diagnostic{Severity: providers.Error, Summary: "Dockerfile syntax error", Detail: err.Error(), File: rel(configDir, cfg.Dockerfile)}
-		var le *parser.LocationError
-		if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-			d.Line = le.Locations[0][0].Start.Line
-		}
-		pr.Diagnostics = append(pr.Diagnostics, d)
+		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("context"), "Build inputs unreadable", "sdform could not analyse the build of %s: %v.", relFile, err)
 		return pr
 	}
-	pr.BaseImages = baseImages(res.AST, cfg.Args)
+	pr.Diagnostics = findingDiags(result.Findings, cfg, relFile)
+	if res != nil {
+		pr.Notes = append(pr.Notes, res.notes()...)
+	}
+	if result.Prediction == nil {
+		return pr
+	}
+	pr.Steps = result.Prediction
+	pr.Summary = strings.ReplaceAll(result.Prediction.Summary, cfg.Dockerfile, relFile)
+	if fc := result.Prediction.FirstChange; fc != nil {
+		pr.FirstChange = fmt.Sprintf("%s:%d %s", relFile, fc.Line, fc.Instruction)
+		pr.FirstReason = fc.Reason
+	}
+	pr.Fingerprint = fingerprint(cfg, in.Dockerfile, result)
+	return pr
+}
 
+// fingerprint digests what shapes the image: the step and part keys of the
+// prediction (content of what COPY selects, the environment each RUN sees,
+// base image digests), and what reaches only the image config (the
+// Dockerfile's text for CMD, ENV, LABEL…, build args, labels, target and
+// platform). Equal fingerprints mean no build is needed.
+func fingerprint(cfg *imageConfig, dockerfileText []byte, r *dockerfile.Result) string {
 	h := sha256.New()
 	field := func(k, v string) { fmt.Fprintf(h, "%s\x00%s\x00", k, v) }
-	field("dockerfile", string(dt))
+	field("dockerfile", string(dockerfileText))
 	field("target", cfg.Target)
 	field("platform", cfg.Platform)
 	for _, k := range sortedKeys(cfg.Args) {
@@ -128,163 +153,172 @@ func predict(ctx context.Context, cfg *imageConfig, configDir string, resolve re
 	for _, k := range sortedKeys(cfg.Labels) {
 		field("label:"+k, cfg.Labels[k])
 	}
-	for i := range pr.BaseImages {
-		b := &pr.BaseImages[i]
-		if resolve != nil {
-			dg, err := resolve(ctx, b.Ref)
-			switch {
-			case errors.Is(err, errNotFound):
-				pr.Diagnostics = append(pr.Diagnostics, providers.Diagnostic{Severity: providers.Error,
-					Summary: "Base image not found",
-					Detail:  fmt.Sprintf("FROM %s does not resolve in the builder's image store or its registry: %v. Build or pull it first, or fix the reference.", b.Ref, err),
-					File:    rel(configDir, cfg.Dockerfile), Line: b.Line})
-			case err != nil:
-				pr.Notes = append(pr.Notes, fmt.Sprintf("cannot resolve FROM %s: %v", b.Ref, err))
-			}
-			b.Digest = dg
-		}
-		field("from:"+b.Ref, b.Digest)
+	for _, img := range r.Images {
+		field("image:"+img.Ref, img.Digest)
 	}
-	ctxSum, err := hashDir(cfg.ContextDir, ignoreFile(cfg))
-	if err != nil {
-		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("context"), "Unreadable build context", "sdform could not read the build context %s: %v.", rel(configDir, cfg.ContextDir), err)
-		return pr
+	for _, k := range r.Prediction.Keys {
+		field("key", k)
 	}
-	field("context", ctxSum)
-	for _, name := range sortedKeys(cfg.Contexts) {
-		sum, err := hashDir(cfg.Contexts[name], "")
-		if err != nil {
-			pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("contexts").Index(cty.StringVal(name)), "Unreadable named context", "sdform could not read the named context %q at %s: %v.", name, rel(configDir, cfg.Contexts[name]), err)
-			return pr
-		}
-		field("context:"+name, sum)
-	}
-	pr.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return pr
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// baseImages lists the FROM references that are not earlier stages or
-// scratch, expanding global ARGs (defaults overridden by args).
-func baseImages(ast *parser.Node, args map[string]string) []baseImage {
-	meta := map[string]string{}
-	stages := map[string]bool{}
-	seenFrom := false
-	var out []baseImage
-	for _, n := range ast.Children {
-		switch strings.ToLower(n.Value) {
-		case "arg":
-			if seenFrom {
-				continue
-			}
-			for a := n.Next; a != nil; a = a.Next {
-				k, v, _ := strings.Cut(a.Value, "=")
-				meta[k] = v
-			}
-		case "from":
-			seenFrom = true
-			if n.Next == nil {
-				continue
-			}
-			ref := os.Expand(n.Next.Value, func(k string) string {
-				if v, ok := args[k]; ok {
-					return v
-				}
-				return meta[k]
-			})
-			if ref != "scratch" && !stages[strings.ToLower(ref)] {
-				out = append(out, baseImage{Ref: ref, Line: n.StartLine})
-			}
-			if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
-				stages[strings.ToLower(as.Next.Value)] = true
+// findingDiags turns the analysis' findings into diagnostics on the
+// Dockerfile's lines.
+func findingDiags(fs []dockerfile.Finding, cfg *imageConfig, relFile string) providers.Diagnostics {
+	var out providers.Diagnostics
+	for _, f := range fs {
+		d := providers.Diagnostic{Severity: providers.Warning, Summary: f.Summary, Detail: f.Message, File: relFile, Line: f.Line}
+		if f.Severity == dockerfile.Error {
+			d.Severity = providers.Error
+		}
+		if d.Summary == "" {
+			d.Summary = f.Rule
+		}
+		if f.URL != "" {
+			d.Detail += " See " + f.URL + "."
+		}
+		if f.Line == 0 {
+			// Findings about what the resource passes (a build arg no ARG
+			// declares) point at the argument rather than the file.
+			d.File = ""
+			switch f.Rule {
+			case "UndeclaredBuildArg", "SecretInBuildArg":
+				d.Attribute = cty.GetAttrPath("args")
+			case "MissingSecret":
+				d.Attribute = cty.GetAttrPath("secrets")
 			}
 		}
+		out = append(out, d)
 	}
 	return out
 }
 
-// ignoreFile is the .dockerignore BuildKit applies: <Dockerfile>.dockerignore
-// next to the Dockerfile first, else the context's .dockerignore.
-func ignoreFile(cfg *imageConfig) string {
-	if p := cfg.Dockerfile + ".dockerignore"; fileExists(p) {
-		return p
+// history turns the remembered builds into the analysis' key history.
+func (priv *imagePrivate) history() dockerfile.KeyHistory {
+	h := dockerfile.KeyHistory{}
+	for _, b := range priv.History {
+		h.Record(b.Keys, b.Time)
 	}
-	return filepath.Join(cfg.ContextDir, ".dockerignore")
+	return h
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+// baseResolver resolves base images for the analysis: in the Docker Engine's
+// store first on the docker backend (its BuildKit builds from it), then in
+// the registry. A reference that does not exist is an error (the plan fails
+// naming it); one that cannot be checked (registry unreachable, no builder)
+// is left unresolved, which the prediction reports as uncertain.
+type baseResolver struct {
+	p        *Provider
+	b        *builder // nil when no builder answered
+	platform string
 }
 
-// hashDir digests a directory's paths, modes and contents, leaving out what
-// the ignore file excludes.
-func hashDir(dir, ignore string) (string, error) {
-	var pm *patternmatcher.PatternMatcher
-	if ignore != "" {
-		f, err := os.Open(ignore)
-		switch {
-		case err == nil:
-			pats, err := ignorefile.ReadAll(f)
-			f.Close()
-			if err != nil {
-				return "", fmt.Errorf("read %s: %w", ignore, err)
-			}
-			if pm, err = patternmatcher.New(pats); err != nil {
-				return "", fmt.Errorf("read %s: %w", ignore, err)
-			}
-		case !errors.Is(err, fs.ErrNotExist):
-			return "", err
-		}
+// resolution is one cached base image lookup.
+type resolution struct {
+	digest string
+	config []byte
+	err    error
+	note   string
+}
+
+func (r *baseResolver) ResolveImage(ctx context.Context, ref string) (string, []byte, error) {
+	key := r.platform + "\x00" + ref
+	if v, ok := r.p.resolved.Load(key); ok {
+		res := v.(resolution)
+		return res.digest, res.config, res.err
 	}
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	res := r.resolve(ctx, ref)
+	r.p.resolved.Store(key, res)
+	return res.digest, res.config, res.err
+}
+
+func (r *baseResolver) resolve(ctx context.Context, ref string) resolution {
+	var engineErr error
+	if r.b != nil && r.b.caps.engineStore {
+		dg, cfg, err := engineStore{r.b.engine}.config(ctx, ref)
+		if err == nil {
+			return resolution{digest: dg, config: cfg}
 		}
-		r, _ := filepath.Rel(dir, p)
-		if r == "." {
-			return nil
+		if !errors.Is(err, errNotFound) {
+			return resolution{note: fmt.Sprintf("cannot resolve %s in the Docker Engine: %v", ref, err)}
 		}
-		r = filepath.ToSlash(r)
-		if pm != nil {
-			skip, err := pm.MatchesOrParentMatches(r)
-			if err != nil {
-				return err
-			}
-			if skip {
-				if d.IsDir() && !pm.Exclusions() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
+		engineErr = err
+	}
+	dg, cfg, err := (registry{cfg: r.p.cfg}).config(ctx, ref, r.platform)
+	switch {
+	case err == nil:
+		return resolution{digest: dg, config: cfg}
+	case errors.Is(err, errNotFound) && engineErr != nil:
+		return resolution{err: fmt.Errorf("not in the Docker Engine's image store, and %w", err)}
+	case errors.Is(err, errNotFound):
+		return resolution{err: err}
+	}
+	return resolution{note: fmt.Sprintf("cannot resolve %s: %v", ref, err)}
+}
+
+// notes lists the base images that could not be checked.
+func (r *baseResolver) notes() []string {
+	var out []string
+	r.p.resolved.Range(func(k, v any) bool {
+		if n := v.(resolution).note; n != "" && strings.HasPrefix(k.(string), r.platform+"\x00") {
+			out = append(out, n)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%o\x00", r, info.Mode())
-		switch {
-		case info.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(h, f)
-			f.Close()
-			return err
-		case info.Mode()&fs.ModeSymlink != 0:
-			t, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			io.WriteString(h, t)
-		}
-		return nil
+		return true
 	})
+	return out
+}
+
+// config returns an Engine image's ID and an OCI config for it, built from
+// the inspect response (the Engine API has no raw config endpoint).
+func (e engineStore) config(ctx context.Context, ref string) (string, []byte, error) {
+	res, err := e.c.ImageInspect(ctx, ref)
 	if err != nil {
-		return "", err
+		return "", nil, engineErr("inspect image "+ref, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	img := ocispecs.Image{Platform: ocispecs.Platform{OS: res.Os, Architecture: res.Architecture, Variant: res.Variant}}
+	if res.Config != nil {
+		img.Config = res.Config.ImageConfig
+	}
+	img.RootFS.Type = "layers"
+	for _, l := range res.RootFS.Layers {
+		img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, digest.Digest(l))
+	}
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode config of %s: %w", ref, err)
+	}
+	return res.ID, dt, nil
+}
+
+// config returns the manifest digest and raw config of an image in its
+// registry, for the given platform (this machine's when empty).
+func (r registry) config(ctx context.Context, ref, platform string) (string, []byte, error) {
+	n, err := r.parseRef(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	pl := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if platform != "" {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			return "", nil, fmt.Errorf("parse platform %q: %w", platform, err)
+		}
+		pl = *p
+	}
+	opts := append(r.options(ctx), remote.WithPlatform(pl))
+	img, err := remote.Image(n, opts...)
+	if err != nil {
+		return "", nil, registryErr("resolve "+ref, err)
+	}
+	dg, err := img.Digest()
+	if err != nil {
+		return "", nil, registryErr("resolve "+ref, err)
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return "", nil, registryErr("read config of "+ref, err)
+	}
+	return dg.String(), cfg, nil
 }
 
 // rel shows p relative to the configuration directory when it is inside it.
@@ -293,15 +327,4 @@ func rel(dir, p string) string {
 		return r
 	}
 	return p
-}
-
-func readFileString(p string) (string, error) {
-	dt, err := os.ReadFile(p)
-	return string(dt), err
-}
-
-// syntaxOf returns the `# syntax=` frontend of a Dockerfile, "" when none.
-func syntaxOf(dt string) string {
-	syn, _, _, _ := parser.DetectSyntax([]byte(dt))
-	return syn
 }

@@ -35,20 +35,14 @@ type imagePrivate struct {
 	// Previous maps each tag to what it pointed at before the last
 	// promotion, for rollback; "" when the tag was new.
 	Previous map[string]string `json:"previous,omitempty"`
-	// Planned carries the plan's step prediction into apply.
-	Planned *plannedBuild `json:"planned,omitempty"`
+	// Planned carries the plan's prediction into apply.
+	Planned *prediction `json:"planned,omitempty"`
 }
 
 // buildRecord is one build's step keys.
 type buildRecord struct {
 	Time time.Time `json:"time"`
 	Keys []string  `json:"keys"`
-}
-
-// plannedBuild is what the plan predicted for the build it proposed.
-type plannedBuild struct {
-	Fingerprint string          `json:"fingerprint"`
-	Steps       []predictedStep `json:"steps,omitempty"`
 }
 
 func decodePrivate(b []byte) (*imagePrivate, error) {
@@ -78,18 +72,6 @@ func (p *imagePrivate) encode() []byte {
 		panic(fmt.Sprintf("encode docker_image private data: %v", err))
 	}
 	return b
-}
-
-// knownKeys returns every step key of every remembered build with the time
-// of the newest build that produced it.
-func (p *imagePrivate) knownKeys() map[string]time.Time {
-	m := map[string]time.Time{}
-	for _, h := range p.History {
-		for _, k := range h.Keys {
-			m[k] = h.Time
-		}
-	}
-	return m
 }
 
 // remember appends a build's keys, dropping the oldest beyond maxHistory.

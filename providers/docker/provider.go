@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,7 @@ type Provider struct {
 	dialed  bool
 
 	// resolved caches base image resolutions for one command.
-	resolved sync.Map // ref → resolution
+	resolved sync.Map // platform + "\x00" + ref → resolution
 
 	progress progressHub
 	// solves counts Solve calls, so tests can prove a no-op made none.
@@ -130,36 +129,4 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 		return providers.PromoteResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
 	}
 	return p.image.promote(ctx, req)
-}
-
-// resolution is one cached base image lookup.
-type resolution struct {
-	digest string
-	err    error
-}
-
-// resolver returns how base images resolve on builder b: the Engine's store
-// first on the docker backend (its BuildKit uses it), then the registry.
-func (p *Provider) resolver(b *builder) resolveFunc {
-	reg := registry{cfg: p.cfg}
-	return func(ctx context.Context, ref string) (string, error) {
-		if r, ok := p.resolved.Load(ref); ok {
-			return r.(resolution).digest, r.(resolution).err
-		}
-		var dg string
-		var err error
-		if b != nil && b.caps.engineStore {
-			dg, err = engineStore{b.engine}.lookup(ctx, ref)
-			if err == nil {
-				p.resolved.Store(ref, resolution{digest: dg})
-				return dg, nil
-			}
-		}
-		dg, rerr := reg.head(ctx, ref)
-		if rerr != nil && err != nil {
-			rerr = fmt.Errorf("not in the Docker Engine's store, and %w", rerr)
-		}
-		p.resolved.Store(ref, resolution{digest: dg, err: rerr})
-		return dg, rerr
-	}
 }
