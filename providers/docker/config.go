@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -46,6 +47,7 @@ type config struct {
 	// buildkitRoot is statfs'd for free disk with a standalone BuildKit.
 	buildkitRoot     string
 	minFreeDisk      int64
+	minFreeDiskText  string
 	registryInsecure []string
 }
 
@@ -107,11 +109,11 @@ func decodeConfig(v cty.Value, env func(string) string) (config, providers.Diagn
 	c.caCert, c.cert, c.key, c.serverName = get("ca_cert"), get("cert"), get("key"), get("server_name")
 	c.buildkitRoot = get("buildkit_root")
 	if s := get("min_free_disk"); s != "" {
-		n, err := parseSize(s)
+		n, err := lang.ParseSize(s)
 		if err != nil {
 			diags = diags.Errorf(cty.GetAttrPath("min_free_disk"), "Invalid min_free_disk", "min_free_disk %q is not a size: %v. Write it like \"20GB\" or \"24GiB\".", s, err)
 		}
-		c.minFreeDisk = n
+		c.minFreeDisk, c.minFreeDiskText = n, s
 	}
 	if v.Type().HasAttribute("registry_insecure") {
 		if l := v.GetAttr("registry_insecure"); !l.IsNull() && l.IsKnown() {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -146,14 +147,14 @@ func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) 
 		}
 	}
 	if s := getString(v, "timeout"); s != "" {
-		d, err := time.ParseDuration(s)
+		d, err := lang.ParseDuration(s)
 		if err != nil || d <= 0 {
 			diags = diags.Errorf(cty.GetAttrPath("timeout"), "Invalid timeout", "timeout = %q is not a positive duration; write it like \"45m\" or \"1h30m\".", s)
 		}
 		c.Timeout = d
 	}
 	if s := getString(v, "max_size"); s != "" {
-		n, err := parseSize(s)
+		n, err := lang.ParseSize(s)
 		if err != nil {
 			diags = diags.Errorf(cty.GetAttrPath("max_size"), "Invalid max_size", "max_size = %q is not a size: %v.", s, err)
 		}

@@ -193,7 +193,7 @@ func (t *imageType) readBack(ctx context.Context, b *builder, cfg *imageConfig, 
 		}
 		return engineStore{b.engine}.facts(ctx, ref)
 	}
-	f, err := factsFromExport(res.exporter)
+	f, err := contentFacts(ctx, b.bk, res.exporter[exptypes.ExporterImageDigestKey])
 	if err != nil {
 		return nil, err
 	}

@@ -267,7 +267,7 @@ func preflight(ctx context.Context, b *builder, cfg config) ([]string, providers
 			details = append(details, fmt.Sprintf("free disk: %s at %s", formatSize(free), root))
 			if cfg.minFreeDisk > 0 && free < cfg.minFreeDisk {
 				diags = diags.Errorf(nil, "Not enough free disk for the build",
-					"%s has %s free, below the provider's min_free_disk of %s. Free space (sdform never prunes the build cache itself: `docker builder prune` or `buildctl prune` does) or lower min_free_disk.", root, formatSize(free), formatSize(cfg.minFreeDisk))
+					"%s has %s free, below the provider's min_free_disk of %s. Free space (sdform never prunes the build cache itself: `docker builder prune` or `buildctl prune` does) or lower min_free_disk.", root, formatSize(free), cfg.minFreeDiskText)
 			}
 		}
 	} else if cfg.minFreeDisk > 0 {

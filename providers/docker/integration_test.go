@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -526,4 +527,56 @@ func TestIntegrationMissingDaemon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIntegrationPreflight covers what plan checks before a build: a FROM
+// that does not exist, min_free_disk where the builder's data is local, and
+// labels that reach the image config.
+func TestIntegrationPreflight(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		missing := be.registry + "/sdform-it/missing:nope"
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + missing + "\nRUN true\n"})
+		pr := h.plan(h.image(nil))
+		if !pr.Diagnostics.HasErrors() || !strings.Contains(fmt.Sprint(pr.Diagnostics), missing) {
+			t.Errorf("plan with a missing base image: %v", pr.Diagnostics)
+		}
+
+		if be.engine != nil {
+			// The Engine's data root is on this machine: statfs decides.
+			p := map[string]cty.Value{"min_free_disk": cty.StringVal("100PB")}
+			for k, v := range be.provider {
+				p[k] = v
+			}
+			h := newHarness(t, p, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN true\n"})
+			pr := h.plan(h.image(nil))
+			if !pr.Diagnostics.HasErrors() || !strings.Contains(fmt.Sprint(pr.Diagnostics), "below the provider's min_free_disk of 100PB") {
+				t.Errorf("plan below min_free_disk: %v", pr.Diagnostics)
+			}
+			if d := detail(pr, "free disk:"); d == "" {
+				t.Errorf("plan details lack free disk: %q", pr.Details)
+			}
+		}
+
+		h = newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nLABEL from.dockerfile=yes\n"})
+		h.mustBuild(h.image(map[string]cty.Value{"labels": strMap("org.example.variant", "fp8")}))
+		labels := h.state.GetAttr("image_labels")
+		if labels.Index(cty.StringVal("org.example.variant")).AsString() != "fp8" || labels.Index(cty.StringVal("from.dockerfile")).AsString() != "yes" {
+			t.Errorf("image_labels = %#v", labels)
+		}
+	})
+}
+
+func TestIntegrationTimeout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN sleep 30 # " + nonce() + "\n"})
+		cfg := h.image(map[string]cty.Value{"timeout": cty.StringVal("2s")})
+		start := time.Now()
+		ar := h.apply(cfg, h.plan(cfg))
+		if !ar.Diagnostics.HasErrors() || !strings.Contains(ar.Diagnostics[0].Detail, "timed out after 2s") {
+			t.Errorf("apply past its timeout: %v", ar.Diagnostics)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("timeout of 2s took %s", d)
+		}
+	})
 }
