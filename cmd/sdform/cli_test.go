@@ -636,3 +636,29 @@ func TestGraphAndVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsListEveryFlag keeps docs/cli.md in step with the flags the
+// commands define.
+func TestDocsListEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		r := sdform(t, "", c.name, "-h")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if !strings.HasPrefix(line, "  -") {
+				continue
+			}
+			for _, f := range strings.Split(strings.TrimSpace(line), ", ") {
+				name, _, _ := strings.Cut(f, "=")
+				if name == "-h" || name == "-help" {
+					continue
+				}
+				if !strings.Contains(string(doc), "`"+name) && !strings.Contains(string(doc), " "+name) && !strings.Contains(string(doc), "["+name) {
+					t.Errorf("docs/cli.md does not mention %s of %s", name, c.name)
+				}
+			}
+		}
+	}
+}

@@ -67,7 +67,7 @@ func (c *cli) runPlan(ctx context.Context, args []string) int {
 	var f planCmd
 	fs := c.commandFlags("plan")
 	f.register(fs)
-	fs.StringVar(&f.out, "out", "", "Save the plan to `FILE`, for \"sdform apply FILE\" (it holds variable values: keep it private)")
+	fs.StringVar(&f.out, "out", "", "Save the plan to `FILE`, for \"sdform apply FILE\" (written with mode 0600)")
 	fs.BoolVar(&f.detailedExitcode, "detailed-exitcode", false, "Exit 0 when there are no changes, 2 when there are, 1 on error")
 	fs.BoolVar(&f.destroy, "destroy", false, "Plan to delete every object this configuration manages")
 	fs.BoolVar(&f.json, "json", false, "Print the plan as JSON (docs/json-format.md) instead of text")

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Download benchmarks for issue 4 (see bench/download/README in the report):
+#   1. a 2 GB file from a loopback server: sdform's engine (download+verify,
+#      one pass) with 1 and 8 connections against `curl -o f && sha256sum f`,
+#      and the server's own loopback limit (`curl -o /dev/null`);
+#   2. a server capping each connection at 50 MB/s: 8 connections vs 1;
+#   3. the no-op plan of a comfyui_model with a 14 GB (sparse) verified file.
+# Everything runs on 127.0.0.1; the servers started here are stopped on exit
+# and every big file is deleted. Knobs: SIZE_MB (2000), CAP_MB (500), REPS (2).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIZE_MB=${SIZE_MB:-2000}
+CAP_MB=${CAP_MB:-500}
+REPS=${REPS:-2}
+CAP_RATE=50000000
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdform-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+go build -o "$WORK/server" ./bench/download/server
+go build -o "$WORK/fetch" ./bench/download/fetch
+
+start_server() { # file rate addrfile
+	"$WORK/server" -file "$1" -rate "$2" -addrfile "$3" &
+	PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$3" ] && return 0; sleep 0.05; done
+	echo "server did not start" >&2
+	exit 1
+}
+
+secs() { # command... → prints wall seconds
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc
+}
+
+echo "== setup: ${SIZE_MB} MB of random data"
+head -c "$((SIZE_MB * 1000 * 1000))" /dev/urandom >"$WORK/big.bin"
+BYTES=$(stat -c %s "$WORK/big.bin")
+start_server "$WORK/big.bin" 0 "$WORK/addr1"
+URL="http://$(cat "$WORK/addr1")/big.bin"
+
+echo "== 1. ${SIZE_MB} MB from a loopback server ($REPS runs each; file deleted after every run)"
+SHA=""
+for i in $(seq "$REPS"); do
+	t=$(secs curl -sf -o /dev/null "$URL")
+	echo "server limit   curl -o /dev/null            run $i: ${t}s  $(echo "scale=1; $BYTES / $t / 1000000" | bc) MB/s"
+done
+for i in $(seq "$REPS"); do
+	t0=$(date +%s.%N)
+	curl -sf -o "$WORK/curl.bin" "$URL"
+	t1=$(date +%s.%N)
+	SHA=$(sha256sum "$WORK/curl.bin" | cut -d' ' -f1)
+	t2=$(date +%s.%N)
+	rm -f "$WORK/curl.bin"
+	echo "baseline       curl -o f && sha256sum f      run $i: $(echo "$t2 - $t0" | bc)s (curl $(echo "$t1 - $t0" | bc)s + sha256sum $(echo "$t2 - $t1" | bc)s)"
+done
+for conns in 1 8; do
+	for i in $(seq "$REPS"); do
+		echo -n "sdform engine  connections=$conns               run $i: "
+		"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections "$conns" -dest "$WORK/sdform.bin"
+		rm -f "$WORK/sdform.bin"
+	done
+done
+echo -n "sdform engine  connections=8, hash read back only    : "
+"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections 8 -handover -1 -dest "$WORK/sdform.bin"
+rm -f "$WORK/sdform.bin"
+
+echo "== 2. ${CAP_MB} MB from a server capping each connection at 50 MB/s"
+head -c "$((CAP_MB * 1000 * 1000))" "$WORK/big.bin" >"$WORK/cap.bin"
+rm -f "$WORK/big.bin"
+CAPSHA=$(sha256sum "$WORK/cap.bin" | cut -d' ' -f1)
+start_server "$WORK/cap.bin" "$CAP_RATE" "$WORK/addr2"
+CAPURL="http://$(cat "$WORK/addr2")/cap.bin"
+for conns in 1 8; do
+	echo -n "capped         connections=$conns: "
+	"$WORK/fetch" -url "$CAPURL" -sha256 "$CAPSHA" -connections "$conns" -dest "$WORK/capped.bin"
+	rm -f "$WORK/capped.bin"
+done
+
+echo "== 3. no-op plan of a comfyui_model with a 14 GB verified (sparse) file"
+go test -count=1 -run '^$' -bench 'BenchmarkPlanNoOp' -benchtime 2000x ./providers/comfyui/ | grep -E '^Benchmark'
