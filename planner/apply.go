@@ -371,7 +371,7 @@ func providerError(pd providers.Diagnostics) error {
 }
 
 func (a *applier) delete(ctx context.Context, key string, pi *providerInst, schema *providers.Schema, n *node, ch *plan.Change) (hcl.Diagnostics, error) {
-	ty := schema.ImpliedType()
+	ty := typeOf(schema)
 	prior := conform(ch.Before, ty)
 	var priv []byte
 	if rs := a.resource(key); rs != nil {
@@ -408,7 +408,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 	if resp.Diagnostics.HasErrors() {
 		return d, fmt.Errorf("read %s: %w", key, providerError(resp.Diagnostics))
 	}
-	val, _ := conform(resp.State, schema.ImpliedType()).UnmarkDeep()
+	val, _ := conform(resp.State, typeOf(schema)).UnmarkDeep()
 	if val.IsNull() || !val.IsWhollyKnown() {
 		return d, fmt.Errorf("read %s: the provider returned a null or partly unknown value", key)
 	}
@@ -428,7 +428,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 // unknown, keeps the planned action and applies it.
 func (a *applier) change(ctx context.Context, key string, pi *providerInst, schema *providers.Schema, n *node, ch *plan.Change) (hcl.Diagnostics, error) {
 	res := n.res
-	ty := schema.ImpliedType()
+	ty := typeOf(schema)
 	cfgM, d := a.r.evalConfig(n, schema, res.Config)
 	if d.HasErrors() {
 		return d, fmt.Errorf("apply %s: the configuration could not be evaluated", key)

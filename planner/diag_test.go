@@ -201,10 +201,18 @@ resource "test_thing" "b" {
   name = test_thing.a.id
   out  = "x"
 }
+resource "test_thing" "ok" {}
+output "o" { value = nosuchfunc(test_thing.b.id) }
+check "c" {
+  assert {
+    condition     = test_thing.ok.nope == 1
+    error_message = "x"
+  }
+}
 `})
 	c := f.context("v=1")
 	diags := c.Validate(context.Background())
-	for _, want := range []string{"Invalid build arg", "out is set by the provider"} {
+	for _, want := range []string{"Invalid build arg", "out is set by the provider", "nosuchfunc", "Unsupported attribute"} {
 		if !hasDiag(diags, hcl.DiagError, want) {
 			t.Errorf("validate missed %q: %s", want, diagString(diags))
 		}

@@ -21,7 +21,7 @@ import (
 // fixture is a configuration directory, a state file and a test provider
 // whose world lives in the directory's .sdform.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	statePath string
 	prov      *testprovider.Provider
@@ -32,7 +32,7 @@ type fixture struct {
 	saved [][]byte
 }
 
-func newFixture(t *testing.T, files map[string]string) *fixture {
+func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, statePath: filepath.Join(dir, ".sdform", "state.json"), prov: testprovider.New().(*testprovider.Provider)}

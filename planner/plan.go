@@ -94,10 +94,16 @@ func (r *run) visit(ctx context.Context, key string) {
 	case KindOutput:
 		r.planOutput(n)
 	case KindCheck:
-		if r.validate || r.opts.Destroy || !r.allSelected(key) {
+		if r.opts.Destroy || !r.allSelected(key) {
 			return
 		}
 		res, d := r.evalCheck(n)
+		if r.validate {
+			// Only mistakes in the expressions matter here; the values
+			// are mostly unknown.
+			r.addDiags(d)
+			return
+		}
 		r.addDiags(d)
 		r.mu.Lock()
 		r.checks[key] = res
@@ -187,7 +193,7 @@ func (r *run) planObject(ctx context.Context, n *node) {
 	}
 	r.addDiags(d)
 	if r.validate {
-		r.setVal(addr, cty.UnknownVal(schema.ImpliedType()))
+		r.setVal(addr, cty.UnknownVal(typeOf(schema)))
 		return
 	}
 	if n.kind == KindData {
@@ -200,7 +206,7 @@ func (r *run) planObject(ctx context.Context, n *node) {
 // planData reads a data source now when it can, or defers the read.
 func (r *run) planData(ctx context.Context, n *node, pi *providerInst, schema *providers.Schema, cfg cty.Value, sens []cty.Path) {
 	addr := n.key
-	ty := schema.ImpliedType()
+	ty := typeOf(schema)
 	before := cty.NullVal(ty)
 	if rs := r.st.Resource(addr); rs != nil {
 		before = conform(rs.Value, ty)
@@ -261,7 +267,7 @@ func (r *run) pendingDep(key string) string {
 // deferred read will produce.
 func unknownComputed(schema *providers.Schema, cfg cty.Value) cty.Value {
 	if cfg.IsNull() || !cfg.Type().IsObjectType() {
-		return cty.UnknownVal(schema.ImpliedType())
+		return cty.UnknownVal(typeOf(schema))
 	}
 	m := cfg.AsValueMap()
 	for name, a := range schema.Attributes {
@@ -278,7 +284,7 @@ func unknownComputed(schema *providers.Schema, cfg cty.Value) cty.Value {
 func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema *providers.Schema, cfg cty.Value, sens []cty.Path) {
 	addr := n.key
 	res := n.res
-	ty := schema.ImpliedType()
+	ty := typeOf(schema)
 	prior, priv := cty.NullVal(ty), []byte(nil)
 	rs := r.st.Resource(addr)
 	if rs != nil {
@@ -368,7 +374,7 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 		r.mu.Unlock()
 		return cty.NullVal(prior.Type()), nil, true, reason, true
 	}
-	ns, _ = conform(ns, schema.ImpliedType()).UnmarkDeep()
+	ns, _ = conform(ns, typeOf(schema)).UnmarkDeep()
 	paths := appendPaths(sens, schemaSensitivePaths(schema, ns)...)
 	paths = appendPaths(paths, redactedPaths(prior)...)
 	ns = Redact(ns, paths, r.key)
@@ -524,7 +530,7 @@ func (r *run) planOrphan(ctx context.Context, rs *state.Resource) {
 	case r.c.cfg.Settings != nil && r.c.cfg.Settings.DestroyRemoved:
 		r.planDelete(ctx, rs, pi, schema, nil, "removed from config (destroy_removed = true)")
 	default:
-		ty := schema.ImpliedType()
+		ty := typeOf(schema)
 		prior := conform(rs.Value, ty)
 		r.mu.Lock()
 		r.changes[rs.Address] = &plan.Change{
@@ -540,7 +546,7 @@ func (r *run) planOrphan(ctx context.Context, rs *state.Resource) {
 // planDelete plans the deletion of a recorded object; n is its block, nil
 // for an orphan. An object that refresh finds gone is only forgotten.
 func (r *run) planDelete(ctx context.Context, rs *state.Resource, pi *providerInst, schema *providers.Schema, n *node, reason string) {
-	ty := schema.ImpliedType()
+	ty := typeOf(schema)
 	prior, priv := conform(rs.Value, ty), rs.Private
 	var body hcl.Body
 	var decl *hcl.Range
@@ -588,7 +594,12 @@ func (r *run) planOutput(n *node) {
 	if so := r.st.Outputs[o.Name]; so != nil && so.Value != cty.NilVal {
 		before = so.Value
 	}
-	if r.validate || !r.allSelected(n.key) {
+	if !r.allSelected(n.key) {
+		return
+	}
+	if r.validate {
+		_, d := o.Expr.Value(r.scope(n).EvalContext())
+		r.addDiags(d)
 		return
 	}
 	if r.opts.Destroy {

@@ -284,7 +284,7 @@ func markSensitive(v cty.Value, paths []cty.Path) cty.Value {
 // n's scope and rejects read-only attributes.
 func (r *run) evalConfig(n *node, schema *providers.Schema, body hcl.Body) (cty.Value, hcl.Diagnostics) {
 	ectx := r.scope(n).EvalContext()
-	v, diags := hcldec.Decode(body, schema.DecoderSpec(), ectx)
+	v, diags := hcldec.Decode(body, specOf(schema), ectx)
 	if diags.HasErrors() {
 		return v, diags
 	}

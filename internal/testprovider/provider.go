@@ -301,11 +301,15 @@ func (p *Provider) writeObject(id string, v cty.Value) error {
 	return writeObject(p.worldDir(), id, v)
 }
 
+// thingType is the type of every object in the world (only test_thing
+// objects live there); files hold plain JSON values of it.
+var thingType = thingSchema().ImpliedType()
+
 func writeObject(dir, id string, v cty.Value) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create world: %w", err)
 	}
-	b, err := ctyjson.Marshal(v, cty.DynamicPseudoType)
+	b, err := ctyjson.Marshal(v, thingType)
 	if err != nil {
 		return fmt.Errorf("encode object %s: %w", id, err)
 	}
@@ -329,7 +333,7 @@ func ReadObject(dataDir, id string) (v cty.Value, ok bool, err error) {
 	if err != nil {
 		return cty.NilVal, false, fmt.Errorf("read object %s: %w", id, err)
 	}
-	v, err = ctyjson.Unmarshal(b, cty.DynamicPseudoType)
+	v, err = ctyjson.Unmarshal(b, thingType)
 	if err != nil {
 		return cty.NilVal, false, fmt.Errorf("decode object %s: %w", id, err)
 	}
