@@ -193,6 +193,13 @@ func (c *Client) Run(ctx context.Context, p Prompt, opts RunOptions) (*Result, e
 	ws, wsErr := c.dial(runCtx, opts.ClientID)
 	if ws != nil {
 		defer ws.CloseNow()
+		// The server registers the client id just after the handshake and
+		// then sends "status": a prompt posted before that could have its
+		// messages sent to nobody.
+		if err := awaitStatus(runCtx, ws); err != nil {
+			ws.CloseNow()
+			ws, wsErr = nil, err
+		}
 	}
 	id, err := c.Submit(runCtx, p, opts.ClientID)
 	if err != nil {
@@ -275,6 +282,21 @@ func (c *Client) dial(ctx context.Context, clientID string) (*websocket.Conn, er
 	// exceed the default 32 KiB.
 	conn.SetReadLimit(64 << 20)
 	return conn, nil
+}
+
+func awaitStatus(ctx context.Context, ws *websocket.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for the WebSocket's first status message: %w", err)
+		}
+		var m wsMessage
+		if json.Unmarshal(data, &m) == nil && m.Type == "status" {
+			return nil
+		}
+	}
 }
 
 // follow reads the run's messages until it ends. done is false when the

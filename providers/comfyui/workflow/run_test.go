@@ -1,0 +1,253 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdform/sdform/providers/comfyui/comfytest"
+)
+
+func loadPrompt(t *testing.T, name string) Prompt {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, g, err := Parse(b)
+	if err != nil || g != nil {
+		t.Fatalf("parse %s: %v (UI graph %v)", name, err, g != nil)
+	}
+	return p
+}
+
+func newClient(t *testing.T, base string) *Client {
+	t.Helper()
+	c, err := NewClient(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRunSuccessAndCachedRerun(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{})
+	c := newClient(t, base)
+	ctx := context.Background()
+	st, err := c.WaitReady(ctx, 5*time.Second)
+	if err != nil || st.ComfyUIVersion != "0.8.0" || len(st.Devices) != 1 {
+		t.Fatalf("WaitReady = %+v, %v", st, err)
+	}
+	p := loadPrompt(t, "smoke-api.json")
+	var events []string
+	res, err := c.Run(ctx, p, RunOptions{Timeout: 10 * time.Second, Events: func(e Event) { events = append(events, e.Type+":"+e.Node) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != 7 || res.ViaHistory || len(res.Cached) != 0 || strings.Join(res.Executed, ",") != "1,4,2,3" {
+		t.Fatalf("first run: %+v", res)
+	}
+	dir := t.TempDir()
+	files, err := c.Fetch(ctx, res.Outputs, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, f := range files {
+		kinds[f.Kind+"/"+f.Format]++
+		if !strings.HasPrefix(f.Path, dir) || len(f.SHA256) != 64 || f.Bytes < 100 {
+			t.Errorf("file %+v", f)
+		}
+		if f.Kind == KindAnimated && f.Frames != 6 {
+			t.Errorf("animated webp has %d frames, want 6", f.Frames)
+		}
+	}
+	if kinds["image/png"] != 6 || kinds["animated/webp"] != 1 {
+		t.Errorf("kinds = %v", kinds)
+	}
+	if err := (Expect{Kind: KindAnimated, Frames: 6, MinBytes: 100}).Check(files); err != nil {
+		t.Error(err)
+	}
+	if err := (Expect{Kind: KindVideo}).Check(files); err == nil || !strings.Contains(err.Error(), "6 image (png") {
+		t.Errorf("video expectation: %v", err)
+	}
+	ran := fake.Executed()
+
+	again, err := c.Run(ctx, p.Clone(), RunOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(again.Cached, ",") != "1,2,3,4" || len(again.Executed) != 0 || len(again.Outputs) != 7 || fake.Executed() != ran {
+		t.Errorf("re-run: cached %v executed %v outputs %d, nodes run %d→%d", again.Cached, again.Executed, len(again.Outputs), ran, fake.Executed())
+	}
+	if !contains(events, "executing:3") || !contains(events, "execution_cached:") {
+		t.Errorf("events = %v", events)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunExecutionError(t *testing.T) {
+	_, base := comfytest.Start(t, comfytest.Options{})
+	c := newClient(t, base)
+	p := Prompt{
+		"1": {ClassType: "EmptyImage", Inputs: map[string]any{"width": 64, "height": 48, "batch_size": 4, "color": 255}},
+		"2": {ClassType: "SaveWEBM", Inputs: map[string]any{"images": newLink("1", 0), "filename_prefix": "sdform/fail", "codec": "vp9", "fps": 8.0, "crf": 32.0}},
+	}
+	_, err := c.Run(context.Background(), p, RunOptions{Timeout: 10 * time.Second})
+	var ee *ExecutionError
+	if !errors.As(err, &ee) {
+		t.Fatalf("err = %v, want an ExecutionError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"node 2 (SaveWEBM) raised RuntimeError: PyAV is not installed", "Traceback (last 3 of 4 frames)", "nodes_video.py\", line 39", "av.open("} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "line 518") {
+		t.Errorf("error shows more than the last frames:\n%s", msg)
+	}
+}
+
+func TestRunRejected(t *testing.T) {
+	_, base := comfytest.Start(t, comfytest.Options{})
+	c := newClient(t, base)
+	p := loadPrompt(t, "smoke-api.json")
+	p["1"].Inputs["width"] = -5
+	_, err := c.Run(context.Background(), p, RunOptions{Timeout: 10 * time.Second})
+	var rej *RejectedError
+	if !errors.As(err, &rej) || len(rej.Nodes) != 1 || rej.Nodes[0].ID != "1" || rej.Nodes[0].Errors[0].Input != "width" {
+		t.Fatalf("err = %#v", err)
+	}
+	if !strings.Contains(err.Error(), "node 1 (EmptyImage): Value -5 smaller than min of 1: width") {
+		t.Errorf("message:\n%s", err)
+	}
+}
+
+func TestRunTimeoutInterrupts(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{HangClass: "ImageInvert"})
+	c := newClient(t, base)
+	p := loadPrompt(t, "smoke-api.json")
+	start := time.Now()
+	_, err := c.Run(context.Background(), p, RunOptions{Timeout: 600 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TimeoutError", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("timeout took %s", d)
+	}
+	if te.Node != "2" || te.Class != "ImageInvert" || te.Progress == "" || te.InterruptErr != nil {
+		t.Errorf("timeout error = %+v", te)
+	}
+	if got := fake.Interrupts(); len(got) != 1 || got[0] != te.PromptID {
+		t.Errorf("interrupts = %v, want [%s]", got, te.PromptID)
+	}
+	// The server stopped the run: its history says interrupted.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e, err := c.History(context.Background(), te.PromptID)
+		if err == nil && e != nil {
+			r := &run{id: te.PromptID, res: &Result{}}
+			var ie *InterruptedError
+			if err := r.fromHistory(e); !errors.As(err, &ie) || ie.NodeID != "2" {
+				t.Errorf("history says %v, want interrupted at node 2", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the interrupted run never reached history")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunWebSocketDropFallsBackToHistory(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{DropWebSocketAt: "2", NodeDelay: 150 * time.Millisecond})
+	c := newClient(t, base)
+	var dropped bool
+	res, err := c.Run(context.Background(), loadPrompt(t, "smoke-api.json"), RunOptions{
+		Timeout: 10 * time.Second, PollInterval: 20 * time.Millisecond,
+		Events: func(e Event) {
+			if e.Type == "websocket_dropped" {
+				dropped = true
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.ViaHistory || !dropped || len(res.Outputs) != 7 {
+		t.Errorf("result %+v dropped=%v", res, dropped)
+	}
+	polls := 0
+	for _, r := range fake.Requests() {
+		if strings.HasPrefix(r, "GET /history/") {
+			polls++
+		}
+	}
+	if polls < 2 {
+		t.Errorf("%d history polls, want several while the run went on", polls)
+	}
+}
+
+func TestWaitReadyTimesOut(t *testing.T) {
+	_, base := comfytest.Start(t, comfytest.Options{NeverReady: true})
+	c := newClient(t, base)
+	start := time.Now()
+	_, err := c.WaitReady(context.Background(), 700*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "not ready after") || !strings.Contains(err.Error(), base) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d < 600*time.Millisecond || d > 5*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+	// A server that becomes ready in time is waited for.
+	_, base2 := comfytest.Start(t, comfytest.Options{ReadyAfter: 400 * time.Millisecond})
+	if _, err := newClient(t, base2).WaitReady(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFetchRefusesEscapingNames(t *testing.T) {
+	_, base := comfytest.Start(t, comfytest.Options{OutputFilename: "../../x.png"})
+	c := newClient(t, base)
+	res, err := c.Run(context.Background(), loadPrompt(t, "smoke-api.json"), RunOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "out")
+	_, err = c.Fetch(context.Background(), res.Outputs, dir)
+	if err == nil || !strings.Contains(err.Error(), "could write outside the output folder") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "x.png")); !os.IsNotExist(err) {
+		t.Errorf("x.png written outside: %v", err)
+	}
+	for name, ref := range map[string]OutputRef{
+		"dotdot subfolder": {Filename: "a.png", Subfolder: "../up", Type: "output"},
+		"absolute":         {Filename: "a.png", Subfolder: "/etc", Type: "output"},
+		"backslash":        {Filename: `..\a.png`, Type: "output"},
+		"bad type":         {Filename: "a.png", Type: "elsewhere"},
+	} {
+		if _, err := LocalName(ref); err == nil {
+			t.Errorf("%s: LocalName(%+v) accepted", name, ref)
+		}
+	}
+	if got, err := LocalName(OutputRef{Filename: "a.png", Subfolder: "x/y", Type: "temp"}); err != nil || got != filepath.Join("temp", "x", "y", "a.png") {
+		t.Errorf("LocalName = %q, %v", got, err)
+	}
+}
