@@ -275,12 +275,12 @@ func TestValidate(t *testing.T) {
 		edit func(Prompt)
 		want []string // substrings of the problems, in order
 	}{
-		"valid": {func(Prompt) {}, nil},
-		"below min": {func(p Prompt) { p["1"].Inputs["width"] = json.Number("-5") }, []string{"node 1 (EmptyImage) input width: Value out of range: Node 1 (EmptyImage) input width: -5 is smaller than the minimum 1."}},
-		"not a number": {func(p Prompt) { p["3"].Inputs["quality"] = "high" }, []string{`input quality: Wrong value type`}},
-		"combo": {func(p Prompt) { p["3"].Inputs["method"] = "fast" }, []string{`"fast" is not one of the server's choices: "default", "fastest", "slowest".`}},
-		"bool": {func(p Prompt) { p["3"].Inputs["lossless"] = "false" }, []string{"would read any non-empty value as true"}},
-		"missing": {func(p Prompt) { delete(p["4"].Inputs, "images") }, []string{"node 4 (SaveImage) input images: Required input missing"}},
+		"valid":         {func(Prompt) {}, nil},
+		"below min":     {func(p Prompt) { p["1"].Inputs["width"] = json.Number("-5") }, []string{"node 1 (EmptyImage) input width: Value out of range: Node 1 (EmptyImage) input width: -5 is smaller than the minimum 1."}},
+		"not a number":  {func(p Prompt) { p["3"].Inputs["quality"] = "high" }, []string{`input quality: Wrong value type`}},
+		"combo":         {func(p Prompt) { p["3"].Inputs["method"] = "fast" }, []string{`"fast" is not one of the server's choices: "default", "fastest", "slowest".`}},
+		"bool":          {func(p Prompt) { p["3"].Inputs["lossless"] = "false" }, []string{"would read any non-empty value as true"}},
+		"missing":       {func(p Prompt) { delete(p["4"].Inputs, "images") }, []string{"node 4 (SaveImage) input images: Required input missing"}},
 		"dangling link": {func(p Prompt) { p["2"].Inputs["image"] = link("9", 0) }, []string{"node 9, which the workflow does not have"}},
 		"type mismatch": {func(p Prompt) {
 			p["5"] = &Node{ClassType: "EmptyLatentImage", Inputs: map[string]any{"width": 16, "height": 16, "batch_size": 1}}
