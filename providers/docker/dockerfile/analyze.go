@@ -186,6 +186,9 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 			return nil, fmt.Errorf("analyze %s: %w", file, err)
 		}
 	}
+	if err := p.prefetch(nodes); err != nil {
+		return nil, fmt.Errorf("analyze %s: %w", file, err)
+	}
 	if err := p.compute(root); err != nil {
 		return nil, fmt.Errorf("analyze %s: %w", file, err)
 	}

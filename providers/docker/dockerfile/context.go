@@ -12,8 +12,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/patternmatcher"
@@ -293,61 +296,140 @@ func subtree(es []*entry, rel string) []*entry {
 	return es[i:j]
 }
 
+// walk lists rel and everything below it that .dockerignore keeps. Names
+// come from reading directories; the stat of each entry, which is most of
+// the cost on a large context, is taken in parallel.
 func (c *contextFS) walk(rel string) ([]*entry, error) {
 	info, err := c.parentMatch(rel)
 	if err != nil {
 		return nil, err
 	}
-	start := filepath.Join(c.root, filepath.FromSlash(rel))
-	if _, err := os.Lstat(start); errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+	if _, err := os.Lstat(c.abs(rel)); errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
-	infos := map[string]patternmatcher.MatchInfo{}
 	var es []*entry
-	err = filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		r := rel
-		if p != start {
-			r = filepath.ToSlash(p[len(c.root)+1:])
-		}
+	var visit func(r string, isDir bool, parent patternmatcher.MatchInfo) error
+	visit = func(r string, isDir bool, parent patternmatcher.MatchInfo) error {
+		var mi patternmatcher.MatchInfo
 		if c.ignore != nil && r != "" {
-			parent := info
-			if r != rel {
-				parent = infos[path.Dir(r)]
-			}
-			excluded, mi, err := c.ignore.MatchesUsingParentResults(r, parent)
+			excluded, m, err := c.ignore.MatchesUsingParentResults(r, parent)
 			if err != nil {
 				return fmt.Errorf("match dockerignore: %w", err)
 			}
-			infos[r] = mi
-			if excluded {
-				if d.IsDir() && !c.ignore.Exclusions() {
-					return filepath.SkipDir
-				}
+			mi = m
+			if excluded && (!isDir || !c.ignore.Exclusions()) {
 				return nil
 			}
+			if !excluded {
+				es = append(es, &entry{rel: r})
+			}
+		} else {
+			es = append(es, &entry{rel: r})
 		}
-		fi, err := d.Info()
+		if !isDir {
+			return nil
+		}
+		des, err := os.ReadDir(c.abs(r))
 		if err != nil {
 			return err
 		}
-		e := &entry{rel: r, mode: fi.Mode(), st: statOf(fi)}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if e.link, err = os.Readlink(p); err != nil {
+		for _, de := range des {
+			child := de.Name()
+			if r != "" {
+				child = r + "/" + child
+			}
+			if err := visit(child, de.IsDir(), mi); err != nil {
 				return err
 			}
 		}
-		es = append(es, e)
 		return nil
-	})
+	}
+	fi, err := os.Lstat(c.abs(rel))
 	if err != nil {
+		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
+	}
+	if err := visit(rel, fi.IsDir(), info); err != nil {
+		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
+	}
+	if err := c.statAll(es); err != nil {
 		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].rel < es[j].rel })
 	c.cache.sawTree(rel)
 	return es, nil
+}
+
+// statAll fills in the stat of each entry, several at a time: a stat is a
+// round trip to the kernel that does not need the CPU, and on virtual
+// machines it is slow enough to dominate a no-op plan.
+func (c *contextFS) statAll(es []*entry) error {
+	workers := min(4*runtime.GOMAXPROCS(0), (len(es)+63)/64)
+	if workers < 1 {
+		workers = 1
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(es); i += workers {
+				e := es[i]
+				p := c.abs(e.rel)
+				fi, err := os.Lstat(p)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				e.mode, e.st = fi.Mode(), statOf(fi)
+				if fi.Mode()&fs.ModeSymlink != 0 {
+					if e.link, err = os.Readlink(p); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *contextFS) abs(rel string) string {
+	if rel == "" {
+		return c.root
+	}
+	return filepath.Join(c.root, filepath.FromSlash(rel))
+}
+
+// prefetch walks, once each, the directories that the selections will
+// read, so that overlapping COPY sources do not walk the same tree twice.
+func (c *contextFS) prefetch(sels []selector) error {
+	var roots []string
+	for _, sel := range sels {
+		rel := strings.TrimPrefix(path.Clean("/"+sel.Path), "/")
+		if sel.Wildcard {
+			rel, _ = splitWildcard(rel)
+		}
+		roots = append(roots, rel)
+	}
+	sort.Strings(roots)
+	var kept []string
+	for _, r := range roots {
+		if len(kept) > 0 {
+			last := kept[len(kept)-1]
+			if last == "" || r == last || strings.HasPrefix(r, last+"/") {
+				continue
+			}
+		}
+		kept = append(kept, r)
+	}
+	for _, r := range kept {
+		if _, err := c.under(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parentMatch computes the dockerignore state of rel's parent directory, so
@@ -373,7 +455,7 @@ func (c *contextFS) ignoredPath(rel string) bool {
 	if c.ignore == nil || rel == "" {
 		return false
 	}
-	if _, err := os.Lstat(filepath.Join(c.root, filepath.FromSlash(rel))); err != nil {
+	if _, err := os.Lstat(c.abs(rel)); err != nil {
 		return false
 	}
 	m, _ := c.ignore.MatchesOrParentMatches(rel)

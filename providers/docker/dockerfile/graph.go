@@ -165,6 +165,40 @@ func (p *predictor) classify(n *node) error {
 	return nil
 }
 
+// prefetch walks each local context once for all the selections the steps
+// will hash.
+func (p *predictor) prefetch(nodes map[digest.Digest]*node) error {
+	sels := map[*contextFS][]selector{}
+	for _, n := range nodes {
+		if n.kind != stepNode && n.kind != internalNode {
+			continue
+		}
+		var def *opDef
+		for i, in := range n.inputs {
+			if in.kind != localNode || in.fs == nil {
+				continue
+			}
+			if def == nil {
+				var err error
+				if def, err = defOf(n.op); err != nil {
+					return fmt.Errorf("read LLB op %s: %w", n.name, err)
+				}
+			}
+			s, ok := def.content[i]
+			if !ok {
+				s = []selector{{Path: "/"}}
+			}
+			sels[in.fs] = append(sels[in.fs], s...)
+		}
+	}
+	for fs, s := range sels {
+		if err := fs.prefetch(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // compute fills a node's keys and status from its inputs'.
 func (p *predictor) compute(n *node) error {
 	if n.done {

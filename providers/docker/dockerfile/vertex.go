@@ -59,13 +59,16 @@ type Outcome struct {
 }
 
 // Match pairs each predicted step with the vertex BuildKit reported for it:
-// by exact name, else by stage, step number and instruction keyword (names
+// by exact name; else by stage, step number and instruction keyword (names
 // differ when the daemon's Dockerfile frontend is another version than
-// sdform's). A vertex reported several times counts as cached if any report
+// sdform's); else by instruction text alone (BuildKit merges identical ops
+// of concurrent builds into one vertex, named by whichever build came
+// first). A vertex reported several times counts as cached if any report
 // says so. Vertices that are not steps are ignored.
 func Match(p *Prediction, vertices []Vertex) []Outcome {
 	byName := map[string]*Vertex{}
 	byPos := map[string]*Vertex{}
+	byInstr := map[string]*Vertex{}
 	for _, v := range vertices {
 		if prev, ok := byName[v.Name]; ok {
 			prev.Cached = prev.Cached || v.Cached
@@ -78,15 +81,18 @@ func Match(p *Prediction, vertices []Vertex) []Outcome {
 			if _, dup := byPos[k]; !dup {
 				byPos[k] = &v
 			}
+			if _, dup := byInstr[instr]; !dup {
+				byInstr[instr] = &v
+			}
 		}
 	}
 	out := make([]Outcome, 0, len(p.Steps))
 	for _, s := range p.Steps {
 		o := Outcome{Step: s}
 		v, ok := byName[s.Vertex]
-		if !ok {
-			if stage, i, _, instr, parsed := ParseVertexName(s.Vertex); parsed {
-				v, ok = byPos[posKey(stage, i, instr)]
+		if stage, i, _, instr, parsed := ParseVertexName(s.Vertex); !ok && parsed {
+			if v, ok = byPos[posKey(stage, i, instr)]; !ok {
+				v, ok = byInstr[instr]
 			}
 		}
 		if ok {
@@ -136,7 +142,7 @@ func Compare(p *Prediction, vertices []Vertex) []Disagreement {
 	return out
 }
 
-// String is "Dockerfile:42 RUN make: predicted cached, BuildKit ran it".
+// String is "line 42 RUN make: predicted cached, BuildKit ran it".
 func (d Disagreement) String() string {
 	return fmt.Sprintf("line %d %s: %s", d.Step.Line, d.Step.Instruction, d.Message)
 }
