@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,11 +41,11 @@ func Functions(dir string, rec *FileRecord) map[string]function.Function {
 		"abs":      stdlib.AbsoluteFunc,
 		"ceil":     stdlib.CeilFunc,
 		"floor":    stdlib.FloorFunc,
-		"log":      stdlib.LogFunc,
+		"log":      floatFunc2("log", "Returns the logarithm of num in the given base.", "base", func(n, b float64) float64 { return math.Log(n) / math.Log(b) }),
 		"max":      stdlib.MaxFunc,
 		"min":      stdlib.MinFunc,
 		"parseint": stdlib.ParseIntFunc,
-		"pow":      stdlib.PowFunc,
+		"pow":      floatFunc2("pow", "Returns num raised to the given power.", "power", math.Pow),
 		"signum":   stdlib.SignumFunc,
 		"sum":      sumFunc,
 
@@ -52,7 +54,7 @@ func Functions(dir string, rec *FileRecord) map[string]function.Function {
 		"endswith":     stringPredicate("endswith", strings.HasSuffix),
 		"format":       stdlib.FormatFunc,
 		"formatlist":   stdlib.FormatListFunc,
-		"indent":       stdlib.IndentFunc,
+		"indent":       indentFunc,
 		"join":         stdlib.JoinFunc,
 		"lower":        stdlib.LowerFunc,
 		"regex":        stdlib.RegexFunc,
@@ -307,6 +309,46 @@ var coalesceFunc = function.New(&function.Spec{
 	},
 })
 
+// floatFunc2 is a two-argument float64 function that reports an undefined
+// result (NaN) as an error; cty's log and pow panic on it.
+func floatFunc2(name, desc, second string, f func(a, b float64) float64) function.Function {
+	return function.New(&function.Spec{
+		Description: desc,
+		Params: []function.Parameter{
+			{Name: "num", Type: cty.Number},
+			{Name: second, Type: cty.Number},
+		},
+		Type: function.StaticReturnType(cty.Number),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			a, _ := args[0].AsBigFloat().Float64()
+			b, _ := args[1].AsBigFloat().Float64()
+			r := f(a, b)
+			if math.IsNaN(r) {
+				return cty.NilVal, fmt.Errorf("%s(%v, %v) is undefined", name, a, b)
+			}
+			return cty.NumberFloatVal(r), nil
+		},
+	})
+}
+
+// indentFunc is cty's indent, refusing a negative count instead of
+// panicking on it.
+var indentFunc = function.New(&function.Spec{
+	Description: "Adds a given number of spaces after each newline character in the given string.",
+	Params: []function.Parameter{
+		{Name: "spaces", Type: cty.Number},
+		{Name: "str", Type: cty.String},
+	},
+	Type: function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		n, acc := args[0].AsBigFloat().Int64()
+		if acc != big.Exact || n < 0 || n > 1<<20 {
+			return cty.NilVal, function.NewArgErrorf(0, "the number of spaces must be a whole number from 0 to %d", 1<<20)
+		}
+		return cty.StringVal(strings.ReplaceAll(args[1].AsString(), "\n", "\n"+strings.Repeat(" ", int(n)))), nil
+	},
+})
+
 var sumFunc = function.New(&function.Spec{
 	Description: "Adds the numbers of a list.",
 	Params:      []function.Parameter{{Name: "list", Type: cty.List(cty.Number)}},
@@ -317,6 +359,10 @@ var sumFunc = function.New(&function.Spec{
 			_, v := it.Element()
 			if v.IsNull() {
 				return cty.NilVal, function.NewArgErrorf(0, "the list holds a null")
+			}
+			a, b := total.AsBigFloat(), v.AsBigFloat()
+			if a.IsInf() && b.IsInf() && a.Sign() != b.Sign() {
+				return cty.NilVal, errors.New("the sum of opposite infinities is undefined")
 			}
 			total = total.Add(v)
 		}

@@ -70,6 +70,8 @@ func TestFunctions(t *testing.T) {
 		"coalesce":         {`coalesce("", null, "x")`, cty.StringVal("x")},
 		"coalesce number":  {`coalesce(null, 2, "3")`, cty.StringVal("2")},
 		"min max":          {`[min(3, 1, 2), max(3, 1, 2)]`, cty.TupleVal([]cty.Value{n(1), n(3)})},
+		"pow log":          {`[pow(2, 10), log(8, 2)]`, cty.TupleVal([]cty.Value{n(1024), n(3)})},
+		"indent":           {`indent(2, "a\nb")`, cty.StringVal("a\n  b")},
 		"abs ceil floor":   {`[abs(-2), ceil(1.2), floor(1.8)]`, cty.TupleVal([]cty.Value{n(2), n(2), n(1)})},
 		"sum":              {`sum([1, 2, 3.5])`, cty.NumberFloatVal(6.5)},
 		"alltrue anytrue":  {`[alltrue([true, false]), anytrue([false, true]), alltrue([])]`, cty.TupleVal([]cty.Value{cty.False, cty.True, cty.True})},

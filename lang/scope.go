@@ -1,6 +1,8 @@
 package lang
 
 import (
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -48,6 +50,7 @@ func (s *Scope) EvalContext() *hcl.EvalContext {
 // want (cty.DynamicPseudoType for no conversion).
 func (s *Scope) Eval(expr hcl.Expression, want cty.Type) (cty.Value, hcl.Diagnostics) {
 	val, diags := expr.Value(s.EvalContext())
+	diags = TidyDiagnostics(diags)
 	if diags.HasErrors() {
 		return cty.UnknownVal(want), diags
 	}
@@ -73,4 +76,18 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 		return cty.EmptyObjectVal
 	}
 	return cty.ObjectVal(m)
+}
+
+// TidyDiagnostics removes the Go stack trace that cty appends to a message
+// when it recovers a panic inside a function or operator (such as
+// infinity % 2): the user needs the first line, not the goroutine dump.
+// It edits the diagnostics in place and returns them.
+func TidyDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if i := strings.Index(d.Detail, "\ngoroutine "); i >= 0 {
+			d.Detail = strings.TrimRight(d.Detail[:i], ".\n ") + "."
+		}
+		d.Detail = strings.Replace(d.Detail, "panic in function implementation: ", "", 1)
+	}
+	return diags
 }

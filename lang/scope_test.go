@@ -110,3 +110,18 @@ func TestMarks(t *testing.T) {
 		})
 	}
 }
+
+func TestTidyDiagnostics(t *testing.T) {
+	dir := writeDir(t, map[string]string{"main.sdf.hcl": "locals {\n  a = (1/0) % 2\n}\n"})
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = (&Scope{Dir: dir}).Eval(cfg.Locals["a"].Expr, cty.DynamicPseudoType)
+	if !diags.HasErrors() {
+		t.Skip("cty no longer panics on infinity % 2; nothing to tidy")
+	}
+	if d := diags[0].Detail; strings.Contains(d, "goroutine") || strings.Contains(d, "panic in function") {
+		t.Errorf("stack trace left in the detail: %q", d)
+	}
+}

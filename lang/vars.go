@@ -189,7 +189,7 @@ func (c *Config) validate(v *Variable, val cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, rule := range v.Validations {
 		result, d := rule.Condition.Value(ctx)
-		diags = append(diags, d...)
+		diags = append(diags, TidyDiagnostics(d)...)
 		if d.HasErrors() {
 			continue
 		}
