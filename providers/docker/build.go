@@ -2,27 +2,22 @@ package docker
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	dockerconfig "github.com/docker/cli/cli/config"
 	bkclient "github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/solver/errdefs"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/docker/dockerfile"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 )
@@ -251,20 +246,14 @@ func describeFailure(err error, vertices []*bkclient.Vertex, cfg *imageConfig) e
 	return be
 }
 
-// stepName matches BuildKit's vertex names for Dockerfile steps:
-// "[stage 2/5] RUN make", "[2/3] COPY . /src".
-var stepName = regexp.MustCompile(`^\[(?:([^\]]*?) )?(\d+)/(\d+)\] (.*)$`)
-
-// instruction strips the "[stage n/m] " prefix from a vertex name.
+// instruction strips the "[stage n/m] " prefix from a step vertex's name;
+// ok is false for vertices that are not Dockerfile steps (FROM is a pull).
 func instruction(name string) (string, bool) {
-	m := stepName.FindStringSubmatch(name)
-	if m == nil {
+	_, _, _, ins, ok := dockerfile.ParseVertexName(name)
+	if !ok || strings.HasPrefix(strings.ToUpper(ins), "FROM ") {
 		return "", false
 	}
-	if n, _ := strconv.Atoi(m[2]); n == 1 && strings.HasPrefix(strings.ToUpper(m[4]), "FROM ") {
-		return "", false
-	}
-	return m[4], true
+	return ins, true
 }
 
 // lineOfStep finds the first Dockerfile line that starts with the step's
@@ -286,47 +275,6 @@ func lineOfStep(dockerfile, step string) int {
 		}
 	}
 	return 0
-}
-
-// exportedConfig decodes the image config the image exporter returns.
-func exportedConfig(resp map[string]string) (*ocispecs.Image, error) {
-	s, ok := resp[exptypes.ExporterImageConfigKey]
-	if !ok {
-		return nil, nil
-	}
-	dt, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("decode exported image config: %w", err)
-	}
-	var img ocispecs.Image
-	if err := json.Unmarshal(dt, &img); err != nil {
-		return nil, fmt.Errorf("decode exported image config: %w", err)
-	}
-	return &img, nil
-}
-
-// factsFromExport builds image facts from the image exporter's response;
-// size is unknown there.
-func factsFromExport(resp map[string]string) (*imageFacts, error) {
-	img, err := exportedConfig(resp)
-	if err != nil {
-		return nil, err
-	}
-	f := &imageFacts{ID: resp[exptypes.ExporterImageConfigDigestKey], Digest: resp[exptypes.ExporterImageDigestKey]}
-	if img != nil {
-		if img.Created != nil {
-			f.Created = *img.Created
-		}
-		c := img.Config
-		f.Env, f.Labels, f.Entry, f.Cmd, f.Workdir, f.User = c.Env, c.Labels, c.Entrypoint, c.Cmd, c.WorkingDir, c.User
-		for p := range c.ExposedPorts {
-			f.Ports = append(f.Ports, p)
-		}
-	}
-	if f.ID == "" {
-		return nil, errors.New("read exported image: BuildKit returned no config digest")
-	}
-	return f, nil
 }
 
 // stepsOf lists the Dockerfile steps among the vertices in the order
@@ -357,10 +305,6 @@ func stepsOf(vertices []*bkclient.Vertex) []*bkclient.Vertex {
 
 // stepIndex returns the stage name and step number of a step vertex.
 func stepIndex(name string) (string, int) {
-	m := stepName.FindStringSubmatch(name)
-	if m == nil {
-		return "", 0
-	}
-	n, _ := strconv.Atoi(m[2])
-	return m[1], n
+	stage, n, _, _, _ := dockerfile.ParseVertexName(name)
+	return stage, n
 }

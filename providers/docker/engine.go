@@ -9,7 +9,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	mobyclient "github.com/moby/moby/client"
@@ -131,14 +130,4 @@ func registryAuth(ref string) (string, error) {
 		return "", err
 	}
 	return base64.URLEncoding.EncodeToString(b), nil
-}
-
-// familiar shortens a normalized reference for messages and for the Engine,
-// which stores "busybox:local" rather than "docker.io/library/busybox:local".
-func familiar(ref string) string {
-	n, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return reference.FamiliarString(n)
 }

@@ -47,7 +47,8 @@ func (c *stdioConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 type demuxReader struct {
 	src    io.Reader
 	mu     sync.Mutex
-	left   int // bytes of the current stdout frame not yet read
+	left   int  // bytes of the current stdout frame not yet read
+	seen   bool // some stdout came through
 	stderr bytes.Buffer
 }
 
@@ -59,7 +60,9 @@ func (d *demuxReader) Read(p []byte) (int, error) {
 	for d.left == 0 {
 		var hdr [8]byte
 		if _, err := io.ReadFull(d.src, hdr[:]); err != nil {
-			if err == io.ErrUnexpectedEOF || (err == io.EOF && d.stderr.Len() > 0) {
+			// A cut frame, or an end before any stdout with something on
+			// stderr ("buildctl: not found"), is an early end worth naming.
+			if err == io.ErrUnexpectedEOF || (err == io.EOF && !d.seen && d.stderr.Len() > 0) {
 				return 0, fmt.Errorf("buildctl dial-stdio ended: %s", bytes.TrimSpace(d.stderr.Bytes()))
 			}
 			return 0, err
@@ -67,7 +70,7 @@ func (d *demuxReader) Read(p []byte) (int, error) {
 		n := int(binary.BigEndian.Uint32(hdr[4:]))
 		switch hdr[0] {
 		case 1:
-			d.left = n
+			d.left, d.seen = n, true
 		default:
 			// stderr (2) and anything else: keep the tail for messages.
 			if _, err := io.CopyN(&d.stderr, d.src, int64(n)); err != nil {

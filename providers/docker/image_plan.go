@@ -20,13 +20,13 @@ type imageType struct {
 // findings are not shown twice.
 func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest) providers.ValidateResponse {
 	cfg, diags := decodeImage(req.Config, t.p.env.ConfigDir)
+	if req.Config.IsWhollyKnown() && !diags.HasErrors() {
+		diags = append(diags, t.p.predict(ctx, cfg, nil, nil).Diagnostics...)
+	}
 	for i, tag := range cfg.Tags {
 		if _, err := candidateTag(tag); err != nil {
 			diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Invalid tag", "%v.", err)
 		}
-	}
-	if req.Config.IsWhollyKnown() && !diags.HasErrors() {
-		diags = append(diags, t.p.predict(ctx, cfg, nil, nil).Diagnostics...)
 	}
 	return providers.ValidateResponse{Diagnostics: diags}
 }

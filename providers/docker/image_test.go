@@ -1,0 +1,222 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func imageValue(given map[string]cty.Value) cty.Value {
+	return objectOf(imageSchema(), given)
+}
+
+func TestDecodeImage(t *testing.T) {
+	for name, tc := range map[string]struct {
+		attrs map[string]cty.Value
+		check func(t *testing.T, c *imageConfig)
+		errs  []string
+	}{
+		"defaults": {
+			check: func(t *testing.T, c *imageConfig) {
+				if c.ContextDir != "/cfg" || c.Dockerfile != "/cfg/Dockerfile" || c.FallbackArgs != nil || c.Timeout != 0 {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		"paths relative to the configuration": {
+			attrs: map[string]cty.Value{"context": cty.StringVal("docker"), "contexts": cty.MapVal(map[string]cty.Value{"w": cty.StringVal("../weights")})},
+			check: func(t *testing.T, c *imageConfig) {
+				if c.ContextDir != "/cfg/docker" || c.Dockerfile != "/cfg/docker/Dockerfile" || c.Contexts["w"] != "/weights" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		"dockerfile beside the configuration": {
+			attrs: map[string]cty.Value{"context": cty.StringVal("docker"), "dockerfile": cty.StringVal("build/Dockerfile.gpu")},
+			check: func(t *testing.T, c *imageConfig) {
+				if c.Dockerfile != "/cfg/build/Dockerfile.gpu" || c.DockerfileRel != "build/Dockerfile.gpu" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		"sizes, durations and fallback": {
+			attrs: map[string]cty.Value{"max_size": cty.StringVal("50GB"), "timeout": cty.StringVal("1h30m"),
+				"fallback": cty.ObjectVal(map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"X": cty.StringVal("false")})})},
+			check: func(t *testing.T, c *imageConfig) {
+				if c.MaxSize != 50_000_000_000 || c.MaxSizeText != "50GB" || c.Timeout != 90*time.Minute || c.FallbackArgs["X"] != "false" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		"bad size and duration": {
+			attrs: map[string]cty.Value{"max_size": cty.StringVal("big"), "timeout": cty.StringVal("soon")},
+			errs:  []string{"timeout", "max_size"},
+		},
+		"secret passed as a build arg": {
+			attrs: map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"hf_token": cty.StringVal("x")}), "secrets": cty.MapVal(map[string]cty.Value{"hf_token": cty.StringVal("x")})},
+			errs:  []string{"Secret passed as a build argument"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, diags := decodeImage(imageValue(tc.attrs), "/cfg")
+			errs := onlyErrors(diags)
+			if len(errs) != len(tc.errs) {
+				t.Fatalf("errors = %v, want %q", errs, tc.errs)
+			}
+			for i, want := range tc.errs {
+				if !strings.Contains(errs[i].Summary+errs[i].Detail, want) && !strings.Contains(errs[i].Attribute[0].(cty.GetAttrStep).Name, want) {
+					t.Errorf("error %d = %v, want %q", i, errs[i], want)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
+
+func TestCandidateTag(t *testing.T) {
+	long := strings.Repeat("a", 128)
+	for in, want := range map[string]string{
+		"runpod/steadydancer:fp8":      "runpod/steadydancer:fp8-sdform-candidate",
+		"127.0.0.1:5000/x/y:1.0":       "127.0.0.1:5000/x/y:1.0-sdform-candidate",
+		"127.0.0.1:5000/x/y":           "127.0.0.1:5000/x/y:latest-sdform-candidate",
+		"busybox":                      "busybox:latest-sdform-candidate",
+		"r:" + long:                    "r:" + long[:128-len(candidateSuffix)] + candidateSuffix,
+		"busybox@sha256:0123456789abc": "",
+		":tag":                         "",
+	} {
+		got, err := candidateTag(in)
+		if (err != nil) != (want == "") || got != want {
+			t.Errorf("candidateTag(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestPlannedValue(t *testing.T) {
+	secret := cty.MapVal(map[string]cty.Value{"tok": cty.StringVal("s3cret")}).Mark(lang.SensitiveMark)
+	config := imageValue(map[string]cty.Value{"secrets": secret, "tags": strs("a:b")})
+	prior := imageValue(map[string]cty.Value{"id": cty.StringVal("sha256:aa"), "size": cty.NumberIntVal(5), "tags": strs("a:b")})
+
+	built := plannedValue(config, cty.NullVal(config.Type()))
+	if built.GetAttr("id").IsKnown() || built.GetAttr("steps").IsKnown() {
+		t.Errorf("computed attributes of a build must be unknown: %#v", built)
+	}
+	if !built.GetAttr("secrets").HasMark(lang.SensitiveMark) {
+		t.Errorf("the secrets' mark was lost")
+	}
+	kept := plannedValue(config, prior)
+	if kept.GetAttr("id").AsString() != "sha256:aa" || !kept.GetAttr("size").RawEquals(cty.NumberIntVal(5)) {
+		t.Errorf("computed attributes not taken from prior: %#v", kept)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	cfg := &imageConfig{Args: map[string]string{"V": "fp16"}, Tags: []string{"r:t"}}
+	prior := imageValue(map[string]cty.Value{"id": cty.StringVal("sha256:aa"), "args": cty.MapVal(map[string]cty.Value{"V": cty.StringVal("fp8")})})
+	same := &prediction{Fingerprint: "sha256:f1"}
+	other := &prediction{Fingerprint: "sha256:f2", FirstChange: "Dockerfile:3 COPY a /a", FirstReason: "files changed: a"}
+	for name, tc := range map[string]struct {
+		prior   cty.Value
+		priv    imagePrivate
+		cfg     *imageConfig
+		pred    *prediction
+		rebuild bool
+		reason  string
+	}{
+		"create":            {prior: cty.NullVal(prior.Type()), pred: same, rebuild: true},
+		"unchanged":         {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, cfg: &imageConfig{Args: map[string]string{"V": "fp8"}, Tags: []string{"r:t"}}, pred: same},
+		"no record":         {prior: prior, pred: same, rebuild: true, reason: "no build record in state"},
+		"promotion pending": {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1"}, pred: same, rebuild: true, reason: "never promoted"},
+		"arg changed":       {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, pred: other, rebuild: true, reason: "build arg V changed"},
+		"file changed": {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, pred: other, rebuild: true,
+			cfg: &imageConfig{Args: map[string]string{"V": "fp8"}}, reason: "files changed: a (Dockerfile:3 COPY a /a)"},
+		"push enabled": {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, pred: same, rebuild: true,
+			cfg: &imageConfig{Args: map[string]string{"V": "fp8"}, Push: true}, reason: "push enabled"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := tc.cfg
+			if c == nil {
+				c = cfg
+			}
+			rebuild, reason := decide(tc.prior, &tc.priv, c, tc.pred)
+			if rebuild != tc.rebuild || !strings.Contains(reason, tc.reason) {
+				t.Errorf("decide = %v %q, want %v %q", rebuild, reason, tc.rebuild, tc.reason)
+			}
+		})
+	}
+}
+
+func TestPrivateRoundTrip(t *testing.T) {
+	p := &imagePrivate{Version: privateVersion, Fingerprint: "sha256:f", Promoted: true, Applied: map[string]string{"r:t": "sha256:1"}}
+	for i := 0; i < maxHistory+5; i++ {
+		p.remember(time.Unix(int64(i), 0), []string{"k" + string(rune('a'+i%26))})
+	}
+	if len(p.History) != maxHistory || p.History[0].Time.Unix() != 5 {
+		t.Errorf("history kept %d builds from %v, want the last %d", len(p.History), p.History[0].Time, maxHistory)
+	}
+	back, err := decodePrivate(p.encode())
+	if err != nil || back.Fingerprint != p.Fingerprint || back.Applied["r:t"] != "sha256:1" || len(back.History) != maxHistory {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if h := back.history(); len(h) == 0 {
+		t.Errorf("history() is empty")
+	}
+	old, err := decodePrivate([]byte(`{"v":0,"fingerprint":"x"}`))
+	if err != nil || old.Fingerprint != "" {
+		t.Errorf("an older record must read as empty: %+v %v", old, err)
+	}
+	if _, err := decodePrivate([]byte("{")); err == nil {
+		t.Errorf("corrupt record read without error")
+	}
+}
+
+func TestFactsComputed(t *testing.T) {
+	f := &imageFacts{ID: "sha256:1", Size: 42, SizeKnown: true, Env: []string{"PATH=/bin", "CUDA_VERSION=12.4.1", "EMPTY="},
+		Ports: []string{"8188/tcp", "22/tcp"}, Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := f.computed()
+	if c["cuda_version"].AsString() != "12.4.1" || c["env"].Index(cty.StringVal("EMPTY")).AsString() != "" {
+		t.Errorf("env/cuda: %#v %#v", c["env"], c["cuda_version"])
+	}
+	if got := c["exposed_ports"]; !got.RawEquals(strs("22/tcp", "8188/tcp")) {
+		t.Errorf("ports = %#v", got)
+	}
+	if c["created"].AsString() != "2026-01-02T03:04:05Z" || !c["digest"].IsNull() || !c["size"].RawEquals(cty.NumberIntVal(42)) {
+		t.Errorf("created/digest/size: %#v %#v %#v", c["created"], c["digest"], c["size"])
+	}
+	if v := (&imageFacts{ID: "sha256:1"}).computed(); !v["size"].IsNull() || !v["cuda_version"].IsNull() {
+		t.Errorf("unknown size must be null: %#v", v["size"])
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 61_234_000_000: "61.2 GB", 2_100_000: "2.1 MB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestValidateOffline(t *testing.T) {
+	h := newHarness(t, nil, map[string]string{
+		"Dockerfile": "FROM busybox\nARG USED\nRUN echo $USED\nCOPY missing.txt /m\n",
+	})
+	resp := h.p.ValidateResource(t.Context(), providers.ValidateRequest{TypeName: "docker_image",
+		Config: h.image(map[string]cty.Value{"args": strMap("UNDECLARED", "1"), "tags": strs("bad@sha256:00")})})
+	text := ""
+	for _, d := range resp.Diagnostics {
+		text += d.Summary + ": " + d.Detail + "\n"
+	}
+	for _, want := range []string{"Invalid tag", "UNDECLARED", "missing.txt"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("validate diagnostics lack %q:\n%s", want, text)
+		}
+	}
+	if h.p.conn != nil || h.p.dialed {
+		t.Errorf("validate dialled the builder")
+	}
+}
