@@ -444,7 +444,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 		}
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
-	clear := restore(prior, cfgIg, a.r.key)
+	clear := restore(prior, cfgIg, redactedPaths(prior), a.r.key)
 	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),

@@ -291,10 +291,11 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 		prior, priv = conform(rs.Value, ty), rs.Private
 	}
 	var created string
+	redacted := redactedPaths(prior)
 	if rs != nil && r.opts.Refresh {
 		var gone bool
 		var ok bool
-		prior, priv, gone, created, ok = r.refresh(ctx, addr, pi, schema, prior, restore(prior, cfg, r.key), priv, sens, res.Config, n.decl.Ptr())
+		prior, priv, gone, created, ok = r.refresh(ctx, addr, pi, schema, prior, restore(prior, cfg, redacted, r.key), redacted, priv, sens, res.Config, n.decl.Ptr())
 		if !ok {
 			r.fail(addr, nil)
 			return
@@ -304,7 +305,10 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 		}
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
-	clear := restore(prior, cfgIg, r.key)
+	if prior.IsNull() {
+		redacted = nil
+	}
+	clear := restore(prior, cfgIg, redacted, r.key)
 	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: addr, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),
@@ -349,7 +353,7 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 //
 // prior is the recorded (redacted) value; clear is what the provider is
 // given: prior with the secrets that the configuration still holds restored.
-func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema *providers.Schema, prior, clear cty.Value, priv []byte, sens []cty.Path, body hcl.Body, decl *hcl.Range) (newPrior cty.Value, newPriv []byte, gone bool, reason string, ok bool) {
+func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema *providers.Schema, prior, clear cty.Value, redacted []cty.Path, priv []byte, sens []cty.Path, body hcl.Body, decl *hcl.Range) (newPrior cty.Value, newPriv []byte, gone bool, reason string, ok bool) {
 	typ := addr[:strings.IndexByte(addr, '.')]
 	resp := pi.p.ReadResource(ctx, providers.ReadRequest{TypeName: typ, Address: addr, Prior: clear, Private: priv})
 	d := convertDiags(addr, resp.Diagnostics, body, decl, r.c.env.ConfigDir)
@@ -376,7 +380,7 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 	}
 	ns, _ = conform(ns, typeOf(schema)).UnmarkDeep()
 	paths := appendPaths(sens, schemaSensitivePaths(schema, ns)...)
-	paths = appendPaths(paths, redactedPaths(prior)...)
+	paths = appendPaths(paths, redacted...)
 	ns = Redact(ns, paths, r.key)
 	if resp.Drift != "" || !sameValue(ns, prior) {
 		why := resp.Drift
@@ -563,7 +567,7 @@ func (r *run) planDelete(ctx context.Context, rs *state.Resource, pi *providerIn
 			r.fail(rs.Address, nil)
 			return
 		}
-		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, prior, priv, nil, body, decl)
+		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, prior, redactedPaths(prior), priv, nil, body, decl)
 		r.sem.release()
 		if !ok {
 			r.fail(rs.Address, nil)

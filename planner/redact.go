@@ -212,24 +212,59 @@ func sameTypesList(l []cty.Value) bool {
 // configuration that made them sensitive is gone.
 func redactedPaths(v cty.Value) []cty.Path {
 	var out []cty.Path
-	_ = cty.Walk(v, func(p cty.Path, e cty.Value) (bool, error) {
-		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String && !e.IsMarked() && IsRedacted(e.AsString()) {
-			out = append(out, p.Copy())
-		}
-		return true, nil
-	})
+	findRedacted(v, nil, &out)
 	return out
+}
+
+// findRedacted walks v without cty.Walk's per-node path copies: refresh
+// calls it for every object.
+func findRedacted(v cty.Value, path cty.Path, out *[]cty.Path) {
+	if !v.IsKnown() || v.IsNull() || v.IsMarked() {
+		return
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		if s := v.AsString(); len(s) == len(redactedPrefix)+64 && IsRedacted(s) {
+			*out = append(*out, path.Copy())
+		}
+	case ty.IsObjectType():
+		for name := range ty.AttributeTypes() {
+			findRedacted(v.GetAttr(name), append(path, cty.GetAttrStep{Name: name}), out)
+		}
+	case ty.IsMapType() || ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		if v.LengthInt() == 0 {
+			return
+		}
+		if et := collectionElem(ty); et != cty.NilType && et.IsPrimitiveType() && et != cty.String {
+			return
+		}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			findRedacted(e, append(path, cty.IndexStep{Key: k}), out)
+		}
+	}
+}
+
+// collectionElem is the element type of a list, map or set, or NilType.
+func collectionElem(ty cty.Type) cty.Type {
+	if ty.IsListType() || ty.IsMapType() || ty.IsSetType() {
+		return ty.ElementType()
+	}
+	return cty.NilType
 }
 
 // restore gives back the clear value of every redacted leaf of prior whose
 // counterpart in cfg redacts to the same string: the secret did not change,
 // and the provider may compare prior and config as it would without
 // redaction. A secret that changed stays redacted, so it still differs.
-func restore(prior, cfg cty.Value, key string) cty.Value {
-	if prior.IsNull() || !prior.IsKnown() || cfg.IsNull() || !cfg.IsKnown() {
+//
+// redacted lists the redacted leaves of prior (redactedPaths).
+func restore(prior, cfg cty.Value, redacted []cty.Path, key string) cty.Value {
+	if len(redacted) == 0 || prior.IsNull() || !prior.IsKnown() || cfg.IsNull() || !cfg.IsKnown() {
 		return prior
 	}
-	for _, p := range redactedPaths(prior) {
+	for _, p := range redacted {
 		cv, ok := getPath(cfg, p)
 		if !ok || cv.IsNull() || !cv.IsKnown() || cv.IsMarked() || cv.Type() != cty.String {
 			continue

@@ -134,7 +134,7 @@ func TestRestore(t *testing.T) {
 		"changed": cty.StringVal("TWO"),
 		"gone":    cty.NullVal(cty.String),
 	})
-	got := restore(prior, cfg, key)
+	got := restore(prior, cfg, redactedPaths(prior), key)
 	if got.GetAttr("same").AsString() != "one" {
 		t.Errorf("unchanged secret not restored: %#v", got.GetAttr("same"))
 	}

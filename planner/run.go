@@ -268,14 +268,18 @@ func conform(v cty.Value, ty cty.Type) cty.Value {
 	return v
 }
 
-// markSensitive marks the paths of v as sensitive.
+// markSensitive marks the paths of v as sensitive. Null values hide
+// nothing and are left unmarked, which spares most objects the rebuild.
 func markSensitive(v cty.Value, paths []cty.Path) cty.Value {
-	if len(paths) == 0 {
-		return v
+	var pvm []cty.PathValueMarks
+	for _, p := range paths {
+		if pv, ok := getPath(v, p); ok && pv.IsNull() {
+			continue
+		}
+		pvm = append(pvm, cty.PathValueMarks{Path: p, Marks: cty.NewValueMarks(lang.SensitiveMark)})
 	}
-	pvm := make([]cty.PathValueMarks, len(paths))
-	for i, p := range paths {
-		pvm[i] = cty.PathValueMarks{Path: p, Marks: cty.NewValueMarks(lang.SensitiveMark)}
+	if len(pvm) == 0 {
+		return v
 	}
 	return v.MarkWithPaths(pvm)
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 var (
@@ -309,7 +308,7 @@ func writeObject(dir, id string, v cty.Value) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create world: %w", err)
 	}
-	b, err := ctyjson.Marshal(v, thingType)
+	b, err := encodeThing(v)
 	if err != nil {
 		return fmt.Errorf("encode object %s: %w", id, err)
 	}
@@ -333,7 +332,7 @@ func ReadObject(dataDir, id string) (v cty.Value, ok bool, err error) {
 	if err != nil {
 		return cty.NilVal, false, fmt.Errorf("read object %s: %w", id, err)
 	}
-	v, err = ctyjson.Unmarshal(b, thingType)
+	v, err = decodeThing(b)
 	if err != nil {
 		return cty.NilVal, false, fmt.Errorf("decode object %s: %w", id, err)
 	}
