@@ -1,0 +1,820 @@
+package comfyui
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/workflow"
+)
+
+// workflowType is comfyui_workflow: a workflow run against a ComfyUI server
+// (started from an image, or at a URL), recorded with the fingerprint of
+// everything it used so that it runs again only when one of them changed.
+type workflowType struct {
+	p       *Provider
+	servers *servers
+}
+
+func newWorkflowType(p *Provider) *workflowType { return &workflowType{p: p, servers: newServers()} }
+
+var outputType = cty.Object(map[string]cty.Type{
+	"path": cty.String, "sha256": cty.String, "kind": cty.String, "format": cty.String,
+	"bytes": cty.Number, "frames": cty.Number, "node": cty.String,
+})
+
+var deviceType = cty.Object(map[string]cty.Type{"name": cty.String, "type": cty.String, "vram_total": cty.Number})
+
+var serverType = cty.Object(map[string]cty.Type{
+	"url": cty.String, "comfyui_version": cty.String, "pytorch_version": cty.String, "python_version": cty.String,
+	"devices": cty.List(deviceType),
+})
+
+var workflowSchema = &providers.Schema{
+	Description: "A ComfyUI workflow run as an acceptance test of an image and its weights.",
+	Verb:        "run",
+	Test:        true,
+	Attributes: map[string]*providers.Attribute{
+		"url": {Type: cty.String, Optional: true,
+			Description: "An existing ComfyUI server (http://host:port). Set url or image."},
+		"image": {Type: cty.String, Optional: true,
+			Description: "A Docker image (id or reference) to start ComfyUI from, through the Docker Engine API. Set url or image."},
+		"command": {Type: cty.List(cty.String), Optional: true,
+			Description: `Command of the server container; "{port}" is replaced by its port. Default: python main.py --listen 127.0.0.1 --port {port}.`},
+		"env": {Type: cty.Map(cty.String), Optional: true, Description: "Environment of the server container."},
+		"models_dir": {Type: cty.String, Optional: true,
+			Description: "Host folder of ComfyUI's models, mounted read-only in the container; the provider's models_dir when not set."},
+		"container_models_path": {Type: cty.String, Optional: true,
+			Description: "Where ComfyUI reads its models inside the image (default /opt/ComfyUI/models)."},
+		"gpus": {Type: cty.String, Optional: true,
+			Description: `"auto" (default: all GPUs when the Docker Engine has the NVIDIA runtime), "all" or "none".`},
+		"port": {Type: cty.Number, Optional: true, Description: "Port of the server container on 127.0.0.1; a free one when not set."},
+		"keep_running": {Type: cty.Bool, Optional: true,
+			Description: "Leave the server container running after the apply (it is stopped by default)."},
+		"docker_host": {Type: cty.String, Optional: true, Description: "Docker Engine address; DOCKER_HOST or the default socket when not set."},
+		"models": {Type: cty.List(cty.String), Optional: true,
+			Description: "Model files the workflow uses, as paths under models_dir (comfyui_model.x.path): a change to one re-runs the workflow."},
+		"workflow": {Type: cty.String, Required: true,
+			Description: "Workflow file, API or UI format (UI is converted with the server's /object_info), relative to the configuration."},
+		"inputs": {Type: cty.Map(cty.String), Optional: true,
+			Description: `Overrides of literal inputs: "NODE.input" = value; numbers and bools are converted to the input's type.`},
+		"timeout":       {Type: cty.String, Optional: true, Description: `How long the run may take ("30m" by default); then it is interrupted.`},
+		"ready_timeout": {Type: cty.String, Optional: true, Description: `How long the server may take to answer ("5m" by default).`},
+
+		"outputs":     {Type: cty.List(outputType), Computed: true, Description: "Files the run wrote, fetched into .sdform/outputs/<address>/."},
+		"output_dir":  {Type: cty.String, Computed: true, Description: "Folder holding the fetched outputs."},
+		"prompt_id":   {Type: cty.String, Computed: true, Description: "The server's id of the run."},
+		"cached":      {Type: cty.List(cty.String), Computed: true, Description: "Nodes the server took from its cache."},
+		"server":      {Type: serverType, Computed: true, Description: "The server's versions and devices."},
+		"fingerprint": {Type: cty.String, Computed: true, Description: "Digest of every input of the run."},
+	},
+	Blocks: map[string]*providers.NestedBlock{
+		"expect": {Nesting: providers.NestingSingle, Block: providers.Schema{
+			Description: "What the outputs must include.",
+			Attributes: map[string]*providers.Attribute{
+				"kind":      {Type: cty.String, Optional: true, Description: "image, animated, video or audio."},
+				"min_count": {Type: cty.Number, Optional: true, Description: "At least this many matching files (1)."},
+				"min_bytes": {Type: cty.Number, Optional: true, Description: "Each matching file at least this big."},
+				"frames":    {Type: cty.Number, Optional: true, Description: "Exact frame count of a matching file (animated WebP/GIF/APNG, MP4/MOV)."},
+			},
+		}},
+	},
+}
+
+func (w *workflowType) schema() *providers.Schema { return workflowSchema }
+
+func (w *workflowType) close() error { return w.servers.close() }
+
+// wfConfig is a decoded comfyui_workflow config. Known is false when a
+// value the run depends on is known only after apply.
+type wfConfig struct {
+	URL, Image      string
+	Command         []string
+	Env             map[string]string
+	ModelsDir       string // absolute
+	ContainerModels string
+	GPUs            string
+	Port            int
+	KeepRunning     bool
+	DockerHost      string
+	Models          []string
+	Workflow        string // as written
+	WorkflowAbs     string
+	Inputs          map[string]string
+	Timeout         time.Duration
+	ReadyTimeout    time.Duration
+	Expect          *workflow.Expect
+	Known           bool
+	Unknown         []string // attributes not yet known
+}
+
+func (w *workflowType) decode(v cty.Value) (*wfConfig, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	c := &wfConfig{Known: true, GPUs: "auto", ContainerModels: defaultContainerModels, Timeout: 30 * time.Minute, ReadyTimeout: 5 * time.Minute}
+	if v.IsNull() || !v.IsKnown() {
+		c.Known = false
+		return c, nil
+	}
+	v, _ = v.UnmarkDeep()
+	for name := range workflowSchema.Attributes {
+		if a := v.GetAttr(name); !a.IsWhollyKnown() {
+			c.Known = false
+			c.Unknown = append(c.Unknown, name)
+		}
+	}
+	sort.Strings(c.Unknown)
+	c.URL, _ = str(v, "url")
+	c.Image, _ = str(v, "image")
+	urlSet := !v.GetAttr("url").IsNull()
+	imageSet := !v.GetAttr("image").IsNull()
+	switch {
+	case urlSet && imageSet:
+		diags = diags.Errorf(cty.GetAttrPath("image"), "Both url and image set",
+			"A comfyui_workflow runs against an existing server (url) or one started from an image (image), not both.")
+	case !urlSet && !imageSet:
+		diags = diags.Errorf(nil, "No ComfyUI server", "Set url to an existing ComfyUI server, or image to a Docker image to start one from.")
+	}
+	if c.URL != "" {
+		if _, err := workflow.NewClient(c.URL, nil); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("url"), "Invalid url", "%v.", err)
+		}
+	}
+	c.Command = strList(v.GetAttr("command"))
+	c.Models = strList(v.GetAttr("models"))
+	c.Env = strMap(v.GetAttr("env"))
+	c.Inputs = strMap(v.GetAttr("inputs"))
+	for k := range c.Inputs {
+		if id, in, ok := strings.Cut(k, "."); !ok || id == "" || in == "" {
+			diags = diags.Errorf(cty.GetAttrPath("inputs").Index(cty.StringVal(k)), "Invalid input override",
+				"The key %q must be NODE.input: the node's id in the workflow and the input's name, such as \"22.model\".", k)
+		}
+	}
+	if s, ok := str(v, "models_dir"); ok {
+		c.ModelsDir = w.p.abs(s)
+	} else {
+		c.ModelsDir = w.p.cfg.ModelsDirAbs
+		if c.ModelsDir == "" {
+			c.ModelsDir = w.p.abs("models")
+		}
+	}
+	if s, ok := str(v, "container_models_path"); ok {
+		c.ContainerModels = s
+	}
+	if s, ok := str(v, "gpus"); ok {
+		if s != "auto" && s != "all" && s != "none" {
+			diags = diags.Errorf(cty.GetAttrPath("gpus"), "Invalid gpus", `gpus must be "auto", "all" or "none", not %q.`, s)
+		}
+		c.GPUs = s
+	}
+	if n, ok, isInt := num(v, "port"); ok {
+		if !isInt || n < 1 || n > 65535 {
+			diags = diags.Errorf(cty.GetAttrPath("port"), "Invalid port", "port must be a whole number from 1 to 65535.")
+		}
+		c.Port = int(n)
+	}
+	if b := v.GetAttr("keep_running"); b.IsKnown() && !b.IsNull() {
+		c.KeepRunning = b.True()
+	}
+	c.DockerHost, _ = str(v, "docker_host")
+	if s, ok := str(v, "workflow"); ok {
+		c.Workflow = s
+		c.WorkflowAbs = w.p.abs(s)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"timeout", &c.Timeout}, {"ready_timeout", &c.ReadyTimeout}} {
+		if s, ok := str(v, d.name); ok {
+			t, err := lang.ParseDuration(s)
+			if err != nil || t <= 0 {
+				diags = diags.Errorf(cty.GetAttrPath(d.name), "Invalid "+d.name, "%s must be a duration such as \"30m\" or \"1h30m\", not %q.", d.name, s)
+			}
+			*d.dst = t
+		}
+	}
+	if e := v.GetAttr("expect"); e.IsKnown() && !e.IsNull() {
+		c.Expect = &workflow.Expect{}
+		if k, ok := str(e, "kind"); ok {
+			valid := false
+			for _, x := range workflow.Kinds {
+				valid = valid || x == k
+			}
+			if !valid {
+				diags = diags.Errorf(cty.GetAttrPath("expect").GetAttr("kind"), "Invalid expect.kind",
+					"expect.kind must be one of %s, not %q.", strings.Join(workflow.Kinds, ", "), k)
+			}
+			c.Expect.Kind = k
+		}
+		for _, f := range []struct {
+			name string
+			set  func(int64)
+		}{
+			{"min_count", func(n int64) { c.Expect.MinCount = int(n) }},
+			{"min_bytes", func(n int64) { c.Expect.MinBytes = n }},
+			{"frames", func(n int64) { c.Expect.Frames = int(n) }},
+		} {
+			if n, ok, isInt := num(e, f.name); ok {
+				if !isInt || n < 0 {
+					diags = diags.Errorf(cty.GetAttrPath("expect").GetAttr(f.name), "Invalid expect."+f.name, "expect.%s must be a whole number, 0 or more.", f.name)
+				}
+				f.set(n)
+			}
+		}
+	}
+	return c, diags
+}
+
+func strList(v cty.Value) []string {
+	if v.IsNull() || !v.IsWhollyKnown() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}
+
+func strMap(v cty.Value) map[string]string {
+	if v.IsNull() || !v.IsWhollyKnown() {
+		return nil
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if !e.IsNull() {
+			out[k.AsString()] = e.AsString()
+		}
+	}
+	return out
+}
+
+func (w *workflowType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
+	_, diags := w.decode(req.Config)
+	return providers.ValidateResponse{Diagnostics: diags}
+}
+
+func (w *workflowType) read(_ context.Context, req providers.ReadRequest) providers.ReadResponse {
+	// A run has nothing outside sdform that could drift: its outputs are
+	// evidence, not managed objects. Plan compares fingerprints.
+	return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
+}
+
+// wfPrivate is recorded with the run: the fingerprint's parts, so the next
+// plan can say which input changed.
+type wfPrivate struct {
+	Version int               `json:"version"`
+	Parts   map[string]string `json:"parts"`
+}
+
+func decodeWfPrivate(b []byte) wfPrivate {
+	var pv wfPrivate
+	if len(b) == 0 || json.Unmarshal(b, &pv) != nil || pv.Version != 1 {
+		return wfPrivate{Version: 1}
+	}
+	return pv
+}
+
+func (pv wfPrivate) encode() []byte {
+	pv.Version = 1
+	b, _ := json.Marshal(pv)
+	return b
+}
+
+func wfDigest(v any) string {
+	b, _ := json.Marshal(v)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:12])
+}
+
+// parts computes the fingerprint's parts: the server (image id or URL and
+// how it is started), the workflow file's sha256, each model file's
+// identity (size and modification time: the file is re-downloaded when
+// its content changes), each input override, and the expectation.
+func (w *workflowType) parts(c *wfConfig) (map[string]string, error) {
+	p := map[string]string{}
+	if c.URL != "" {
+		p["url"] = c.URL
+	} else {
+		p["image"] = c.Image
+		p["server"] = wfDigest([]any{c.Command, c.Env, c.ModelsDir, c.ContainerModels})
+	}
+	b, err := os.ReadFile(c.WorkflowAbs)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	p["workflow"] = hex.EncodeToString(sum[:])
+	for _, m := range c.Models {
+		full := m
+		if !filepath.IsAbs(m) {
+			full = filepath.Join(c.ModelsDir, m)
+		}
+		if st, err := os.Stat(full); err == nil {
+			p["model:"+m] = fmt.Sprintf("%d/%d", st.Size(), st.ModTime().UnixNano())
+		} else {
+			p["model:"+m] = "absent"
+		}
+	}
+	for k, v := range c.Inputs {
+		p["inputs."+k] = wfDigest(v)
+	}
+	if c.Expect != nil {
+		p["expect"] = wfDigest(c.Expect)
+	}
+	return p, nil
+}
+
+func partsFingerprint(parts map[string]string) string {
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var kv []string
+	for _, k := range keys {
+		kv = append(kv, k+"="+parts[k])
+	}
+	return fingerprint(kv)
+}
+
+// changedParts words what differs between two fingerprints' parts.
+func changedParts(prior, now map[string]string) string {
+	keys := map[string]bool{}
+	for k := range prior {
+		keys[k] = true
+	}
+	for k := range now {
+		keys[k] = true
+	}
+	var names []string
+	for k := range keys {
+		if prior[k] == now[k] {
+			continue
+		}
+		switch {
+		case k == "workflow":
+			names = append(names, "workflow file")
+		case k == "server":
+			names = append(names, "server command, env or models folder")
+		case strings.HasPrefix(k, "model:"):
+			m := strings.TrimPrefix(k, "model:")
+			switch {
+			case prior[k] == "":
+				names = append(names, "model "+m+" added")
+				continue
+			case now[k] == "":
+				names = append(names, "model "+m+" removed")
+				continue
+			}
+			names = append(names, "model "+m)
+		case strings.HasPrefix(k, "inputs.") && (prior[k] == "" || now[k] == ""):
+			if prior[k] == "" {
+				names = append(names, k+" added")
+			} else {
+				names = append(names, k+" removed")
+			}
+			continue
+		default:
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if !strings.HasSuffix(n, " added") && !strings.HasSuffix(n, " removed") {
+			names[i] = n + " changed"
+		}
+	}
+	if len(names) > 4 {
+		names = append(names[:4], fmt.Sprintf("and %d more", len(names)-4))
+	}
+	return strings.Join(names, ", ")
+}
+
+// workflowValue is the resource's value: the config with the computed attributes.
+func workflowValue(config cty.Value, computed map[string]cty.Value) cty.Value {
+	attrs := map[string]cty.Value{}
+	ty := workflowSchema.ImpliedType()
+	for name := range ty.AttributeTypes() {
+		if a, ok := computed[name]; ok {
+			attrs[name] = a
+		} else if !config.IsNull() && config.IsKnown() {
+			attrs[name] = config.GetAttr(name)
+		} else {
+			attrs[name] = cty.NullVal(ty.AttributeType(name))
+		}
+	}
+	return cty.ObjectVal(attrs)
+}
+
+func unknownComputed() map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for name, a := range workflowSchema.Attributes {
+		if a.ReadOnly() {
+			out[name] = cty.UnknownVal(a.Type)
+		}
+	}
+	return out
+}
+
+func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
+	c, diags := w.decode(req.Config)
+	if diags.HasErrors() {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+	}
+	planned := workflowValue(req.Config, unknownComputed())
+	var replace []cty.Path
+	if !req.Prior.IsNull() {
+		replace = []cty.Path{cty.GetAttrPath("fingerprint")}
+	}
+	if !c.Known {
+		reason := "not run yet"
+		if !req.Prior.IsNull() {
+			reason = strings.Join(c.Unknown, ", ") + " known only after apply"
+			if wfContains(c.Unknown, "image") {
+				reason = "image changed"
+			}
+		}
+		return providers.PlanResponse{Planned: planned, RequiresReplace: replace, Reason: reason,
+			Details: []string{"not validated yet: " + strings.Join(c.Unknown, ", ") + " known only after apply; the workflow is checked against the server's /object_info before it runs"}}
+	}
+	parts, err := w.parts(c)
+	if err != nil {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable",
+			"The workflow file %s cannot be read: %v.", c.Workflow, err)}
+	}
+	fp := partsFingerprint(parts)
+	prior := decodeWfPrivate(req.PriorPrivate)
+	if !req.Prior.IsNull() && prior.Parts != nil && partsFingerprint(prior.Parts) == fp {
+		return providers.PlanResponse{Planned: req.Prior, Reason: "up to date", Fingerprint: fp, PlannedPrivate: req.PriorPrivate}
+	}
+	reason := "not run yet"
+	if !req.Prior.IsNull() {
+		reason = changedParts(prior.Parts, parts)
+		if prior.Parts == nil {
+			reason = "no fingerprint recorded"
+		}
+	}
+	details, checkDiags := w.check(ctx, c)
+	diags = append(diags, checkDiags...)
+	return providers.PlanResponse{Planned: planned, RequiresReplace: replace, Reason: reason, Details: details,
+		Fingerprint: fp, PlannedPrivate: wfPrivate{Parts: parts}.encode(), Diagnostics: diags}
+}
+
+// check validates the workflow before apply as far as plan can: the file
+// parses; against a url server that answers now, classes, inputs and
+// model files are checked through its /object_info. What plan cannot know
+// is said in the details.
+func (w *workflowType) check(ctx context.Context, c *wfConfig) ([]string, providers.Diagnostics) {
+	data, err := os.ReadFile(c.WorkflowAbs)
+	if err != nil {
+		return nil, providers.Diagnostics{}.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable", "The workflow file %s cannot be read: %v.", c.Workflow, err)
+	}
+	prompt, graph, err := workflow.Parse(data)
+	if err != nil {
+		return nil, fileDiag(c, "Invalid workflow file", err.Error()+".")
+	}
+	format := "API format"
+	if graph != nil {
+		format = "UI format, converted with the server's /object_info"
+	}
+	if c.URL == "" {
+		return []string{fmt.Sprintf("workflow %s (%s): checked against the server's /object_info when it has started from the image, before the run", c.Workflow, format)}, nil
+	}
+	client, err := w.servers.atURL(c.URL)
+	if err != nil {
+		return nil, nil
+	}
+	if _, err := reachable(ctx, client); err != nil {
+		return []string{fmt.Sprintf("workflow %s (%s): not checked against %s, which does not answer now (%v); it is checked before the run", c.Workflow, format, c.URL, err)}, nil
+	}
+	info, err := client.ObjectInfo(ctx)
+	if err != nil {
+		return []string{fmt.Sprintf("workflow %s: not checked: reading %s/object_info failed: %v", c.Workflow, c.URL, err)}, nil
+	}
+	if _, diags := prepare(prompt, graph, info, c); diags.HasErrors() {
+		return nil, diags
+	}
+	return []string{fmt.Sprintf("workflow %s (%s): checked against %s/object_info (%d node classes)", c.Workflow, format, c.URL, len(info))}, nil
+}
+
+// prepare makes the prompt to submit: converts a UI workflow, applies the
+// overrides and validates the result; problems are error diagnostics
+// naming the workflow file.
+func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, c *wfConfig) (workflow.Prompt, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	var probs []workflow.Problem
+	if graph != nil {
+		prompt, probs = workflow.Convert(graph, info)
+	} else {
+		prompt = prompt.Clone()
+	}
+	keys := make([]string, 0, len(c.Inputs))
+	for k := range c.Inputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var ovs []workflow.Override
+	for _, k := range keys {
+		ovs = append(ovs, workflow.Override{Key: k, Value: c.Inputs[k]})
+	}
+	for _, pr := range workflow.ApplyOverrides(prompt, info, ovs) {
+		diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: pr.Summary, Detail: pr.Detail,
+			Attribute: cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))})
+	}
+	probs = append(probs, workflow.Validate(prompt, info)...)
+	for _, pr := range probs {
+		diags = append(diags, problemDiag(c, pr))
+	}
+	if packs := workflow.MissingPacks(probs); len(packs) > 0 {
+		var lines []string
+		for pack, classes := range packs {
+			if pack == "" {
+				pack = "an unknown pack"
+			}
+			lines = append(lines, fmt.Sprintf("%s (%s)", pack, strings.Join(classes, ", ")))
+		}
+		sort.Strings(lines)
+		diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: "Custom node packs missing on the server",
+			Detail: fmt.Sprintf("The workflow %s needs node classes the server does not have. Install these packs in the image: %s.", c.Workflow, strings.Join(lines, "; ")),
+			File:   c.Workflow})
+	}
+	return prompt, diags
+}
+
+func problemDiag(c *wfConfig, pr workflow.Problem) providers.Diagnostic {
+	summary := pr.Summary
+	where := ""
+	if pr.Node != "" {
+		where = "node " + pr.Node
+		if pr.Class != "" {
+			where += " (" + pr.Class + ")"
+		}
+		if pr.Input != "" {
+			where += " input " + pr.Input
+		}
+		summary = fmt.Sprintf("%s: %s", where, pr.Summary)
+	}
+	d := providers.Diagnostic{Severity: providers.Error, Summary: summary, Detail: pr.Detail, File: c.Workflow}
+	if pr.Node != "" && pr.Input != "" {
+		if _, ok := c.Inputs[pr.Node+"."+pr.Input]; ok {
+			d.Attribute = cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))
+			d.File = ""
+		}
+	}
+	return d
+}
+
+func fileDiag(c *wfConfig, summary, detail string) providers.Diagnostics {
+	return providers.Diagnostics{{Severity: providers.Error, Summary: summary, Detail: detail, File: c.Workflow}}
+}
+
+// outputDir is .sdform/outputs/<address>, the address made file-safe.
+func (w *workflowType) outputDir(addr string) string {
+	data := w.p.env.DataDir
+	if data == "" {
+		data = w.p.abs(".sdform")
+	}
+	return filepath.Join(data, "outputs", unsafeChars.ReplaceAllString(addr, "_"))
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	if req.Action == providers.Delete {
+		dir := w.outputDir(req.Address)
+		if err := os.RemoveAll(dir); err != nil {
+			return providers.ApplyResponse{NewState: req.Prior, Diagnostics: providers.Diagnostics{}.FromError("Outputs not removed", fmt.Errorf("remove %s: %w", dir, err))}
+		}
+		return providers.ApplyResponse{NewState: cty.NullVal(workflowSchema.ImpliedType())}
+	}
+	failed := func(diags providers.Diagnostics) providers.ApplyResponse {
+		return providers.ApplyResponse{NewState: req.Prior, Private: nil, Diagnostics: diags}
+	}
+	c, diags := w.decode(req.Config)
+	if diags.HasErrors() {
+		return failed(diags)
+	}
+	if !c.Known {
+		return failed(diags.Errorf(nil, "Values unknown at apply", "%s: %s still unknown when the workflow should run.", req.Address, strings.Join(c.Unknown, ", ")))
+	}
+	out := req.UI.Out
+	if out == nil {
+		out = io.Discard
+	}
+	res, srv, err := w.run(ctx, req.Address, c, out)
+	if err != nil {
+		var d providers.Diagnostics
+		var pd *prepareError
+		if errors.As(err, &pd) {
+			d = pd.diags
+		} else {
+			detail := err.Error()
+			if logs := srv.logs(ctx); logs != "" && !strings.Contains(detail, "container's log") {
+				detail += fmt.Sprintf("\nlast %d lines of the server container's log:\n%s", logTail, logs)
+			}
+			d = providers.Diagnostics{{Severity: providers.Error, Summary: "Workflow run failed", Detail: fmt.Sprintf("%s: %s", req.Address, detail), File: c.Workflow}}
+		}
+		if ctx.Err() != nil {
+			// Ctrl-C: stop the servers now rather than at Close.
+			if serr := w.servers.stopAll(ctx); serr != nil {
+				d = d.FromError("Server not stopped", serr)
+			}
+		}
+		return failed(append(diags, d...))
+	}
+	// The models may have been downloaded during this apply: record the
+	// fingerprint of what the run actually used.
+	parts, err := w.parts(c)
+	if err != nil {
+		return failed(diags.FromError("Workflow file not readable", err))
+	}
+	state := workflowValue(req.Config, res.values(parts))
+	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: parts}.encode(), Diagnostics: diags}
+}
+
+// prepareError carries the diagnostics of a workflow that failed its checks
+// before submission.
+type prepareError struct{ diags providers.Diagnostics }
+
+func (e *prepareError) Error() string {
+	var parts []string
+	for _, d := range e.diags {
+		parts = append(parts, d.Summary)
+	}
+	return "workflow not valid for this server: " + strings.Join(parts, "; ")
+}
+
+type runResult struct {
+	res   *workflow.Result
+	files []workflow.File
+	stats *workflow.Stats
+	url   string
+	dir   string
+}
+
+func (r *runResult) values(parts map[string]string) map[string]cty.Value {
+	var outs []cty.Value
+	for _, f := range r.files {
+		outs = append(outs, cty.ObjectVal(map[string]cty.Value{
+			"path": cty.StringVal(f.Path), "sha256": cty.StringVal(f.SHA256), "kind": cty.StringVal(f.Kind),
+			"format": cty.StringVal(f.Format), "bytes": cty.NumberIntVal(f.Bytes), "frames": cty.NumberIntVal(int64(f.Frames)),
+			"node": cty.StringVal(f.Ref.Node),
+		}))
+	}
+	outputs := cty.ListValEmpty(outputType)
+	if len(outs) > 0 {
+		outputs = cty.ListVal(outs)
+	}
+	var cached []cty.Value
+	for _, n := range r.res.Cached {
+		cached = append(cached, cty.StringVal(n))
+	}
+	cachedV := cty.ListValEmpty(cty.String)
+	if len(cached) > 0 {
+		cachedV = cty.ListVal(cached)
+	}
+	var devs []cty.Value
+	for _, d := range r.stats.Devices {
+		devs = append(devs, cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(d.Name), "type": cty.StringVal(d.Type), "vram_total": cty.NumberIntVal(d.VRAMTotal)}))
+	}
+	devsV := cty.ListValEmpty(deviceType)
+	if len(devs) > 0 {
+		devsV = cty.ListVal(devs)
+	}
+	return map[string]cty.Value{
+		"outputs":    outputs,
+		"output_dir": cty.StringVal(r.dir),
+		"prompt_id":  cty.StringVal(r.res.PromptID),
+		"cached":     cachedV,
+		"server": cty.ObjectVal(map[string]cty.Value{
+			"url": cty.StringVal(r.url), "comfyui_version": cty.StringVal(r.stats.ComfyUIVersion),
+			"pytorch_version": cty.StringVal(r.stats.PytorchVersion), "python_version": cty.StringVal(r.stats.PythonVersion),
+			"devices": devsV,
+		}),
+		"fingerprint": cty.StringVal(partsFingerprint(parts)),
+	}
+}
+
+// run gets the server, checks and submits the workflow, follows it, and
+// fetches and checks its outputs.
+func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io.Writer) (*runResult, *server, error) {
+	var srv *server
+	var client *workflow.Client
+	var stats *workflow.Stats
+	if c.URL != "" {
+		var err error
+		if client, err = w.servers.atURL(c.URL); err != nil {
+			return nil, nil, err
+		}
+		if stats, err = client.WaitReady(ctx, c.ReadyTimeout); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		spec := serverSpec{Image: c.Image, Command: c.Command, Env: c.Env, ModelsDir: c.ModelsDir, ContainerModels: c.ContainerModels,
+			GPUs: c.GPUs, Port: c.Port, KeepRunning: c.KeepRunning, DockerHost: c.DockerHost}
+		var err error
+		srv, err = w.servers.start(ctx, spec, c.ReadyTimeout, out)
+		if err != nil {
+			return nil, srv, err
+		}
+		client, stats = srv.client, srv.stats
+	}
+	data, err := os.ReadFile(c.WorkflowAbs)
+	if err != nil {
+		return nil, srv, fmt.Errorf("read workflow %s: %w", c.Workflow, err)
+	}
+	prompt, graph, err := workflow.Parse(data)
+	if err != nil {
+		return nil, srv, &prepareError{fileDiag(c, "Invalid workflow file", err.Error()+".")}
+	}
+	info, err := client.ObjectInfo(ctx)
+	if err != nil {
+		return nil, srv, err
+	}
+	prompt, diags := prepare(prompt, graph, info, c)
+	if diags.HasErrors() {
+		return nil, srv, &prepareError{diags}
+	}
+	fmt.Fprintf(out, "comfyui_workflow: submitting %s (%d nodes) to %s\n", c.Workflow, len(prompt), client.URL())
+	res, err := client.Run(ctx, prompt, workflow.RunOptions{Timeout: c.Timeout, Events: progressPrinter(out, prompt)})
+	if err != nil {
+		var rej *workflow.RejectedError
+		if errors.As(err, &rej) {
+			var d providers.Diagnostics
+			for _, pr := range rej.Problems() {
+				d = append(d, problemDiag(c, pr))
+			}
+			return nil, srv, &prepareError{append(d, providers.Diagnostic{Severity: providers.Error, Summary: "The server rejected the workflow", Detail: rej.Error(), File: c.Workflow})}
+		}
+		return nil, srv, err
+	}
+	dir := w.outputDir(addr)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, srv, fmt.Errorf("clear %s: %w", dir, err)
+	}
+	files, err := client.Fetch(ctx, res.Outputs, dir)
+	if err != nil {
+		return nil, srv, err
+	}
+	fmt.Fprintf(out, "comfyui_workflow: done in %s (%d cached nodes): %d output files in %s\n", res.Duration.Round(100*time.Millisecond), len(res.Cached), len(files), dir)
+	if c.Expect != nil {
+		if err := c.Expect.Check(files); err != nil {
+			return nil, srv, fmt.Errorf("outputs do not meet expect: %w", err)
+		}
+	}
+	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir}, srv, nil
+}
+
+// progressPrinter turns run events into lines: each node as it starts,
+// step progress at most every 10 % of a node.
+func progressPrinter(out io.Writer, p workflow.Prompt) func(workflow.Event) {
+	lastPct := map[string]int{}
+	return func(e workflow.Event) {
+		switch e.Type {
+		case "execution_cached":
+			if len(e.Nodes) > 0 {
+				fmt.Fprintf(out, "comfyui_workflow: %d of %d nodes cached\n", len(e.Nodes), len(p))
+			}
+		case "executing":
+			fmt.Fprintf(out, "comfyui_workflow: node %s (%s)\n", e.Node, e.Class)
+		case "progress":
+			if e.Max <= 0 {
+				return
+			}
+			pct := int(100 * e.Value / e.Max)
+			if pct/10 > lastPct[e.Node]/10 || pct == 100 && lastPct[e.Node] != 100 {
+				lastPct[e.Node] = pct
+				fmt.Fprintf(out, "comfyui_workflow: node %s (%s) step %g/%g\n", e.Node, e.Class, e.Value, e.Max)
+			}
+		case "websocket_dropped":
+			fmt.Fprintf(out, "comfyui_workflow: WebSocket closed (%v); following the run through /history\n", e.Err)
+		}
+	}
+}
+
+func wfContains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,432 @@
+package comfyui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/comfytest"
+)
+
+// wfEnv is a configuration directory with a configured provider.
+type wfEnv struct {
+	t   *testing.T
+	dir string
+	p   *Provider
+}
+
+func newWfEnv(t *testing.T) *wfEnv {
+	t.Helper()
+	dir := t.TempDir()
+	p := New().(*Provider)
+	resp := p.Configure(context.Background(), providers.ConfigureRequest{
+		Config: cty.NullVal(providerSchema.ImpliedType()),
+		Env:    providers.Env{ConfigDir: dir, DataDir: filepath.Join(dir, ".sdform")},
+	})
+	if resp.Diagnostics.HasErrors() {
+		t.Fatalf("Configure: %v", resp.Diagnostics)
+	}
+	t.Cleanup(func() { p.Close() })
+	return &wfEnv{t: t, dir: dir, p: p}
+}
+
+// file writes a file into the configuration directory.
+func (e *wfEnv) file(name string, data []byte) {
+	e.t.Helper()
+	path := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *wfEnv) copyFile(name, from string) {
+	e.t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.file(name, b)
+}
+
+// wfCfg builds a config value: every attribute null except those given;
+// expect is a map of its attributes (nil: no block).
+func wfCfg(attrs map[string]cty.Value, expect map[string]cty.Value) cty.Value {
+	v := map[string]cty.Value{}
+	ty := workflowSchema.ImpliedType()
+	for name := range ty.AttributeTypes() {
+		v[name] = cty.NullVal(ty.AttributeType(name))
+	}
+	for k, a := range attrs {
+		v[k] = a
+	}
+	if expect != nil {
+		et := ty.AttributeType("expect")
+		e := map[string]cty.Value{}
+		for name := range et.AttributeTypes() {
+			e[name] = cty.NullVal(et.AttributeType(name))
+		}
+		for k, a := range expect {
+			e[k] = a
+		}
+		v["expect"] = cty.ObjectVal(e)
+	}
+	return cty.ObjectVal(v)
+}
+
+type wfObject struct {
+	value   cty.Value
+	private []byte
+}
+
+func noWf() wfObject { return wfObject{value: cty.NullVal(workflowSchema.ImpliedType())} }
+
+const wfAddr = "comfyui_workflow.smoke"
+
+func (e *wfEnv) plan(prior wfObject, cfg cty.Value) providers.PlanResponse {
+	return e.p.PlanResource(context.Background(), providers.PlanRequest{
+		TypeName: "comfyui_workflow", Address: wfAddr, Prior: prior.value, PriorPrivate: prior.private, Config: cfg, Proposed: cfg,
+	})
+}
+
+func (e *wfEnv) apply(ctx context.Context, prior wfObject, cfg cty.Value, pr providers.PlanResponse, out *bytes.Buffer) providers.ApplyResponse {
+	action := providers.Replace
+	if prior.value.IsNull() {
+		action = providers.Create
+	}
+	return e.p.ApplyResource(ctx, providers.ApplyRequest{
+		TypeName: "comfyui_workflow", Address: wfAddr, Action: action,
+		Prior: prior.value, Planned: pr.Planned, Config: cfg, PlannedPrivate: pr.PlannedPrivate, UI: providers.UI{Out: out},
+	})
+}
+
+func diagsText(ds providers.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "[%d] %s: %s (file %s, attr %v)\n", d.Severity, d.Summary, d.Detail, d.File, d.Attribute)
+	}
+	return b.String()
+}
+
+func strAttr(v cty.Value, name string) string {
+	a := v.GetAttr(name)
+	if !a.IsKnown() || a.IsNull() {
+		return fmt.Sprintf("(%v)", a)
+	}
+	return a.AsString()
+}
+
+func smokeCfg(url string, extra map[string]cty.Value) cty.Value {
+	attrs := map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/smoke.json"), "timeout": cty.StringVal("20s")}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	return wfCfg(attrs, map[string]cty.Value{"kind": cty.StringVal("animated"), "min_count": cty.NumberIntVal(1), "min_bytes": cty.NumberIntVal(100), "frames": cty.NumberIntVal(6)})
+}
+
+func TestWorkflowRunUpToDateAndRerun(t *testing.T) {
+	fake, url := comfytest.Start(t, comfytest.Options{})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	cfg := smokeCfg(url, nil)
+
+	pr := e.plan(noWf(), cfg)
+	if pr.Diagnostics.HasErrors() || pr.Reason != "not run yet" || pr.Planned.GetAttr("outputs").IsKnown() || pr.Fingerprint == "" {
+		t.Fatalf("first plan: %q %v\n%s", pr.Reason, pr.Planned.GetAttr("outputs"), diagsText(pr.Diagnostics))
+	}
+	if len(pr.Details) != 1 || !strings.Contains(pr.Details[0], "checked against "+url+"/object_info (440 node classes)") {
+		t.Errorf("details = %q", pr.Details)
+	}
+	var out bytes.Buffer
+	ar := e.apply(context.Background(), noWf(), cfg, pr, &out)
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	st := ar.NewState
+	outs := st.GetAttr("outputs")
+	if outs.LengthInt() != 7 || strAttr(st, "prompt_id") == "" || st.GetAttr("cached").LengthInt() != 0 {
+		t.Fatalf("state: outputs %d prompt %s cached %v", outs.LengthInt(), strAttr(st, "prompt_id"), st.GetAttr("cached"))
+	}
+	if v := st.GetAttr("server").GetAttr("comfyui_version").AsString(); v != "0.8.0" {
+		t.Errorf("server version %s", v)
+	}
+	dir := filepath.Join(e.dir, ".sdform", "outputs", "comfyui_workflow.smoke")
+	if strAttr(st, "output_dir") != dir {
+		t.Errorf("output_dir = %s, want %s", strAttr(st, "output_dir"), dir)
+	}
+	webp := filepath.Join(dir, "sdform", "smoke_00001_.webp")
+	if b, err := os.ReadFile(webp); err != nil || !bytes.HasPrefix(b, []byte("RIFF")) {
+		t.Errorf("webp output: %v", err)
+	}
+	for _, want := range []string{"submitting workflows/smoke.json (4 nodes)", "node 3 (SaveAnimatedWEBP)", "7 output files"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
+	}
+	prior := wfObject{value: st, private: ar.Private}
+
+	// Nothing changed: up to date, and nothing is submitted.
+	posts := countPosts(fake)
+	pr2 := e.plan(prior, cfg)
+	if !pr2.Planned.RawEquals(st) || pr2.Reason != "up to date" || len(pr2.RequiresReplace) != 0 || pr2.Fingerprint != strAttr(st, "fingerprint") {
+		t.Errorf("second plan: reason %q replace %v", pr2.Reason, pr2.RequiresReplace)
+	}
+	if countPosts(fake) != posts {
+		t.Errorf("an up-to-date plan posted a prompt")
+	}
+
+	// Each input of the fingerprint, changed, says why the run re-runs.
+	for name, c := range map[string]struct {
+		edit   func() cty.Value
+		reason string
+	}{
+		"input": {func() cty.Value {
+			return smokeCfg(url, map[string]cty.Value{"inputs": cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("32")})})
+		}, "inputs.1.width added"},
+		"workflow": {func() cty.Value {
+			b, _ := os.ReadFile(filepath.Join(e.dir, "workflows/smoke.json"))
+			e.file("workflows/smoke.json", bytes.Replace(b, []byte(`"height": 48`), []byte(`"height": 40`), 1))
+			return cfg
+		}, "workflow file changed"},
+	} {
+		pr := e.plan(prior, c.edit())
+		if pr.Reason != c.reason || len(pr.RequiresReplace) != 1 || pr.Planned.GetAttr("prompt_id").IsKnown() {
+			t.Errorf("%s: reason %q, replace %v", name, pr.Reason, pr.RequiresReplace)
+		}
+	}
+
+	// A forced re-run of the same workflow: the server serves it from its
+	// cache.
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	ran := fake.Executed()
+	ar2 := e.apply(context.Background(), prior, cfg, e.plan(noWf(), cfg), &out)
+	if ar2.Diagnostics.HasErrors() {
+		t.Fatalf("re-run: %s", diagsText(ar2.Diagnostics))
+	}
+	if got := ar2.NewState.GetAttr("cached"); got.LengthInt() != 4 || fake.Executed() != ran || ar2.NewState.GetAttr("outputs").LengthInt() != 7 {
+		t.Errorf("re-run: cached %v, nodes run %d→%d", got, ran, fake.Executed())
+	}
+	if !strings.Contains(out.String(), "4 of 4 nodes cached") {
+		t.Errorf("progress lacks the cache line:\n%s", out.String())
+	}
+}
+
+func countPosts(f *comfytest.Server) int {
+	n := 0
+	for _, r := range f.Requests() {
+		if r == "POST /prompt" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWorkflowValidationErrors(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{Combos: map[string][]string{"CheckpointLoaderSimple.ckpt_name": {"sd15.safetensors", "sdxl.safetensors"}}})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	e.file("workflows/ckpt.json", []byte(`{
+	 "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "flux.safetensors"}},
+	 "2": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+	 "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "x"}}}`))
+	e.file("workflows/custom.json", []byte(`{
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+	 "2": {"class_type": "VHS_VideoCombine", "inputs": {"images": ["1", 0], "frame_rate": 8}},
+	 "3": {"class_type": "WanVideoModelLoader", "inputs": {"model": "x.safetensors"}}}`))
+	for name, c := range map[string]struct {
+		cfg  cty.Value
+		want []string
+	}{
+		"combo lists the server's models": {
+			wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/ckpt.json")}, nil),
+			[]string{`node 1 (CheckpointLoaderSimple) input ckpt_name: Model file not on the server`, `"flux.safetensors" is not among the model files the server lists: "sd15.safetensors", "sdxl.safetensors".`},
+		},
+		"bad value from an override": {
+			smokeCfg(url, map[string]cty.Value{"inputs": cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("-5")})}),
+			[]string{"node 1 (EmptyImage) input width: Value out of range", "-5 is smaller than the minimum 1."},
+		},
+		"override typo": {
+			smokeCfg(url, map[string]cty.Value{"inputs": cty.MapVal(map[string]cty.Value{"1.widht": cty.StringVal("5")})}),
+			[]string{"No such input", `names input "widht", which node 1 (EmptyImage) does not have; its inputs are width, height, batch_size, color.`},
+		},
+		"unknown classes name their packs": {
+			wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/custom.json")}, nil),
+			[]string{"node 2 (VHS_VideoCombine): Node class not on the server", "Install these packs in the image: ComfyUI-VideoHelperSuite (VHS_VideoCombine); ComfyUI-WanVideoWrapper (WanVideoModelLoader)."},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pr := e.plan(noWf(), c.cfg)
+			text := diagsText(pr.Diagnostics)
+			if !pr.Diagnostics.HasErrors() {
+				t.Fatalf("plan passed: %q", pr.Details)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("diagnostics lack %q:\n%s", w, text)
+				}
+			}
+			// Apply checks again before submitting.
+			ar := e.apply(context.Background(), noWf(), c.cfg, providers.PlanResponse{Planned: c.cfg}, &bytes.Buffer{})
+			if !ar.Diagnostics.HasErrors() || !strings.Contains(diagsText(ar.Diagnostics), c.want[0]) || !ar.NewState.IsNull() {
+				t.Errorf("apply: %s", diagsText(ar.Diagnostics))
+			}
+		})
+	}
+}
+
+func TestWorkflowSteadyDancerNamesMissingPacks(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{})
+	e := newWfEnv(t)
+	e.copyFile("workflows/dance.json", "workflow/testdata/steadydancer-ui.json")
+	pr := e.plan(noWf(), wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/dance.json")}, nil))
+	text := diagsText(pr.Diagnostics)
+	for _, pack := range []string{"ComfyUI-KJNodes (", "ComfyUI-VideoHelperSuite (VHS_LoadVideo, VHS_VideoCombine)", "ComfyUI-WanAnimatePreprocess (OnnxDetectionModelLoader, PoseDetectionOneToAllAnimation)", "ComfyUI-WanVideoWrapper (WanVideoAddSteadyDancerEmbeds"} {
+		if !strings.Contains(text, pack) {
+			t.Errorf("diagnostics lack %q:\n%s", pack, text)
+		}
+	}
+	if !strings.Contains(text, "Custom node packs missing on the server") {
+		t.Errorf("no summary diagnostic:\n%s", text)
+	}
+}
+
+func TestWorkflowRunFailures(t *testing.T) {
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	e.file("workflows/webm.json", []byte(`{
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 48, "batch_size": 4, "color": 255}},
+	 "2": {"class_type": "SaveWEBM", "inputs": {"images": ["1", 0], "filename_prefix": "sdform/fail", "codec": "vp9", "fps": 8.0, "crf": 32.0}}}`))
+	for name, c := range map[string]struct {
+		opts  comfytest.Options
+		attrs map[string]cty.Value
+		want  []string
+		check func(t *testing.T, f *comfytest.Server, root string)
+	}{
+		"execution error": {
+			attrs: map[string]cty.Value{"workflow": cty.StringVal("workflows/webm.json")},
+			want:  []string{"node 2 (SaveWEBM) raised RuntimeError: PyAV is not installed", "Traceback (last 3 of 4 frames)", `nodes_video.py", line 39, in execute`},
+		},
+		"timeout interrupts": {
+			opts:  comfytest.Options{HangClass: "ImageInvert"},
+			attrs: map[string]cty.Value{"timeout": cty.StringVal("1s")},
+			want:  []string{"the run did not finish within 1s (node 2 (ImageInvert) was executing, at step", "sdform asked the server to interrupt it"},
+			check: func(t *testing.T, f *comfytest.Server, _ string) {
+				if got := f.Interrupts(); len(got) != 1 || got[0] == "" {
+					t.Errorf("interrupts = %q", got)
+				}
+			},
+		},
+		"never ready": {
+			opts:  comfytest.Options{NeverReady: true},
+			attrs: map[string]cty.Value{"ready_timeout": cty.StringVal("1s")},
+			want:  []string{"not ready after 1s"},
+		},
+		"expectation": {
+			attrs: map[string]cty.Value{},
+			want:  []string{"outputs do not meet expect: expected at least 1 video output; the run wrote 1 animated (webp, 6 frames"},
+		},
+		"hostile output name": {
+			opts: comfytest.Options{OutputFilename: "../../x.png"},
+			want: []string{`refuse output filename "../../x.png" of node 3: it could write outside the output folder`},
+			check: func(t *testing.T, _ *comfytest.Server, root string) {
+				if _, err := os.Stat(filepath.Join(root, ".sdform", "x.png")); !os.IsNotExist(err) {
+					t.Errorf("a file was written outside the output folder: %v", err)
+				}
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fake, url := comfytest.Start(t, c.opts)
+			attrs := map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/smoke.json"), "timeout": cty.StringVal("20s")}
+			for k, v := range c.attrs {
+				attrs[k] = v
+			}
+			var expect map[string]cty.Value
+			if name == "expectation" {
+				expect = map[string]cty.Value{"kind": cty.StringVal("video")}
+			}
+			cfg := wfCfg(attrs, expect)
+			start := time.Now()
+			ar := e.apply(context.Background(), noWf(), cfg, providers.PlanResponse{Planned: cfg}, &bytes.Buffer{})
+			text := diagsText(ar.Diagnostics)
+			if !ar.Diagnostics.HasErrors() || !ar.NewState.IsNull() {
+				t.Fatalf("apply passed: %s", text)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("diagnostics lack %q:\n%s", w, text)
+				}
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %s", d)
+			}
+			if c.check != nil {
+				c.check(t, fake, e.dir)
+			}
+		})
+	}
+}
+
+func TestWorkflowWebSocketDrop(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{DropWebSocketAt: "2", NodeDelay: 100 * time.Millisecond})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	var out bytes.Buffer
+	cfg := smokeCfg(url, nil)
+	ar := e.apply(context.Background(), noWf(), cfg, e.plan(noWf(), cfg), &out)
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %s", diagsText(ar.Diagnostics))
+	}
+	if ar.NewState.GetAttr("outputs").LengthInt() != 7 || !strings.Contains(out.String(), "following the run through /history") {
+		t.Errorf("outputs %d, progress:\n%s", ar.NewState.GetAttr("outputs").LengthInt(), out.String())
+	}
+}
+
+func TestWorkflowPlanOffline(t *testing.T) {
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	// A url server that does not answer: plan says what it cannot know.
+	cfg := smokeCfg("http://127.0.0.1:9", nil)
+	pr := e.plan(noWf(), cfg)
+	if pr.Diagnostics.HasErrors() || len(pr.Details) != 1 || !strings.Contains(pr.Details[0], "not checked against http://127.0.0.1:9, which does not answer now") {
+		t.Errorf("plan: %q %s", pr.Details, diagsText(pr.Diagnostics))
+	}
+	// An image whose id is known only after its build.
+	img := wfCfg(map[string]cty.Value{"image": cty.UnknownVal(cty.String), "workflow": cty.StringVal("workflows/smoke.json")}, nil)
+	pr = e.plan(wfObject{value: workflowValue(img, map[string]cty.Value{})}, img)
+	if pr.Reason != "image changed" || len(pr.RequiresReplace) != 1 || !strings.Contains(strings.Join(pr.Details, ""), "image known only after apply") {
+		t.Errorf("unknown image: %q %q", pr.Reason, pr.Details)
+	}
+	for name, c := range map[string]struct {
+		attrs map[string]cty.Value
+		want  string
+	}{
+		"no server":  {map[string]cty.Value{"workflow": cty.StringVal("w.json")}, "No ComfyUI server"},
+		"both":       {map[string]cty.Value{"url": cty.StringVal("http://x:1"), "image": cty.StringVal("i"), "workflow": cty.StringVal("w.json")}, "Both url and image set"},
+		"duration":   {map[string]cty.Value{"url": cty.StringVal("http://x:1"), "workflow": cty.StringVal("w.json"), "timeout": cty.StringVal("soon")}, "Invalid timeout"},
+		"bad key":    {map[string]cty.Value{"url": cty.StringVal("http://x:1"), "workflow": cty.StringVal("w.json"), "inputs": cty.MapVal(map[string]cty.Value{"seed": cty.StringVal("1")})}, "Invalid input override"},
+		"bad gpus":   {map[string]cty.Value{"image": cty.StringVal("i"), "workflow": cty.StringVal("w.json"), "gpus": cty.StringVal("some")}, "Invalid gpus"},
+		"bad url":    {map[string]cty.Value{"url": cty.StringVal("ftp://x"), "workflow": cty.StringVal("w.json")}, "Invalid url"},
+		"no file":    {map[string]cty.Value{"url": cty.StringVal("http://127.0.0.1:9"), "workflow": cty.StringVal("missing.json")}, "Workflow file not readable"},
+		"bad expect": {map[string]cty.Value{"url": cty.StringVal("http://127.0.0.1:9"), "workflow": cty.StringVal("w.json")}, "Invalid expect.kind"},
+	} {
+		var expect map[string]cty.Value
+		if name == "bad expect" {
+			expect = map[string]cty.Value{"kind": cty.StringVal("movie")}
+		}
+		pr := e.plan(noWf(), wfCfg(c.attrs, expect))
+		if !strings.Contains(diagsText(pr.Diagnostics), c.want) || !pr.Diagnostics.HasErrors() {
+			t.Errorf("%s: %s", name, diagsText(pr.Diagnostics))
+		}
+	}
+}
