@@ -48,7 +48,8 @@ func New() providers.Provider {
 	// Every resource type of the provider is listed here. comfyui_workflow
 	// (issue 6) joins this map from workflow.go's constructor.
 	p.types = map[string]resourceType{
-		"comfyui_model": &modelType{p: p},
+		"comfyui_model":    &modelType{p: p},
+		"comfyui_workflow": newWorkflowType(p),
 	}
 	return p
 }
