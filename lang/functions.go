@@ -36,107 +36,114 @@ import (
 // of arguments a function does not handle itself and puts them on the
 // result.
 func Functions(dir string, rec *FileRecord) map[string]function.Function {
-	fs := map[string]function.Function{
-		// numeric
-		"abs":      stdlib.AbsoluteFunc,
-		"ceil":     stdlib.CeilFunc,
-		"floor":    stdlib.FloorFunc,
-		"log":      floatFunc2("log", "Returns the logarithm of num in the given base.", "base", func(n, b float64) float64 { return math.Log(n) / math.Log(b) }),
-		"max":      stdlib.MaxFunc,
-		"min":      stdlib.MinFunc,
-		"parseint": stdlib.ParseIntFunc,
-		"pow":      floatFunc2("pow", "Returns num raised to the given power.", "power", math.Pow),
-		"signum":   stdlib.SignumFunc,
-		"sum":      sumFunc,
-
-		// string
-		"chomp":        stdlib.ChompFunc,
-		"endswith":     stringPredicate("endswith", strings.HasSuffix),
-		"format":       stdlib.FormatFunc,
-		"formatlist":   stdlib.FormatListFunc,
-		"indent":       indentFunc,
-		"join":         stdlib.JoinFunc,
-		"lower":        stdlib.LowerFunc,
-		"regex":        stdlib.RegexFunc,
-		"regexall":     stdlib.RegexAllFunc,
-		"regexreplace": stdlib.RegexReplaceFunc,
-		"replace":      replaceFunc,
-		"split":        stdlib.SplitFunc,
-		"startswith":   stringPredicate("startswith", strings.HasPrefix),
-		"strcontains":  stringPredicate("strcontains", strings.Contains),
-		"strrev":       stdlib.ReverseFunc,
-		"substr":       stdlib.SubstrFunc,
-		"title":        stdlib.TitleFunc,
-		"trim":         stdlib.TrimFunc,
-		"trimprefix":   stdlib.TrimPrefixFunc,
-		"trimspace":    stdlib.TrimSpaceFunc,
-		"trimsuffix":   stdlib.TrimSuffixFunc,
-		"upper":        stdlib.UpperFunc,
-
-		// collection
-		"alltrue":         boolReduceFunc(true),
-		"anytrue":         boolReduceFunc(false),
-		"chunklist":       stdlib.ChunklistFunc,
-		"coalesce":        coalesceFunc,
-		"coalescelist":    stdlib.CoalesceListFunc,
-		"compact":         stdlib.CompactFunc,
-		"concat":          stdlib.ConcatFunc,
-		"contains":        stdlib.ContainsFunc,
-		"distinct":        stdlib.DistinctFunc,
-		"element":         stdlib.ElementFunc,
-		"flatten":         stdlib.FlattenFunc,
-		"keys":            stdlib.KeysFunc,
-		"length":          lengthFunc,
-		"lookup":          stdlib.LookupFunc,
-		"merge":           stdlib.MergeFunc,
-		"range":           stdlib.RangeFunc,
-		"reverse":         stdlib.ReverseListFunc,
-		"setintersection": stdlib.SetIntersectionFunc,
-		"setproduct":      stdlib.SetProductFunc,
-		"setsubtract":     stdlib.SetSubtractFunc,
-		"setunion":        stdlib.SetUnionFunc,
-		"slice":           stdlib.SliceFunc,
-		"sort":            stdlib.SortFunc,
-		"values":          stdlib.ValuesFunc,
-		"zipmap":          stdlib.ZipmapFunc,
-
-		// conversion
-		"tobool":   stdlib.MakeToFunc(cty.Bool),
-		"tolist":   stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
-		"tomap":    stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
-		"tonumber": stdlib.MakeToFunc(cty.Number),
-		"toset":    stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
-		"tostring": stdlib.MakeToFunc(cty.String),
-		"try":      tryfunc.TryFunc,
-		"can":      tryfunc.CanFunc,
-
-		// encoding and hashing
-		"base64decode": base64DecodeFunc,
-		"base64encode": stringFunc("base64encode", func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }),
-		"csvdecode":    stdlib.CSVDecodeFunc,
-		"jsondecode":   stdlib.JSONDecodeFunc,
-		"jsonencode":   stdlib.JSONEncodeFunc,
-		"md5":          hashFunc("md5", md5.New),
-		"sha1":         hashFunc("sha1", sha1.New),
-		"sha256":       hashFunc("sha256", sha256.New),
-		"sha512":       hashFunc("sha512", sha512.New),
-		"urlencode":    stringFunc("urlencode", url.QueryEscape),
-
-		// date and time (no timestamp(): a plan must not change by itself)
-		"formatdate": stdlib.FormatDateFunc,
-		"timeadd":    stdlib.TimeAddFunc,
-
-		// sizes
-		"parse_size": parseSizeFunc,
-
-		// sensitivity
-		"sensitive":    sensitiveFunc,
-		"nonsensitive": nonsensitiveFunc,
+	fs := make(map[string]function.Function, len(pureFunctions)+8)
+	for name, f := range pureFunctions {
+		fs[name] = f
 	}
 	for name, f := range fileFunctions(dir, rec) {
 		fs[name] = f
 	}
 	return fs
+}
+
+// pureFunctions are the functions that depend on nothing but their
+// arguments; they are built once.
+var pureFunctions = map[string]function.Function{
+	// numeric
+	"abs":      stdlib.AbsoluteFunc,
+	"ceil":     stdlib.CeilFunc,
+	"floor":    stdlib.FloorFunc,
+	"log":      floatFunc2("log", "Returns the logarithm of num in the given base.", "base", func(n, b float64) float64 { return math.Log(n) / math.Log(b) }),
+	"max":      stdlib.MaxFunc,
+	"min":      stdlib.MinFunc,
+	"parseint": stdlib.ParseIntFunc,
+	"pow":      floatFunc2("pow", "Returns num raised to the given power.", "power", math.Pow),
+	"signum":   stdlib.SignumFunc,
+	"sum":      sumFunc,
+
+	// string
+	"chomp":        stdlib.ChompFunc,
+	"endswith":     stringPredicate("endswith", strings.HasSuffix),
+	"format":       stdlib.FormatFunc,
+	"formatlist":   stdlib.FormatListFunc,
+	"indent":       indentFunc,
+	"join":         stdlib.JoinFunc,
+	"lower":        stdlib.LowerFunc,
+	"regex":        stdlib.RegexFunc,
+	"regexall":     stdlib.RegexAllFunc,
+	"regexreplace": stdlib.RegexReplaceFunc,
+	"replace":      replaceFunc,
+	"split":        stdlib.SplitFunc,
+	"startswith":   stringPredicate("startswith", strings.HasPrefix),
+	"strcontains":  stringPredicate("strcontains", strings.Contains),
+	"strrev":       stdlib.ReverseFunc,
+	"substr":       stdlib.SubstrFunc,
+	"title":        stdlib.TitleFunc,
+	"trim":         stdlib.TrimFunc,
+	"trimprefix":   stdlib.TrimPrefixFunc,
+	"trimspace":    stdlib.TrimSpaceFunc,
+	"trimsuffix":   stdlib.TrimSuffixFunc,
+	"upper":        stdlib.UpperFunc,
+
+	// collection
+	"alltrue":         boolReduceFunc(true),
+	"anytrue":         boolReduceFunc(false),
+	"chunklist":       stdlib.ChunklistFunc,
+	"coalesce":        coalesceFunc,
+	"coalescelist":    stdlib.CoalesceListFunc,
+	"compact":         stdlib.CompactFunc,
+	"concat":          stdlib.ConcatFunc,
+	"contains":        stdlib.ContainsFunc,
+	"distinct":        stdlib.DistinctFunc,
+	"element":         stdlib.ElementFunc,
+	"flatten":         stdlib.FlattenFunc,
+	"keys":            stdlib.KeysFunc,
+	"length":          lengthFunc,
+	"lookup":          stdlib.LookupFunc,
+	"merge":           stdlib.MergeFunc,
+	"range":           stdlib.RangeFunc,
+	"reverse":         stdlib.ReverseListFunc,
+	"setintersection": stdlib.SetIntersectionFunc,
+	"setproduct":      stdlib.SetProductFunc,
+	"setsubtract":     stdlib.SetSubtractFunc,
+	"setunion":        stdlib.SetUnionFunc,
+	"slice":           stdlib.SliceFunc,
+	"sort":            stdlib.SortFunc,
+	"values":          stdlib.ValuesFunc,
+	"zipmap":          stdlib.ZipmapFunc,
+
+	// conversion
+	"tobool":   stdlib.MakeToFunc(cty.Bool),
+	"tolist":   stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+	"tomap":    stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+	"tonumber": stdlib.MakeToFunc(cty.Number),
+	"toset":    stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+	"tostring": stdlib.MakeToFunc(cty.String),
+	"try":      tryfunc.TryFunc,
+	"can":      tryfunc.CanFunc,
+
+	// encoding and hashing
+	"base64decode": base64DecodeFunc,
+	"base64encode": stringFunc("base64encode", func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }),
+	"csvdecode":    stdlib.CSVDecodeFunc,
+	"jsondecode":   stdlib.JSONDecodeFunc,
+	"jsonencode":   stdlib.JSONEncodeFunc,
+	"md5":          hashFunc("md5", md5.New),
+	"sha1":         hashFunc("sha1", sha1.New),
+	"sha256":       hashFunc("sha256", sha256.New),
+	"sha512":       hashFunc("sha512", sha512.New),
+	"urlencode":    stringFunc("urlencode", url.QueryEscape),
+
+	// date and time (no timestamp(): a plan must not change by itself)
+	"formatdate": stdlib.FormatDateFunc,
+	"timeadd":    stdlib.TimeAddFunc,
+
+	// sizes
+	"parse_size": parseSizeFunc,
+
+	// sensitivity
+	"sensitive":    sensitiveFunc,
+	"nonsensitive": nonsensitiveFunc,
 }
 
 // Files returns the files read so far: absolute path → hex sha256.

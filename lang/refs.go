@@ -305,12 +305,14 @@ func suggest(given string, candidates []string) string {
 
 // References returns, for every object of the configuration that holds
 // expressions, the references it makes, with diagnostics for malformed and
-// undefined ones. Keys: "var.NAME" (validation rules), "local.NAME",
-// "output.NAME", "provider.NAME", "check.NAME", and resource addresses
-// ("docker_image.x", "data.gpu_host.y"). For resources the list includes
-// depends_on and lifecycle.replace_triggered_by. The planner builds its
-// graph (and finds cycles, self-references among locals included) from
-// this.
+// undefined ones. Keys: "local.NAME", "output.NAME", "provider.NAME",
+// "check.NAME", and resource addresses ("docker_image.x",
+// "data.gpu_host.y"); objects without references have no key. For
+// resources the list includes depends_on and
+// lifecycle.replace_triggered_by. Variables are absent: their validation
+// rules may refer only to the variable itself (Load checks that), so they
+// add no edges. The planner builds its graph, and finds cycles
+// (self-references among locals included), from this.
 func (c *Config) References() (map[string][]Reference, hcl.Diagnostics) {
 	out := map[string][]Reference{}
 	var diags hcl.Diagnostics
@@ -328,11 +330,6 @@ func (c *Config) References() (map[string][]Reference, hcl.Diagnostics) {
 			} else {
 				diags = append(diags, d...)
 			}
-		}
-	}
-	for _, v := range c.Variables {
-		for _, val := range v.Validations {
-			addExprs("var."+v.Name, val.Condition, val.ErrorMessage)
 		}
 	}
 	for _, l := range c.Locals {

@@ -118,6 +118,11 @@ func (c *Config) VariableValues(in VarInputs) (map[string]cty.Value, hcl.Diagnos
 func (c *Config) finalValue(v *Variable, chosen map[string]rawValue) (cty.Value, hcl.Diagnostics) {
 	unknown := cty.UnknownVal(v.Type)
 	raw, given := chosen[v.Name]
+	// A snippet of a variables file would print a sensitive value, so
+	// problems with one point at the declaration instead.
+	if v.Sensitive {
+		raw.rng = nil
+	}
 	if given && raw.val.IsNull() && !v.Nullable {
 		if v.Default == cty.NilVal {
 			return unknown, hcl.Diagnostics{{
@@ -256,11 +261,15 @@ func parseRawValue(v *Variable, raw, source string) (cty.Value, hcl.Diagnostics)
 	filename := fmt.Sprintf("<value for var.%s>", v.Name)
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
 	if diags.HasErrors() {
+		why := strings.TrimSuffix(diags[0].Detail, ".")
+		if v.Sensitive {
+			why = "the parser's message is withheld because the variable is sensitive"
+		}
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
 			Detail: fmt.Sprintf("The value of variable %q from %s is not a valid expression for a %s: %s.",
-				v.Name, source, typeexpr.TypeString(v.Type), strings.TrimSuffix(diags[0].Detail, ".")),
+				v.Name, source, typeexpr.TypeString(v.Type), why),
 		}}
 	}
 	val, diags := expr.Value(nil)

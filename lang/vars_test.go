@@ -341,3 +341,41 @@ variable "plain" {
 		})
 	}
 }
+
+// TestSensitiveValueNotInDiagnostics checks that a bad value for a
+// sensitive variable is reported without quoting it: no snippet of the
+// variables file, no parser message about its text.
+func TestSensitiveValueNotInDiagnostics(t *testing.T) {
+	const secret = "hunter2-secret"
+	dir := writeDir(t, map[string]string{
+		"main.sdf.hcl": `variable "creds" {
+  type      = object({ user = string, pass = string })
+  sensitive = true
+}
+variable "keys" {
+  type      = list(string)
+  sensitive = true
+  default   = []
+}
+`,
+		"secrets.sdfvars": `creds = "` + secret + `"` + "\n",
+	})
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = cfg.VariableValues(VarInputs{
+		Files: []string{filepath.Join(dir, "secrets.sdfvars")},
+		CLI:   []string{"keys=[" + secret + "`]"},
+	})
+	if len(diags) != 2 {
+		t.Fatalf("want 2 diagnostics, got %v", summaries(diags))
+	}
+	out := renderDiags(t, cfg.Files, diags, dir)
+	if strings.Contains(out, secret) || strings.Contains(out, "`") {
+		t.Errorf("sensitive value in diagnostics:\n%s", out)
+	}
+	if !strings.Contains(out, `variable "creds"`) || !strings.Contains(out, "the file secrets.sdfvars") {
+		t.Errorf("diagnostic does not point at the declaration and name the file:\n%s", out)
+	}
+}
