@@ -702,7 +702,10 @@ func (a *applier) promote(ctx context.Context) {
 		if rs != nil {
 			priv = rs.Private
 		}
-		resp := prom.Promote(ctx, providers.PromoteRequest{
+		// Promotion is the short last step of work that already ran;
+		// after an interrupt it still runs, so that tags are never left
+		// half moved (a second interrupt ends the process anyway).
+		resp := prom.Promote(context.WithoutCancel(ctx), providers.PromoteRequest{
 			TypeName: ch.Type, Address: key, State: val, Private: priv,
 			Passed: len(failed) == 0, Failed: failed, UI: r.c.uiFor(key),
 		})

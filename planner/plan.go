@@ -437,6 +437,10 @@ func (r *run) decide(n *node, schema *providers.Schema, prior, plannedR cty.Valu
 	}
 	var cfgDiffs []cty.Path
 	for _, p := range diffs {
+		if len(p) == 0 {
+			cfgDiffs = append(cfgDiffs, p)
+			continue
+		}
 		if s, ok := p[0].(cty.GetAttrStep); ok {
 			if a := schema.Attributes[s.Name]; a != nil && a.ReadOnly() {
 				continue
