@@ -11,7 +11,8 @@ import (
 // Format returns src in canonical form: hclwrite's layout (indentation,
 // spacing, aligned equals signs) plus the normalisations of terraform fmt:
 // an interpolation-only string "${x}" becomes x, and a quoted legacy type
-// (type = "string") becomes the type keyword. Format is idempotent. A file
+// (type = "string") becomes the type keyword; a non-empty file ends with a
+// newline. Format is idempotent. A file
 // with syntax errors is returned unchanged, with the errors.
 func Format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
 	if _, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos); diags.HasErrors() {
@@ -48,7 +49,11 @@ func formatOnce(src []byte, filename string) ([]byte, hcl.Diagnostics) {
 		return nil, diags
 	}
 	normaliseBody(f.Body(), "")
-	return hclwrite.Format(f.Bytes()), nil
+	out := hclwrite.Format(f.Bytes())
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n') // text files end with a newline
+	}
+	return out, nil
 }
 
 func normaliseBody(body *hclwrite.Body, blockType string) {

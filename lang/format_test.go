@@ -65,6 +65,14 @@ func TestFormat(t *testing.T) {
 			want: "data \"gpu_host\" \"local\" {}\nsdform {\n  state { path = \"s.json\" }\n}\n",
 		},
 		"empty": {in: "", want: ""},
+		"final newline added": {
+			in:   "locals {\n\ta = 1\n\tbb = 2\n}",
+			want: "locals {\n  a  = 1\n  bb = 2\n}\n",
+		},
+		"crlf kept": {
+			in:   "locals {\r\n  a = 1\r\n  bb = 2\r\n}\r\n",
+			want: "locals {\r\n  a  = 1\r\n  bb = 2\r\n}\r\n",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
