@@ -248,3 +248,29 @@ type PromoteResponse struct {
 	Private     []byte
 	Diagnostics Diagnostics
 }
+
+// Rollbacker is implemented by providers that can put an object back to what
+// it was before the last apply (docker_image: move its tags back to the
+// digests they pointed to before, and push them when the image is pushed).
+// `sdform rollback ADDR` calls it; the engine records the returned state.
+type Rollbacker interface {
+	Rollback(ctx context.Context, req RollbackRequest) RollbackResponse
+}
+
+// RollbackRequest asks to restore the previous version of one object.
+type RollbackRequest struct {
+	TypeName string
+	Address  string
+	State    cty.Value
+	Private  []byte
+	UI       UI
+}
+
+// RollbackResponse returns the object after rollback. Messages are shown to
+// the user as they are ("tag runpod/x:fp8: sha256:new… -> sha256:old…").
+type RollbackResponse struct {
+	NewState    cty.Value
+	Private     []byte
+	Messages    []string
+	Diagnostics Diagnostics
+}
