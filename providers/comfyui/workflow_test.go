@@ -186,14 +186,16 @@ func TestWorkflowRunUpToDateAndRerun(t *testing.T) {
 	}
 
 	// Each input of the fingerprint, changed, says why the run re-runs.
-	for name, c := range map[string]struct {
+	for _, c := range []struct {
+		name   string
 		edit   func() cty.Value
 		reason string
 	}{
-		"input": {func() cty.Value {
+		{"input", func() cty.Value {
 			return smokeCfg(url, map[string]cty.Value{"inputs": cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("32")})})
 		}, "inputs.1.width added"},
-		"workflow": {func() cty.Value {
+		// Last: it edits the file.
+		{"workflow", func() cty.Value {
 			b, _ := os.ReadFile(filepath.Join(e.dir, "workflows/smoke.json"))
 			e.file("workflows/smoke.json", bytes.Replace(b, []byte(`"height": 48`), []byte(`"height": 40`), 1))
 			return cfg
@@ -201,7 +203,7 @@ func TestWorkflowRunUpToDateAndRerun(t *testing.T) {
 	} {
 		pr := e.plan(prior, c.edit())
 		if pr.Reason != c.reason || len(pr.RequiresReplace) != 1 || pr.Planned.GetAttr("prompt_id").IsKnown() {
-			t.Errorf("%s: reason %q, replace %v", name, pr.Reason, pr.RequiresReplace)
+			t.Errorf("%s: reason %q, replace %v", c.name, pr.Reason, pr.RequiresReplace)
 		}
 	}
 
