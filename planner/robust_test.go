@@ -22,7 +22,7 @@ func TestOddConfigurationsDoNotPanic(t *testing.T) {
 		"missing required in a block":                  {cfg: "resource \"test_thing\" \"a\" {\n  step {}\n}", wantErr: true},
 		"map block without label":                      {cfg: "resource \"test_thing\" \"a\" {\n  port {\n    number = 1\n  }\n}", wantErr: true},
 		"ignore_changes on a path that does not exist": {cfg: "resource \"test_thing\" \"a\" {\n  lifecycle {\n    ignore_changes = [nope, args.X]\n  }\n}"},
-		"replace_triggered_by an unknown attribute":    {cfg: "resource \"test_thing\" \"b\" {}\nresource \"test_thing\" \"a\" {\n  lifecycle {\n    replace_triggered_by = [test_thing.b.nope]\n  }\n}"},
+		"replace_triggered_by an unknown attribute":    {cfg: "resource \"test_thing\" \"b\" {}\nresource \"test_thing\" \"a\" {\n  lifecycle {\n    replace_triggered_by = [test_thing.b.nope]\n  }\n}", wantErr: true},
 		"dynamic key":                                  {cfg: "variable \"k\" { default = \"K\" }\nresource \"test_thing\" \"a\" {\n  args = { (var.k) = \"v\" }\n}"},
 		"unknown key at plan":                          {cfg: "resource \"test_thing\" \"b\" {}\nresource \"test_thing\" \"a\" {\n  args = { (test_thing.b.id) = \"v\" }\n}"},
 		"bad sleep":                                    {cfg: `resource "test_thing" "a" { sleep = "forever" }`, wantErr: true},

@@ -289,6 +289,13 @@ func markSensitive(v cty.Value, paths []cty.Path) cty.Value {
 func (r *run) evalConfig(n *node, schema *providers.Schema, body hcl.Body) (cty.Value, hcl.Diagnostics) {
 	ectx := r.scope(n).EvalContext()
 	v, diags := hcldec.Decode(body, specOf(schema), ectx)
+	if n.res != nil {
+		// replace_triggered_by items must name attributes that exist.
+		for _, e := range n.res.Lifecycle.ReplaceTriggeredBy {
+			_, d := e.Value(ectx)
+			diags = append(diags, d...)
+		}
+	}
 	if diags.HasErrors() {
 		return v, diags
 	}
