@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -26,7 +27,15 @@ type builder struct {
 	cfg    config
 	bk     *bkclient.Client
 	engine *mobyclient.Client // nil on a standalone BuildKit
-	caps   capabilities
+	// engineStore: images land in the Docker Engine (moby exporter), and
+	// are read back, tagged and pushed through the Engine API.
+	engineStore bool
+
+	// caps are detected on first need (detect): a plan with nothing to
+	// build, and a refresh, need only the connection.
+	detectOnce sync.Once
+	detectErr  error
+	caps       capabilities
 }
 
 // capabilities are what the builder was found to support. They are detected
@@ -40,9 +49,6 @@ type capabilities struct {
 	// v0.11), whose Info call is Unimplemented; that BuildKit also lacks
 	// named contexts and a working `# syntax=` line, and ignores push=true.
 	infoAPI bool
-	// engineStore: images land in the Docker Engine (moby exporter), and
-	// are read back, tagged and pushed through the Engine API.
-	engineStore bool
 	// hostNetwork: RUN steps need net=host and the network.host entitlement
 	// (a Docker Engine started with --bridge=none has no default network).
 	hostNetwork bool
@@ -120,13 +126,16 @@ func dialDocker(ctx context.Context, cfg config) (*builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{cfg: cfg, engine: engine, caps: capabilities{engineStore: true}}
-	if err := b.probeEngine(ctx); err != nil {
+	b := &builder{cfg: cfg, engine: engine, engineStore: true}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if _, err := engine.Ping(pctx, mobyclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		engine.Close()
 		return nil, &unreachableError{address: "the Docker Engine at " + cfg.dockerHost, hint: engineHint(cfg), err: err}
 	}
 	// The Engine serves BuildKit's control API on /grpc and the client's
 	// session on /session, both as HTTP upgrades (buildx's docker driver).
+	// The client dials lazily; detect is the first call through it.
 	bk, err := bkclient.New(ctx, "",
 		bkclient.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return engine.DialHijack(ctx, "/grpc", "h2c", nil)
@@ -139,21 +148,34 @@ func dialDocker(ctx context.Context, cfg config) (*builder, error) {
 		return nil, fmt.Errorf("open BuildKit of the Docker Engine at %s: %w", cfg.dockerHost, err)
 	}
 	b.bk = bk
-	if err := b.probeBuildKit(ctx); err != nil {
-		b.close()
-		return nil, &unreachableError{address: "the BuildKit of the Docker Engine at " + cfg.dockerHost, hint: "The Engine answered but its builder did not; check that BuildKit is enabled (DOCKER_BUILDKIT, \"features\": {\"buildkit\": true} in daemon.json).", err: err}
-	}
 	return b, nil
 }
 
-// probeEngine pings the Engine and reads where it keeps its data and whether
-// RUN steps need host networking.
+// detect finds out, once, what the builder can do. On the docker backend
+// it reads where the Engine keeps its data and whether RUN steps need host
+// networking, and asks its BuildKit for its version; the standalone
+// backends learned theirs when they connected.
+func (b *builder) detect(ctx context.Context) error {
+	b.detectOnce.Do(func() {
+		if !b.engineStore {
+			return
+		}
+		if err := b.probeEngine(ctx); err != nil {
+			b.detectErr = &unreachableError{address: "the Docker Engine at " + b.cfg.dockerHost, hint: engineHint(b.cfg), err: err}
+			return
+		}
+		if err := b.probeBuildKit(ctx); err != nil {
+			b.detectErr = &unreachableError{address: "the BuildKit of the Docker Engine at " + b.cfg.dockerHost, hint: "The Engine answered but its builder did not; check that BuildKit is enabled (\"features\": {\"buildkit\": true} in daemon.json)", err: err}
+		}
+	})
+	return b.detectErr
+}
+
+// probeEngine reads where the Engine keeps its data and whether RUN steps
+// need host networking.
 func (b *builder) probeEngine(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if _, err := b.engine.Ping(pctx, mobyclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return err
-	}
 	info, err := b.engine.Info(pctx, mobyclient.InfoOptions{})
 	if err != nil {
 		return fmt.Errorf("read engine info: %w", err)

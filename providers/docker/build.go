@@ -103,7 +103,7 @@ func solveOpt(b *builder, cfg *imageConfig, names []string) (bkclient.SolveOpt, 
 			insecure = true
 		}
 	}
-	if b.caps.engineStore {
+	if b.engineStore {
 		ex := bkclient.ExportEntry{Type: "moby", Attrs: map[string]string{}}
 		if len(names) > 0 {
 			ex.Attrs["name"] = strings.Join(names, ",")

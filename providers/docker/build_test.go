@@ -32,17 +32,18 @@ func TestSolveOpt(t *testing.T) {
 	}
 	names := []string{"127.0.0.1:5000/r:t-sdform-candidate"}
 	for name, tc := range map[string]struct {
+		engine bool
 		caps   capabilities
 		export string
 		attrs  map[string]string
 	}{
-		"engine, bridge-less": {caps: capabilities{engineStore: true, hostNetwork: true}, export: "moby",
+		"engine, bridge-less": {engine: true, caps: capabilities{hostNetwork: true}, export: "moby",
 			attrs: map[string]string{"name": names[0]}},
 		"standalone": {caps: capabilities{infoAPI: true}, export: "image",
 			attrs: map[string]string{"name": names[0], "push": "true", "registry.insecure": "true"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b := &builder{caps: tc.caps}
+			b := &builder{engineStore: tc.engine, caps: tc.caps}
 			opt, err := solveOpt(b, cfg, names)
 			if err != nil {
 				t.Fatal(err)

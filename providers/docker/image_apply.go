@@ -70,6 +70,9 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		return fail(d)
 	}
 	b, err := p.builder(ctx)
+	if err == nil {
+		err = b.detect(ctx)
+	}
 	if err != nil {
 		return fail(diags.FromError("Builder unreachable", fmt.Errorf("build %s: %w", req.Address, err)))
 	}
@@ -126,7 +129,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 				"image is %s, over max_size %s; the tags were not moved (%s).", formatSize(facts.Size), cfg.MaxSizeText, where))
 		}
 	}
-	if cfg.Push && b.caps.engineStore {
+	if cfg.Push && b.engineStore {
 		for _, n := range names {
 			if err := (engineStore{b.engine}).push(ctx, n, ui.Out); err != nil {
 				return fail(diags.FromError("Push failed", fmt.Errorf("push %s: %w", req.Address, err)))
@@ -160,7 +163,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 // BuildKit keeps the image in its own store (no push), where sdform cannot
 // move tags after the build.
 func gated(b *builder, cfg *imageConfig) bool {
-	return b.caps.engineStore || cfg.Push
+	return b.engineStore || cfg.Push
 }
 
 // buildNames are the names the build exports: candidate tags when tags wait
@@ -183,7 +186,7 @@ func buildNames(b *builder, cfg *imageConfig) ([]string, error) {
 // readBack reads the built image's facts: from the Engine on the docker
 // backend, else from the exporter's response and, when pushed, the registry.
 func (t *imageType) readBack(ctx context.Context, b *builder, cfg *imageConfig, res *buildResult, names []string) (*imageFacts, error) {
-	if b.caps.engineStore {
+	if b.engineStore {
 		ref := res.exporter[exptypes.ExporterImageDigestKey]
 		if len(names) > 0 {
 			ref = names[0]
@@ -303,7 +306,7 @@ func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) prov
 	}
 	var diags providers.Diagnostics
 	st := unmarked(req.Prior)
-	if b.caps.engineStore {
+	if b.engineStore {
 		for _, tag := range append(sortedKeys(priv.Applied), priv.Candidates...) {
 			if err := t.dropTag(ctx, b, st, priv, tag); err != nil {
 				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
@@ -318,7 +321,7 @@ func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) prov
 
 // dropTag untags tag in the Engine when it still points at this image.
 func (t *imageType) dropTag(ctx context.Context, b *builder, st cty.Value, priv *imagePrivate, tag string) error {
-	if !b.caps.engineStore {
+	if !b.engineStore {
 		return nil
 	}
 	es := engineStore{b.engine}

@@ -61,9 +61,6 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	// Validate reported the Dockerfile's findings already; plan adds those
 	// only the builder can tell (a base image that does not exist).
 	resp.Diagnostics = append(resp.Diagnostics, onlyErrors(pred.Diagnostics)...)
-	if b != nil {
-		resp.Diagnostics = append(resp.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...)
-	}
 	if resp.Diagnostics.HasErrors() {
 		resp.Planned = plannedValue(req.Config, req.Prior)
 		return resp
@@ -72,25 +69,31 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 
 	rebuild, reason := decide(req.Prior, priv, cfg, pred)
 	var details []string
-	if b != nil {
-		details = append(details, "builder: "+b.describe())
-	}
-	if rebuild {
+	if !rebuild {
+		resp.Planned = plannedValue(req.Config, req.Prior)
+		details = append(details, unchangedLine(pred, priv))
+	} else {
 		resp.Planned = plannedValue(req.Config, cty.NullVal(req.Config.Type()))
 		if !req.Prior.IsNull() {
 			resp.RequiresReplace = []cty.Path{cty.GetAttrPath("id")}
 			resp.Reason = reason
 		}
+		if b != nil {
+			if err := b.detect(ctx); err != nil {
+				b, connErr = nil, err
+			}
+		}
+		if b != nil {
+			details = append(details, "builder: "+b.describe())
+		}
 		details = append(details, stepsLine(pred, cfg))
 		if b != nil {
+			resp.Diagnostics = append(resp.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...)
 			pre, pdiags := preflight(ctx, b, p.cfg)
 			details = append(details, pre...)
 			resp.Diagnostics = append(resp.Diagnostics, pdiags...)
+			details = append(details, backendNotes(b, cfg)...)
 		}
-		details = append(details, backendNotes(b, cfg)...)
-	} else {
-		resp.Planned = plannedValue(req.Config, req.Prior)
-		details = append(details, unchangedLine(pred, priv))
 	}
 	for _, n := range pred.Notes {
 		details = append(details, "cannot know: "+n)
@@ -216,15 +219,15 @@ func unchangedLine(pred *prediction, priv *imagePrivate) string {
 // capabilityDiags reports what this config asks of a builder that lacks it.
 func capabilityDiags(b *builder, cfg *imageConfig, pred *prediction, dir string) providers.Diagnostics {
 	var diags providers.Diagnostics
-	if len(cfg.Contexts) > 0 && b.caps.engineStore && !b.caps.infoAPI {
+	if len(cfg.Contexts) > 0 && b.engineStore && !b.caps.infoAPI {
 		diags = diags.Errorf(cty.GetAttrPath("contexts"), "Named contexts unsupported by this builder",
 			"The BuildKit built into the Docker Engine at %s (older than v0.11) has no named build contexts. Remove contexts, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).", b.cfg.dockerHost)
 	}
-	if len(cfg.CacheTo) > 0 && b.caps.engineStore {
+	if len(cfg.CacheTo) > 0 && b.engineStore {
 		diags = diags.Errorf(cty.GetAttrPath("cache_to"), "Registry cache export unsupported by this builder",
 			"The Docker Engine's own BuildKit at %s cannot export a registry cache. Remove cache_to, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).", b.cfg.dockerHost)
 	}
-	if pred.Syntax != "" && b.caps.engineStore && !b.caps.infoAPI {
+	if pred.Syntax != "" && b.engineStore && !b.caps.infoAPI {
 		diags = append(diags, providers.Diagnostic{Severity: providers.Warning,
 			Summary: "# syntax= with an old built-in BuildKit",
 			Detail:  fmt.Sprintf("The Dockerfile asks for the frontend %s. The BuildKit built into this Docker Engine (older than v0.11) must pull that image to honour it and fails where no registry is reachable; remove the line to use the built-in frontend, or build with a standalone BuildKit.", pred.Syntax),
@@ -243,11 +246,11 @@ func backendNotes(b *builder, cfg *imageConfig) []string {
 	}
 	var out []string
 	switch {
-	case cfg.Push && b.caps.engineStore && !b.caps.infoAPI:
+	case cfg.Push && b.engineStore && !b.caps.infoAPI:
 		out = append(out, "push: through the Docker Engine's image-push API (its built-in BuildKit ignores push=true)")
-	case cfg.Push && b.caps.engineStore:
+	case cfg.Push && b.engineStore:
 		out = append(out, "push: through the Docker Engine's image-push API")
-	case !b.caps.engineStore && !cfg.Push && len(cfg.Tags) > 0:
+	case !b.engineStore && !cfg.Push && len(cfg.Tags) > 0:
 		out = append(out, "tags: without push the image stays in BuildKit's own store under its tags, which sdform can neither read back nor hold back until tests pass")
 	}
 	return out

@@ -55,7 +55,7 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 		resp.Diagnostics = resp.Diagnostics.FromError("Promotion failed", fmt.Errorf("promote %s: %w", req.Address, err))
 		return resp
 	}
-	if b.caps.engineStore {
+	if b.engineStore {
 		for _, c := range priv.Candidates {
 			if err := (engineStore{b.engine}).untag(ctx, c); err != nil {
 				resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Candidate tag kept", "%v.", err)
@@ -83,7 +83,7 @@ func (t *imageType) moveTags(ctx context.Context, b *builder, st cty.Value, priv
 	}
 	for _, tag := range tags {
 		var prev, now string
-		if b.caps.engineStore {
+		if b.engineStore {
 			es := engineStore{b.engine}
 			p, err := es.lookup(ctx, tag)
 			if err != nil && !errors.Is(err, errNotFound) {

@@ -37,7 +37,7 @@ func (t *imageType) read(ctx context.Context, req providers.ReadRequest) provide
 		resp.Drift = drift
 		return resp
 	}
-	if b.caps.engineStore {
+	if b.engineStore {
 		es := engineStore{b.engine}
 		if _, err := es.facts(ctx, id); errors.Is(err, errNotFound) {
 			return gone(fmt.Sprintf("image %s deleted outside sdform", short(id)))

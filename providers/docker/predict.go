@@ -234,7 +234,7 @@ func (r *baseResolver) ResolveImage(ctx context.Context, ref string) (string, []
 
 func (r *baseResolver) resolve(ctx context.Context, ref string) resolution {
 	var engineErr error
-	if r.b != nil && r.b.caps.engineStore {
+	if r.b != nil && r.b.engineStore {
 		dg, cfg, err := engineStore{r.b.engine}.config(ctx, ref)
 		if err == nil {
 			return resolution{digest: dg, config: cfg}
