@@ -469,8 +469,8 @@ func TestLockContention(t *testing.T) {
 `})
 	child := exec.Command(os.Args[0], "-chdir="+dir, "apply", "-auto-approve")
 	child.Env = append(os.Environ(), cliEnv+"=1")
-	var childOut strings.Builder
-	child.Stdout, child.Stderr = &childOut, &childOut
+	childOut := &lockedBuffer{}
+	child.Stdout, child.Stderr = childOut, childOut
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -660,5 +660,83 @@ func TestDocsListEveryFlag(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSignals sends SIGINT to a real sdform process during apply: once
+// stops it gracefully (exit 1, the lock released), twice exits at once
+// with 130.
+func TestSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts other processes")
+	}
+	tests := map[string]struct {
+		signals  int
+		stubborn bool // the provider ignores cancellation
+		wantCode int
+		wantOut  []string
+	}{
+		"once":  {signals: 1, wantCode: 1, wantOut: []string{"Interrupt received. Gracefully shutting down", "Interrupted"}},
+		"twice": {signals: 2, stubborn: true, wantCode: exitInterrupted, wantOut: []string{"Interrupt received", "Second interrupt: exiting at once."}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "slow" {
+  sleep = "30s"
+}
+`})
+			child := exec.Command(os.Args[0], "-chdir="+dir, "apply", "-auto-approve")
+			child.Env = append(os.Environ(), cliEnv+"=1")
+			if tc.stubborn {
+				child.Env = append(child.Env, stubbornEnv+"=1")
+			}
+			out := &lockedBuffer{}
+			child.Stdout, child.Stderr = out, out
+			if err := child.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { child.Wait(); close(done) }()
+			t.Cleanup(func() {
+				select {
+				case <-done:
+				default:
+					child.Process.Kill()
+					<-done
+				}
+			})
+			// Wait (bounded) until the slow object is being applied.
+			deadline := time.Now().Add(20 * time.Second)
+			for !strings.Contains(out.String(), "test_thing.slow: Building") {
+				if time.Now().After(deadline) {
+					t.Fatalf("apply never started:\n%s", out.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for i := 0; i < tc.signals; i++ {
+				if err := child.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("sdform did not stop after %d interrupt(s):\n%s", tc.signals, out.String())
+			}
+			if code := child.ProcessState.ExitCode(); code != tc.wantCode {
+				t.Errorf("exit %d, want %d\n%s", code, tc.wantCode, out.String())
+			}
+			for _, want := range tc.wantOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			// Either way the next command can take the lock: the kernel
+			// released the flock.
+			if r := sdform(t, dir, "plan", "-lock-timeout=2s"); r.code != 0 {
+				t.Errorf("plan after the interrupted apply: %s", r)
+			}
+		})
 	}
 }

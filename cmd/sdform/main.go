@@ -11,21 +11,29 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(runWithSignals(os.Args[1:])) }
+
+// runWithSignals runs the CLI with the process's streams. The first
+// SIGINT or SIGTERM cancels the command's context, so that providers clean
+// up (stop containers, close downloads) and apply saves what finished; the
+// second exits at once.
+func runWithSignals(args []string) int {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	go func() {
-		<-sigs
-		// The first interrupt lets providers clean up (stop containers,
-		// close downloads) and apply persist what finished.
+		if _, ok := <-sigs; !ok {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "\nInterrupt received. Gracefully shutting down… (press Ctrl-C again to exit at once)")
 		cancel()
-		<-sigs
+		if _, ok := <-sigs; !ok {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "Second interrupt: exiting at once.")
 		os.Exit(exitInterrupted)
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	cancel()
-	os.Exit(code)
+	return run(ctx, args, os.Stdout, os.Stderr)
 }

@@ -9,9 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sdform/sdform/internal/testprovider"
+	"github.com/sdform/sdform/providers"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -20,10 +23,25 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the curr
 // lock test starts a second sdform process this way.
 const cliEnv = "SDFORM_TEST_AS_CLI"
 
+// stubbornEnv makes the test provider's apply ignore cancellation, as a
+// provider stuck in a system call would, so that only a second interrupt
+// can end the process.
+const stubbornEnv = "SDFORM_TEST_STUBBORN"
+
+type stubborn struct{ providers.Provider }
+
+func (s stubborn) ApplyResource(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	time.Sleep(30 * time.Second)
+	return s.Provider.ApplyResource(context.Background(), req)
+}
+
 func TestMain(m *testing.M) {
 	extraFactories["test"] = testprovider.New
+	if os.Getenv(stubbornEnv) == "1" {
+		extraFactories["test"] = func() providers.Provider { return stubborn{testprovider.New()} }
+	}
 	if os.Getenv(cliEnv) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(runWithSignals(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -108,4 +126,23 @@ func golden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Errorf("output differs from %s (run with -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
 	}
+}
+
+// lockedBuffer is a buffer a child process writes into while the test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
