@@ -18,7 +18,9 @@ import (
 )
 
 // Hooks receive apply progress, from several goroutines at once. Any may
-// be nil.
+// be nil. Done runs with the engine's state lock held, so it may read the
+// *state.File last given to persist (for an id to print) but must not
+// block.
 type Hooks struct {
 	Start func(addr string, a plan.Action)
 	Done  func(addr string, a plan.Action, err error, d time.Duration)
@@ -317,7 +319,11 @@ func (a *applier) visit(ctx context.Context, key string) {
 		a.succeeded(key)
 	}
 	if a.hooks.Done != nil {
+		// Under the state lock: a hook may look at the state it was last
+		// given through persist without racing the other writers.
+		a.stMu.Lock()
 		a.hooks.Done(key, ch.Action, err, time.Since(start))
+		a.stMu.Unlock()
 	}
 }
 
