@@ -619,7 +619,7 @@ func TestGraphAndVersion(t *testing.T) {
 		{[]string{"graph"}, 0, []string{"digraph", "test_thing.a", "test_thing.b"}},
 		{[]string{"graph", "-format=mermaid"}, 0, []string{"test_thing.a", "test_thing.b"}},
 		{[]string{"graph", "-format=png"}, 1, nil},
-		{[]string{"version"}, 0, []string{"sdform v0.1.0", "providers: docker, gpu, test"}},
+		{[]string{"version"}, 0, []string{"sdform v0.1.0", "providers: comfyui, docker, gpu, test"}},
 		{[]string{"version", "-json"}, 0, []string{`"sdform_version": "0.1.0"`}},
 	}
 	for _, tc := range tests {

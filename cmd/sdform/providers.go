@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui"
 	"github.com/sdform/sdform/providers/docker"
 	"github.com/sdform/sdform/providers/gpu"
 )
@@ -14,8 +15,9 @@ var extraFactories = map[string]providers.Factory{}
 // prefix: "docker" for docker_image).
 func factories() map[string]providers.Factory {
 	m := map[string]providers.Factory{
-		"docker": docker.New,
-		"gpu":    gpu.New,
+		"comfyui": comfyui.New,
+		"docker":  docker.New,
+		"gpu":     gpu.New,
 	}
 	for name, f := range extraFactories {
 		m[name] = f
