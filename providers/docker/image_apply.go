@@ -152,7 +152,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 	priv.Builder = p.cfg.address()
 	priv.remember(start, pred.keys())
 	priv.Candidates = nil
-	priv.Promoted = true
+	priv.Promoted, priv.RolledBack = true, false
 	if len(cfg.Tags) > 0 && gated(b, cfg) {
 		priv.Candidates, priv.Promoted = names, false
 	}

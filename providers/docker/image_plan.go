@@ -139,6 +139,9 @@ func decide(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *predict
 	if priv.Fingerprint == "" {
 		return true, "no build record in state"
 	}
+	if priv.RolledBack {
+		return true, "rolled back by `sdform rollback`: the tags point to the previous image, the configuration asks for the build it replaced"
+	}
 	if !priv.Promoted && len(cfg.Tags) > 0 {
 		return true, "its tags still point to the previous image: the last build was never promoted (its tests did not pass)"
 	}

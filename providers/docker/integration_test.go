@@ -447,6 +447,26 @@ func TestIntegrationMaxSizeAndPromotion(t *testing.T) {
 		if prev := priv.Previous[tag]; prev == "" {
 			t.Errorf("previous target of %s not recorded: %+v", tag, priv)
 		}
+
+		// Rollback: the tag goes back to v1, the state describes v1, and
+		// the next plan says why it would build and promote again.
+		v3 := h.attr("id")
+		rb := h.p.Rollback(context.Background(), providers.RollbackRequest{TypeName: "docker_image", Address: h.addr, State: h.state, Private: h.private, UI: h.ui()})
+		if rb.Diagnostics.HasErrors() {
+			t.Fatalf("rollback: %v", rb.Diagnostics)
+		}
+		h.state, h.private = rb.NewState, rb.Private
+		if got := lookup(tag); got != v1 {
+			t.Errorf("tag after rollback points to %s, want v1 %s", got, v1)
+		}
+		if h.attr("id") != v1 || len(rb.Messages) != 1 || !strings.Contains(rb.Messages[0], "tag "+tag+": ") {
+			t.Errorf("rollback: state id %s (v1 %s, v3 %s), messages %q", h.attr("id"), v1, v3, rb.Messages)
+		}
+		h.refresh()
+		pr = h.plan(cfg)
+		if h.action(pr) != providers.Replace || !strings.Contains(pr.Reason, "rolled back") {
+			t.Errorf("plan after rollback: %s %q", h.action(pr), pr.Reason)
+		}
 	})
 }
 

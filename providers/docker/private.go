@@ -35,6 +35,9 @@ type imagePrivate struct {
 	// Previous maps each tag to what it pointed at before the last
 	// promotion, for rollback; "" when the tag was new.
 	Previous map[string]string `json:"previous,omitempty"`
+	// RolledBack is set by `sdform rollback`: the tags point to the
+	// previous image, not to what the configuration asks for.
+	RolledBack bool `json:"rolled_back,omitempty"`
 	// Planned carries the plan's prediction into apply.
 	Planned *prediction `json:"planned,omitempty"`
 }

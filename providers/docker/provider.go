@@ -31,8 +31,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Promoter = (*Provider)(nil)
+	_ providers.Provider   = (*Provider)(nil)
+	_ providers.Promoter   = (*Provider)(nil)
+	_ providers.Rollbacker = (*Provider)(nil)
 )
 
 // New returns an unconfigured docker provider; it does no I/O.
@@ -129,4 +130,13 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 		return providers.PromoteResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
 	}
 	return p.image.promote(ctx, req)
+}
+
+// Rollback moves an image's tags back to what they pointed to before its
+// last promotion.
+func (p *Provider) Rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
+	if req.TypeName != "docker_image" {
+		return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
+	}
+	return p.image.rollback(ctx, req)
 }
