@@ -20,11 +20,7 @@ func main() {
 	addrFile := flag.String("addrfile", "", "write the bound address here once listening")
 	rate := flag.Int64("rate", 0, "cap each response at this many bytes per second (0: no cap)")
 	flag.Parse()
-	f, err := os.Open(*file)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fi, err := f.Stat()
+	fi, err := os.Stat(*file)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,11 +42,19 @@ func main() {
 			http.NotFound(w, r)
 			return
 		}
+		// A file of its own per request: ServeContent seeks, and
+		// concurrent ranged requests must not share one offset.
+		rf, err := os.Open(*file)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer rf.Close()
 		var out http.ResponseWriter = w
 		if *rate > 0 {
 			out = &capped{ResponseWriter: w, rate: *rate, start: time.Now()}
 		}
-		http.ServeContent(out, r, name, fi.ModTime(), f)
+		http.ServeContent(out, r, name, fi.ModTime(), rf)
 	})
 	log.Fatal(http.Serve(ln, h))
 }

@@ -100,6 +100,9 @@ type Result struct {
 	HashedFromMemory, HashedFromFile int64
 	// Parallel is true when ranged connections ran in parallel.
 	Parallel bool
+	// Sync is the time spent making the file durable (fsync of file and
+	// directory) before it became dest.
+	Sync time.Duration
 }
 
 var (
@@ -298,13 +301,14 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 	if fx.o.Progress != nil {
 		fx.o.Progress(Progress{Phase: "download", Done: total, Total: total, Resumed: fx.resumed})
 	}
+	synced := time.Now()
 	if err := fx.commit(); err != nil {
 		return nil, err
 	}
 	return &Result{
 		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
 		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
-		Parallel: fx.parallel,
+		Parallel: fx.parallel, Sync: time.Since(synced),
 	}, nil
 }
 
