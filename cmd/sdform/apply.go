@@ -69,14 +69,34 @@ func (c *cli) runDestroy(ctx context.Context, args []string) int {
 	return c.apply(ctx, args, "destroy", destroyUsage, true)
 }
 
+// applyRun is one apply or destroy: its flags and where its output goes,
+// text for people or a JSON stream (-json).
+type applyRun struct {
+	c       *cli
+	f       applyCmd
+	name    string
+	destroy bool
+	files   map[string]*hcl.File
+	// progress receives progress lines and providers' prefixed output
+	// (text mode); aj is the JSON stream (-json).
+	progress *view.SyncWriter
+	aj       *view.ApplyJSON
+}
+
 func (c *cli) apply(ctx context.Context, args []string, name, usage string, destroy bool) int {
-	var f applyCmd
+	r := &applyRun{c: c, name: name, destroy: destroy}
 	fs := c.commandFlags(name)
-	f.register(fs)
-	fs.BoolVar(&f.autoApprove, "auto-approve", false, "Do not ask for confirmation")
+	r.f.register(fs)
+	fs.BoolVar(&r.f.autoApprove, "auto-approve", false, "Do not ask for confirmation")
+	fs.BoolVar(&r.f.json, "json", false, "Print a stream of JSON objects, one per line (docs/json-format.md); needs -auto-approve or a plan file")
 	rest, code, ok := c.parse(fs, args, usage)
 	if !ok {
 		return code
+	}
+	if r.f.json {
+		r.aj = view.NewApplyJSON(view.NewSyncWriter(c.stdout), nil)
+	} else {
+		r.progress = view.NewSyncWriter(c.stdout)
 	}
 	var planFile string
 	switch {
@@ -85,78 +105,122 @@ func (c *cli) apply(ctx context.Context, args []string, name, usage string, dest
 	case len(rest) > 0:
 		return c.usageError(name, fmt.Sprintf("unexpected arguments %q", rest))
 	}
-	if planFile == "" && !f.autoApprove && !stdinIsTerminal() {
-		return c.fail(fmt.Errorf("%s needs confirmation: run with -auto-approve or apply a saved plan", name))
+	if planFile == "" && !r.f.autoApprove && (r.f.json || !stdinIsTerminal()) {
+		return r.fail(fmt.Errorf("%s needs confirmation: run with -auto-approve or apply a saved plan", name))
 	}
 
 	var saved *plan.Plan
 	if planFile != "" {
 		var err error
 		if saved, err = readPlanFile(planFile); err != nil {
-			return c.fail(err)
+			return r.fail(err)
 		}
-		f.parallelism = max(saved.Options.Parallelism, 0)
+		r.f.parallelism = max(saved.Options.Parallelism, 0)
 	}
-	progress := view.NewSyncWriter(c.stdout)
 	opts := sessionOptions{
-		vars: f.varFlags, lockOp: name, lockTimeout: f.lockTimeout,
-		parallelism: f.parallelism, progress: progress,
+		vars: r.f.varFlags, lockOp: name, lockTimeout: r.f.lockTimeout,
+		parallelism: r.f.parallelism, json: r.f.json, output: r.providerOutput,
 	}
 	if saved != nil {
 		opts.saved = saved.Variables
 	}
 	s, cfg, diags := c.open(ctx, opts)
+	r.files = cfg.Files
 	if s == nil {
-		c.diagnostics(diags, cfg.Files)
+		r.diagnostics(diags)
 		return exitError
 	}
-	code = c.applyIn(ctx, s, cfg.Files, f, saved, destroy, progress, &diags)
+	code = r.run(ctx, s, saved, &diags)
 	diags = append(diags, s.close()...)
-	if c.diagnostics(diags, cfg.Files) {
+	if r.diagnostics(diags) {
 		code = exitError
 	}
 	return code
 }
 
-// applyIn plans (unless a saved plan is given), confirms and applies
-// within an open session; diagnostics accumulate in diags.
-func (c *cli) applyIn(ctx context.Context, s *session, files map[string]*hcl.File, f applyCmd, p *plan.Plan, destroy bool, progress io.Writer, diags *hcl.Diagnostics) int {
+// providerOutput is where a provider's output for addr goes.
+func (r *applyRun) providerOutput(addr string) *view.PrefixWriter {
+	if r.aj != nil {
+		return r.aj.Writer(addr)
+	}
+	return view.NewPrefixWriter(r.progress, addr+": ")
+}
+
+func (r *applyRun) diagnostics(diags hcl.Diagnostics) bool {
+	if r.aj != nil {
+		r.aj.Diagnostics(diags, r.files)
+		return diags.HasErrors()
+	}
+	return r.c.diagnostics(diags, r.files)
+}
+
+func (r *applyRun) fail(err error) int {
+	if r.aj != nil {
+		r.aj.Diagnostics(hcl.Diagnostics{errorDiag("Cannot "+r.name, err)}, nil)
+		return exitError
+	}
+	return r.c.fail(err)
+}
+
+// run plans (unless a saved plan is given), confirms and applies within
+// an open session; diagnostics accumulate in diags.
+func (r *applyRun) run(ctx context.Context, s *session, p *plan.Plan, diags *hcl.Diagnostics) int {
+	c := r.c
 	o := c.viewOptions(c.stdout)
 	if p == nil {
 		var pdiags hcl.Diagnostics
-		p, pdiags = s.pctx.Plan(ctx, s.st, f.options(destroy))
+		p, pdiags = s.pctx.Plan(ctx, s.st, r.f.options(r.destroy))
 		*diags = append(*diags, pdiags...)
 		if p == nil || diags.HasErrors() {
 			return exitError
 		}
 		// Warnings about the plan belong above it, where the user looks
 		// before answering.
-		c.diagnostics(*diags, files)
+		r.diagnostics(*diags)
 		*diags = nil
-		if err := view.Plan(c.stdout, p, o); err != nil {
-			return c.fail(err)
+		var err error
+		if r.aj != nil {
+			err = r.aj.Plan(p)
+		} else {
+			err = view.Plan(c.stdout, p, o)
+		}
+		if err != nil {
+			return r.fail(err)
 		}
 		if !hasChanges(p) {
 			return exitOK
 		}
-		if !f.autoApprove {
+		if !r.f.autoApprove {
 			question := "Do you want to perform these actions?"
-			if destroy {
+			if r.destroy {
 				question = "Do you really want to destroy every object listed above?"
 			}
 			if !c.confirm(question) {
 				what := "Apply"
-				if destroy {
+				if r.destroy {
 					what = "Destroy"
 				}
 				fmt.Fprintf(c.stdout, "\n%s cancelled: nothing was changed.\n", what)
 				return exitError
 			}
 		}
-		fmt.Fprintln(c.stdout)
+		if r.aj == nil {
+			fmt.Fprintln(c.stdout)
+		}
 	}
 
-	av := view.NewApply(progress, p, o)
+	var progress interface {
+		Start(addr string, a plan.Action)
+		Done(addr string, a plan.Action, id string, err error, d time.Duration)
+		Skip(addr, reason string)
+		Summary(res view.ApplyResult)
+	}
+	if r.aj != nil {
+		progress = view.NewApplyJSON(view.NewSyncWriter(c.stdout), p)
+		r.aj = progress.(*view.ApplyJSON)
+	} else {
+		progress = view.NewApply(r.progress, p, o)
+	}
 	var mu sync.Mutex
 	var last *state.File
 	persist := func(st *state.File) error {
@@ -175,15 +239,15 @@ func (c *cli) applyIn(ctx context.Context, s *session, files map[string]*hcl.Fil
 		return objectID(last.Resource(addr))
 	}
 	hooks := planner.Hooks{
-		Start: av.Start,
+		Start: progress.Start,
 		Done: func(addr string, a plan.Action, err error, d time.Duration) {
 			id := ""
 			if err == nil {
 				id = idOf(addr)
 			}
-			av.Done(addr, a, id, err, d)
+			progress.Done(addr, a, id, err, d)
 		},
-		Skip: av.Skip,
+		Skip: progress.Skip,
 	}
 	res, adiags := s.pctx.Apply(ctx, p, s.st, persist, hooks)
 	c.flushProgress()
@@ -207,18 +271,28 @@ func (c *cli) applyIn(ctx context.Context, s *session, files map[string]*hcl.Fil
 		}
 		summary.Promotions = append(summary.Promotions, view.Promotion{Address: p.Address, Passed: p.Passed, Failed: p.Failed, Err: p.Err})
 	}
-	av.Summary(summary)
-	if len(res.Checks) > 0 {
-		fmt.Fprintln(c.stdout)
-		if err := view.Checks(c.stdout, res.Checks, o); err != nil {
+	progress.Summary(summary)
+	if r.aj != nil {
+		if len(res.Checks) > 0 {
+			r.aj.Checks(res.Checks)
+		}
+		if err := r.aj.Outputs(res.Outputs); err != nil {
+			return r.fail(err)
+		}
+	} else {
+		if len(res.Checks) > 0 {
+			fmt.Fprintln(c.stdout)
+			if err := view.Checks(c.stdout, res.Checks, o); err != nil {
+				return c.fail(err)
+			}
+		}
+		if err := view.Outputs(c.stdout, res.Outputs, o); err != nil {
 			return c.fail(err)
 		}
 	}
-	if err := view.Outputs(c.stdout, res.Outputs, o); err != nil {
-		return c.fail(err)
-	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(c.stderr, "Interrupted: what finished before the interrupt is saved in the state.")
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Interrupted",
+			Detail: "The " + r.name + " was interrupted: what finished before the interrupt is saved in the state; run it again to do the rest."})
 		return exitError
 	}
 	if len(res.Failed) > 0 || diags.HasErrors() {

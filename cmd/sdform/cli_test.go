@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -738,5 +739,35 @@ func TestSignals(t *testing.T) {
 				t.Errorf("plan after the interrupted apply: %s", r)
 			}
 		})
+	}
+}
+
+func TestApplyJSON(t *testing.T) {
+	dir := basicDir(t)
+	terminal(t, "yes\n") // -json never prompts, even on a terminal
+	r := sdform(t, dir, "apply", "-json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"type":"diagnostic"`) || !strings.Contains(r.stdout, "needs confirmation") {
+		t.Fatalf("apply -json without -auto-approve: %s", r)
+	}
+	r = sdform(t, dir, "apply", "-json", "-auto-approve")
+	if r.code != 0 {
+		t.Fatalf("apply -json: %s", r)
+	}
+	types := map[string]int{}
+	for i, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line %d is not a JSON object: %v\n%s", i+1, err, r)
+		}
+		types[ev["type"].(string)]++
+	}
+	want := map[string]int{"planned_changes": 1, "apply_start": 3, "apply_complete": 3, "apply_summary": 1, "outputs": 1}
+	for typ, n := range want {
+		if types[typ] != n {
+			t.Errorf("%d %q events, want %d (all: %v)", types[typ], typ, n, types)
+		}
+	}
+	if strings.Contains(r.stdout, "s3cret-token") {
+		t.Error("a sensitive value was printed")
 	}
 }

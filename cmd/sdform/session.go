@@ -56,10 +56,11 @@ type sessionOptions struct {
 	lockOp      string
 	lockTimeout time.Duration
 	parallelism int
-	// progress receives provider output during apply, one prefixed line
-	// per line; nil discards it.
-	progress io.Writer
-	json     bool
+	// output, when set, gives the writer for a provider's output about
+	// one object during apply (prefixed lines, or JSON events); nil
+	// discards it.
+	output func(addr string) *view.PrefixWriter
+	json   bool
 }
 
 // open loads the configuration in the working directory and prepares
@@ -91,9 +92,9 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 	dataDir := filepath.Join(cfg.Dir, ".sdform")
 	env := providers.Env{ConfigDir: cfg.Dir, DataDir: dataDir, UI: providers.UI{Out: c.stderr, Color: c.color(c.stderr), JSON: o.json}}
 	popts := planner.ContextOptions{Parallelism: o.parallelism}
-	if o.progress != nil {
+	if o.output != nil {
 		popts.UIFor = func(addr string) providers.UI {
-			return providers.UI{Out: c.prefixed(o.progress, addr), Color: c.color(c.stdout), JSON: o.json}
+			return providers.UI{Out: c.prefixed(addr, o.output), Color: c.color(c.stdout) && !o.json, JSON: o.json}
 		}
 	}
 	s.pctx = planner.NewContext(cfg, s.vars, registry(), env, popts)
@@ -190,7 +191,9 @@ func sentence(s string) string {
 	return s
 }
 
-func (c *cli) prefixed(w io.Writer, addr string) io.Writer {
+// prefixed returns the one output writer of addr for this command, made
+// by mk on first use, so that flushProgress can end its last line.
+func (c *cli) prefixed(addr string, mk func(string) *view.PrefixWriter) io.Writer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.prefixWriters == nil {
@@ -199,7 +202,7 @@ func (c *cli) prefixed(w io.Writer, addr string) io.Writer {
 	if pw, ok := c.prefixWriters[addr]; ok {
 		return pw
 	}
-	pw := view.NewPrefixWriter(w, addr+": ")
+	pw := mk(addr)
 	c.prefixWriters[addr] = pw
 	return pw
 }

@@ -180,7 +180,7 @@ func (a *Apply) Summary(r ApplyResult) {
 	if len(r.Failed) > 0 {
 		head = a.o.paint(ansiBold+ansiRed, "Apply complete!")
 	}
-	a.printf("\n%s %d succeeded, %d failed, %d skipped.\n", head, len(r.Succeeded), len(r.Failed), len(r.Skipped))
+	a.printf("\n%s%s\n", head, strings.TrimPrefix(ApplySummaryLine(r), "Apply complete!"))
 	if len(r.Failed) > 0 {
 		var b strings.Builder
 		b.WriteString("\nFailed:\n")

@@ -2,6 +2,7 @@ package view
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -500,4 +501,49 @@ func TestStateGolden(t *testing.T) {
 	if !strings.Contains(buf.String(), "state is empty") {
 		t.Errorf("empty state printed %q", buf.String())
 	}
+}
+
+func TestApplyJSONGolden(t *testing.T) {
+	p := examplePlan()
+	files, diags := sampleDiagnostics(t)
+	var buf bytes.Buffer
+	a := NewApplyJSON(&buf, p)
+	a.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+	if err := a.Plan(p); err != nil {
+		t.Fatal(err)
+	}
+	a.Start("docker_image.comfyui", plan.Update)
+	w := a.Writer("docker_image.comfyui")
+	w.Write([]byte("#1 [internal] load build definition\n#2 DONE"))
+	w.Flush()
+	a.Done("docker_image.comfyui", plan.Update, "sha256:abcd", nil, 3*time.Second)
+	a.Start("docker_image_test.imports", plan.Replace)
+	a.Done("docker_image_test.imports", plan.Replace, "", errors.New("exit code 1\nTraceback"), time.Second)
+	a.Skip("example_thing.meta", "depends on docker_image_test.imports, which failed")
+	a.Summary(ApplyResult{
+		Succeeded: []string{"docker_image.comfyui"}, Failed: []string{"docker_image_test.imports"}, Skipped: []string{"example_thing.meta"},
+		Errors:     map[string]error{"docker_image_test.imports": errors.New("exit code 1\nTraceback")},
+		Promotions: []Promotion{{Address: "docker_image.comfyui", Failed: []string{"docker_image_test.imports"}}},
+	})
+	a.Checks(p.Checks)
+	if err := a.Outputs(p.Outputs); err != nil {
+		t.Fatal(err)
+	}
+	a.Diagnostics(diags[:2], files)
+	out := buf.String()
+	if strings.Contains(out, "hf_SECRET") {
+		t.Fatal("a sensitive value was printed")
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("line %d is not one JSON object: %v\n%s", i+1, err, line)
+		}
+		for _, k := range []string{"@level", "@message", "@timestamp", "type"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("line %d lacks %q: %s", i+1, k, line)
+			}
+		}
+	}
+	golden(t, "apply-json", buf.Bytes())
 }
