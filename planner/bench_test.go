@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdform/sdform/internal/testprovider"
 	"github.com/sdform/sdform/internal/view"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/planner"
@@ -41,7 +42,8 @@ func BenchmarkNoopPlan200(b *testing.B) {
 		if d.HasErrors() {
 			b.Fatal(diagString(d))
 		}
-		reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return f.prov }})
+		// A fresh provider per run, as in a new process.
+		reg := providers.NewRegistry(map[string]providers.Factory{"test": testprovider.New})
 		st, serr := state.Load(f.statePath)
 		if serr != nil {
 			b.Fatal(serr)
