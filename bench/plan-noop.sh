@@ -10,6 +10,7 @@
 #
 #   bench/plan-noop.sh            # N=10 RUNS=30
 #   N=200 RUNS=50 bench/plan-noop.sh
+#   SDFORM_BIN=bin/sdform-test bench/plan-noop.sh   # skip the build
 set -euo pipefail
 
 N=${N:-10}
@@ -18,8 +19,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-bin="$work/sdform"
-(cd "$root" && go build -tags sdform_testprovider -o "$bin" ./cmd/sdform)
+if [ -n "${SDFORM_BIN:-}" ]; then
+  # A binary built elsewhere (go build -tags sdform_testprovider), for
+  # machines without Go.
+  bin=$(cd "$(dirname "$SDFORM_BIN")" && pwd)/$(basename "$SDFORM_BIN")
+else
+  bin="$work/sdform"
+  (cd "$root" && go build -tags sdform_testprovider -o "$bin" ./cmd/sdform)
+fi
 
 cfg="$work/config"
 mkdir -p "$cfg"

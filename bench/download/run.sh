@@ -6,7 +6,9 @@
 #   2. a server capping each connection at 50 MB/s: 8 connections vs 1;
 #   3. the no-op plan of a comfyui_model with a 14 GB (sparse) verified file.
 # Everything runs on 127.0.0.1; the servers started here are stopped on exit
-# and every big file is deleted. Knobs: SIZE_MB (2000), CAP_MB (500), REPS (2).
+# and every big file is deleted. Knobs: SIZE_MB (2000), CAP_MB (500), REPS (2),
+# PREBUILT=DIR (use DIR/server, DIR/fetch and DIR/comfyui.test, built with
+# `go build`/`go test -c`, on a machine without Go).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,8 +28,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$WORK/server" ./bench/download/server
-go build -o "$WORK/fetch" ./bench/download/fetch
+if [ -n "${PREBUILT:-}" ]; then
+	cp "$PREBUILT/server" "$PREBUILT/fetch" "$PREBUILT/comfyui.test" "$WORK/"
+else
+	go build -o "$WORK/server" ./bench/download/server
+	go build -o "$WORK/fetch" ./bench/download/fetch
+	go test -c -o "$WORK/comfyui.test" ./providers/comfyui/
+fi
+echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 start_server() { # file rate addrfile
 	"$WORK/server" -file "$1" -rate "$2" -addrfile "$3" &
@@ -42,8 +50,10 @@ secs() { # command... → prints wall seconds
 	t0=$(date +%s.%N)
 	"$@" >/dev/null
 	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc
+	calc "$t1 - $t0"
 }
+
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 
 echo "== setup: ${SIZE_MB} MB of random data"
 head -c "$((SIZE_MB * 1000 * 1000))" /dev/urandom >"$WORK/big.bin"
@@ -55,7 +65,7 @@ echo "== 1. ${SIZE_MB} MB from a loopback server ($REPS runs each; file deleted 
 SHA=""
 for i in $(seq "$REPS"); do
 	t=$(secs curl -sf -o /dev/null "$URL")
-	echo "server limit   curl -o /dev/null            run $i: ${t}s  $(echo "scale=1; $BYTES / $t / 1000000" | bc) MB/s"
+	echo "server limit   curl -o /dev/null            run $i: ${t}s  $(calc "$BYTES / $t / 1000000") MB/s"
 done
 for i in $(seq "$REPS"); do
 	t0=$(date +%s.%N)
@@ -64,7 +74,7 @@ for i in $(seq "$REPS"); do
 	SHA=$(sha256sum "$WORK/curl.bin" | cut -d' ' -f1)
 	t2=$(date +%s.%N)
 	rm -f "$WORK/curl.bin"
-	echo "baseline       curl -o f && sha256sum f      run $i: $(echo "$t2 - $t0" | bc)s (curl $(echo "$t1 - $t0" | bc)s + sha256sum $(echo "$t2 - $t1" | bc)s)"
+	echo "baseline       curl -o f && sha256sum f      run $i: $(calc "$t2 - $t0")s (curl $(calc "$t1 - $t0")s + sha256sum $(calc "$t2 - $t1")s)"
 done
 for conns in 1 8; do
 	for i in $(seq "$REPS"); do
@@ -90,4 +100,5 @@ for conns in 1 8; do
 done
 
 echo "== 3. no-op plan of a comfyui_model with a 14 GB verified (sparse) file"
-go test -count=1 -run '^$' -bench 'BenchmarkPlanNoOp' -benchtime 2000x ./providers/comfyui/ | grep -E '^Benchmark'
+(cd providers/comfyui && "$WORK/comfyui.test" -test.run '^$' -test.bench 'BenchmarkPlanNoOp' -test.benchtime 2000x -test.benchmem | grep -E '^Benchmark')
+echo "== done: load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -118,7 +118,7 @@ func (c *cli) apply(ctx context.Context, args []string, name, usage string, dest
 		r.f.parallelism = max(saved.Options.Parallelism, 0)
 	}
 	opts := sessionOptions{
-		vars: r.f.varFlags, lockOp: name, lockTimeout: r.f.lockTimeout,
+		vars: r.f.varFlags, lockOp: name, lockTimeout: r.f.lockTimeout, noLock: !r.f.lock,
 		parallelism: r.f.parallelism, json: r.f.json, output: r.providerOutput,
 	}
 	if saved != nil {

@@ -506,6 +506,10 @@ func TestLockContention(t *testing.T) {
 	if waited < 300*time.Millisecond {
 		t.Errorf("gave up after %v, before -lock-timeout=300ms", waited)
 	}
+	// -lock=false reads the state without waiting for the holder.
+	if r := sdform(t, dir, "plan", "-lock=false"); r.code != 0 {
+		t.Errorf("plan -lock=false against a held lock: %s", r)
+	}
 	r = sdform(t, dir, "state", "unlock", "whatever")
 	if r.code != 1 || !strings.Contains(r.stderr, "still running") {
 		t.Errorf("state unlock of a live lock: want a refusal\n%s", r)

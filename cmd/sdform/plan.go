@@ -21,6 +21,7 @@ type planFlags struct {
 	refresh     bool
 	parallelism int
 	lockTimeout time.Duration
+	lock        bool
 	json        bool
 }
 
@@ -32,6 +33,7 @@ func (f *planFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.refresh, "refresh", true, "Read every object's real state first; -refresh=false trusts the state file")
 	fs.IntVar(&f.parallelism, "parallelism", 4, "Run at most `N` provider calls at once")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` (\"30s\", \"5m\") for the state lock; 0 fails at once")
+	fs.BoolVar(&f.lock, "lock", true, "Take the state lock; -lock=false skips it (only where nothing else can write the state)")
 }
 
 func (f *planFlags) options(destroy bool) plan.Options {
@@ -79,7 +81,7 @@ func (c *cli) runPlan(ctx context.Context, args []string) int {
 		return c.usageError("plan", fmt.Sprintf("plan takes no arguments, got %q", rest))
 	}
 
-	s, cfg, diags := c.open(ctx, sessionOptions{vars: f.varFlags, lockOp: "plan", lockTimeout: f.lockTimeout, parallelism: f.parallelism, json: f.json})
+	s, cfg, diags := c.open(ctx, sessionOptions{vars: f.varFlags, lockOp: "plan", lockTimeout: f.lockTimeout, noLock: !f.lock, parallelism: f.parallelism, json: f.json})
 	var p *plan.Plan
 	if s != nil {
 		var pdiags hcl.Diagnostics

@@ -55,6 +55,8 @@ type sessionOptions struct {
 	// the state.
 	lockOp      string
 	lockTimeout time.Duration
+	// noLock loads the state without taking the lock (-lock=false).
+	noLock      bool
 	parallelism int
 	// output, when set, gives the writer for a provider's output about
 	// one object during apply (prefixed lines, or JSON events); nil
@@ -99,12 +101,14 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 	}
 	s.pctx = planner.NewContext(cfg, s.vars, registry(), env, popts)
 	if o.lockOp != "" {
-		lock, err := state.Lock(ctx, s.statePath, o.lockOp, o.lockTimeout)
-		if err != nil {
-			s.pctx.Close()
-			return nil, cfg, append(diags, lockDiag(err))
+		if !o.noLock {
+			lock, err := state.Lock(ctx, s.statePath, o.lockOp, o.lockTimeout)
+			if err != nil {
+				s.pctx.Close()
+				return nil, cfg, append(diags, lockDiag(err))
+			}
+			s.lock = lock
 		}
-		s.lock = lock
 		st, err := state.Load(s.statePath)
 		if err != nil {
 			s.close()
