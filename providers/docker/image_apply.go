@@ -319,9 +319,13 @@ func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) prov
 	return providers.ApplyResponse{NewState: cty.NullVal(req.Prior.Type()), Diagnostics: diags}
 }
 
-// dropTag untags tag in the Engine when it still points at this image.
+// dropTag untags tag in the Engine when it still points at this image, and
+// forgets it.
 func (t *imageType) dropTag(ctx context.Context, b *builder, st cty.Value, priv *imagePrivate, tag string) error {
 	if !b.engineStore {
+		// Registry tags stay (few registries delete tags); sdform stops
+		// watching this one.
+		delete(priv.Applied, tag)
 		return nil
 	}
 	es := engineStore{b.engine}

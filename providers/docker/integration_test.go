@@ -600,3 +600,75 @@ func TestIntegrationTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationRetagAndDelete changes only the tags of a promoted image
+// (an update, no build) and then deletes the resource.
+func TestIntegrationRetagAndDelete(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		push := be.engine == nil
+		a, b := be.tag(t, push), be.tag(t, push)+"b"
+		if be.engine != nil {
+			t.Cleanup(func() { be.engine.ImageRemove(context.Background(), b, mobyclient.ImageRemoveOptions{}) })
+		}
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nCOPY n /n\n", "n": nonce()})
+		h.mustBuild(h.image(map[string]cty.Value{"tags": strs(a), "push": cty.BoolVal(push)}))
+		id, digest := h.attr("id"), h.attr("digest")
+		points := func(ref string) string {
+			if be.engine != nil {
+				res, err := be.engine.ImageInspect(context.Background(), ref)
+				if err != nil {
+					return ""
+				}
+				return res.ID
+			}
+			d, err := (registry{cfg: h.p.cfg}).head(context.Background(), ref)
+			if err != nil {
+				return ""
+			}
+			return d
+		}
+		want := id
+		if push {
+			want = digest
+		}
+
+		for _, tags := range [][]string{{a, b}, {b}} {
+			cfg := h.image(map[string]cty.Value{"tags": strs(tags...), "push": cty.BoolVal(push)})
+			h.refresh()
+			solves := h.p.solves.Load()
+			pr := h.plan(cfg)
+			if act := h.action(pr); act != providers.Update {
+				t.Fatalf("tags %q: action %s (%q), want update", tags, act, pr.Reason)
+			}
+			if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+				t.Fatalf("apply tags %q: %v", tags, ar.Diagnostics)
+			}
+			if h.p.solves.Load() != solves {
+				t.Errorf("retag ran a build")
+			}
+			for _, tag := range tags {
+				if got := points(tag); got != want {
+					t.Errorf("tags %q: %s points to %q, want %s", tags, tag, got, want)
+				}
+			}
+		}
+		if be.engine != nil && points(a) != "" {
+			t.Errorf("%s still exists after it left the tags", a)
+		}
+		if a := h.action(h.plan(h.image(map[string]cty.Value{"tags": strs(b), "push": cty.BoolVal(push)}))); a != providers.NoOp {
+			t.Errorf("re-plan after retag: %s", a)
+		}
+
+		r := h.p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "docker_image", Address: h.addr, Action: providers.Delete,
+			Prior: h.state, Planned: cty.NullVal(h.state.Type()), PlannedPrivate: h.private, UI: h.ui()})
+		if r.Diagnostics.HasErrors() || !r.NewState.IsNull() {
+			t.Fatalf("delete: %v %#v", r.Diagnostics, r.NewState)
+		}
+		if be.engine != nil && points(id) != "" {
+			t.Errorf("image %s still in the Engine after delete", id)
+		}
+		if push && (len(r.Diagnostics) == 0 || !strings.Contains(r.Diagnostics[0].Detail, "leaves its tags in the registry")) {
+			t.Errorf("delete of a pushed image does not say registry tags stay: %v", r.Diagnostics)
+		}
+	})
+}
