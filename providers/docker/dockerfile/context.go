@@ -296,103 +296,145 @@ func subtree(es []*entry, rel string) []*entry {
 	return es[i:j]
 }
 
-// walk lists rel and everything below it that .dockerignore keeps. Names
-// come from reading directories; the stat of each entry, which is most of
-// the cost on a large context, is taken in parallel.
+// walk lists rel and everything below it that .dockerignore keeps. Each
+// directory is read and its entries stat'ed relative to it, several
+// directories and slices of large directories at a time: a stat is a round
+// trip to the kernel that needs little CPU, and on virtual machines it is
+// slow enough to dominate a no-op plan.
 func (c *contextFS) walk(rel string) ([]*entry, error) {
 	info, err := c.parentMatch(rel)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Lstat(c.abs(rel)); errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR) {
+	fi, err := os.Lstat(c.abs(rel))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
-	var es []*entry
-	var visit func(r string, isDir bool, parent patternmatcher.MatchInfo) error
-	visit = func(r string, isDir bool, parent patternmatcher.MatchInfo) error {
-		var mi patternmatcher.MatchInfo
-		if c.ignore != nil && r != "" {
-			excluded, m, err := c.ignore.MatchesUsingParentResults(r, parent)
-			if err != nil {
-				return fmt.Errorf("match dockerignore: %w", err)
-			}
-			mi = m
-			if excluded && (!isDir || !c.ignore.Exclusions()) {
-				return nil
-			}
-			if !excluded {
-				es = append(es, &entry{rel: r})
-			}
-		} else {
-			es = append(es, &entry{rel: r})
-		}
-		if !isDir {
-			return nil
-		}
-		des, err := os.ReadDir(c.abs(r))
-		if err != nil {
-			return err
-		}
-		for _, de := range des {
-			child := de.Name()
-			if r != "" {
-				child = r + "/" + child
-			}
-			if err := visit(child, de.IsDir(), mi); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	fi, err := os.Lstat(c.abs(rel))
 	if err != nil {
 		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
 	}
-	if err := visit(rel, fi.IsDir(), info); err != nil {
-		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
+	w := &walker{c: c, sem: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
+	keep, descend, mi, err := w.match(rel, fi.IsDir(), info)
+	if err != nil {
+		return nil, err
 	}
-	if err := c.statAll(es); err != nil {
-		return nil, fmt.Errorf("walk context %s: %w", c.root, err)
+	if keep {
+		e := &entry{rel: rel, mode: fi.Mode(), st: statOf(fi)}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if e.link, err = os.Readlink(c.abs(rel)); err != nil {
+				return nil, fmt.Errorf("walk context %s: %w", c.root, err)
+			}
+		}
+		w.entries = append(w.entries, e)
 	}
+	if descend {
+		w.wg.Add(1)
+		go w.dir(rel, mi)
+		w.wg.Wait()
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("walk context %s: %w", c.root, w.err)
+	}
+	es := w.entries
 	sort.Slice(es, func(i, j int) bool { return es[i].rel < es[j].rel })
 	c.cache.sawTree(rel)
 	return es, nil
 }
 
-// statAll fills in the stat of each entry, several at a time: a stat is a
-// round trip to the kernel that does not need the CPU, and on virtual
-// machines it is slow enough to dominate a no-op plan.
-func (c *contextFS) statAll(es []*entry) error {
-	workers := min(4*runtime.GOMAXPROCS(0), (len(es)+63)/64)
-	if workers < 1 {
-		workers = 1
+// walker is one walk's shared state.
+type walker struct {
+	c   *contextFS
+	sem chan struct{} // bounds the directories being read at once
+	wg  sync.WaitGroup
+
+	mu      sync.Mutex
+	entries []*entry
+	err     error
+}
+
+// statChunk is how many entries of one directory one task stats.
+const statChunk = 128
+
+// match applies .dockerignore to one path: whether to keep its entry and
+// whether to walk below it (an excluded directory is walked only when a
+// "!" pattern may take something below it back).
+func (w *walker) match(rel string, isDir bool, parent patternmatcher.MatchInfo) (keep, descend bool, mi patternmatcher.MatchInfo, err error) {
+	if w.c.ignore == nil || rel == "" {
+		return true, isDir, mi, nil
 	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(es); i += workers {
-				e := es[i]
-				p := c.abs(e.rel)
-				fi, err := os.Lstat(p)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				e.mode, e.st = fi.Mode(), statOf(fi)
-				if fi.Mode()&fs.ModeSymlink != 0 {
-					if e.link, err = os.Readlink(p); err != nil {
-						errs[w] = err
-						return
-					}
-				}
+	excluded, mi, err := w.c.ignore.MatchesUsingParentResults(rel, parent)
+	if err != nil {
+		return false, false, mi, fmt.Errorf("match dockerignore: %w", err)
+	}
+	return !excluded, isDir && (!excluded || w.c.ignore.Exclusions()), mi, nil
+}
+
+func (w *walker) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// dir reads a directory's names and hands them to stat tasks.
+func (w *walker) dir(rel string, mi patternmatcher.MatchInfo) {
+	defer w.wg.Done()
+	w.sem <- struct{}{}
+	des, err := os.ReadDir(w.c.abs(rel))
+	<-w.sem
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	for i := 0; i < len(des); i += statChunk {
+		w.wg.Add(1)
+		go w.stat(rel, des[i:min(i+statChunk, len(des))], mi)
+	}
+}
+
+// stat stats some entries of the directory rel and walks the directories
+// among them.
+func (w *walker) stat(rel string, des []fs.DirEntry, mi patternmatcher.MatchInfo) {
+	defer w.wg.Done()
+	w.sem <- struct{}{}
+	defer func() { <-w.sem }()
+	d, err := os.Open(w.c.abs(rel))
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	defer d.Close()
+	var es []*entry
+	for _, de := range des {
+		child := de.Name()
+		if rel != "" {
+			child = rel + "/" + child
+		}
+		keep, descend, cmi, err := w.match(child, de.IsDir(), mi)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		if keep {
+			mode, st, link, err := statAt(d, de.Name())
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed while we walked
 			}
-		}()
+			if err != nil {
+				w.fail(err)
+				return
+			}
+			es = append(es, &entry{rel: child, mode: mode, st: st, link: link})
+		}
+		if descend {
+			w.wg.Add(1)
+			go w.dir(child, cmi)
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	w.mu.Lock()
+	w.entries = append(w.entries, es...)
+	w.mu.Unlock()
 }
 
 func (c *contextFS) abs(rel string) string {
