@@ -61,9 +61,12 @@
 // The steps are the ops BuildKit numbers in its progress ("[deps 2/5] RUN
 // …"): RUN, COPY, ADD, and also WORKDIR, which BuildKit runs as a mkdir
 // and reports cached or not like any other step. FROM is numbered but is a
-// pull, not a step. Match and Compare pair steps with the vertices of a
-// real solve by those names, so that a plan's claim can be checked against
-// what BuildKit did.
+// pull, not a step. Identical ops are one op, in LLB as in BuildKit's
+// progress: the same RUN on the same base in two stages is one step, at
+// its first line. Match and Compare pair steps with the vertices of a real
+// solve by those names, so that a plan's claim can be checked against what
+// BuildKit did; a test replays a recorded scenario of real builds
+// (testdata/buildkit) and, with a daemon at hand, runs it again.
 //
 // # Context stat cache
 //
@@ -71,7 +74,9 @@
 // a small file per context directory (under Input.CacheDir), keyed by path
 // and stat (size, mtime, ctime, inode, mode), so an unchanged context is
 // only stat'ed on the next plan. A file changed within a second of being
-// hashed is not trusted (git's racily-clean rule).
+// hashed is not trusted (git's racily-clean rule). The stats are taken
+// relative to each directory and several directories at a time, since on
+// virtual machines a stat's round trip dominates a no-op plan.
 //
 // # Limits
 //

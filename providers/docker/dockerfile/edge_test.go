@@ -68,7 +68,8 @@ func TestPredictInstructions(t *testing.T) {
 			change: func(p *project) {
 				p.in.Dockerfile = []byte(strings.Replace(string(p.in.Dockerfile), "mode=prod", "mode=dev", 1))
 			},
-			want: "2:run 5:run",
+			want:    "2:run 5:run",
+			reasons: map[int]string{2: "inline document changed"},
 		},
 		"ADD of a URL": {
 			dockerfile: "FROM busybox\nRUN echo base\nADD https://example.com/model.bin /m.bin\nRUN ls\n",
@@ -80,6 +81,14 @@ func TestPredictInstructions(t *testing.T) {
 			dockerfile: "FROM busybox\nRUN echo base\nADD --checksum=sha256:" + strings.Repeat("a", 64) + " https://example.com/model.bin /m.bin\nRUN ls\n",
 			change:     func(p *project) {},
 			want:       "2:cached 3:cached 4:cached",
+		},
+		"ADD of a URL whose checksum changed": {
+			dockerfile: "FROM busybox\nRUN echo base\nADD --checksum=sha256:" + strings.Repeat("a", 64) + " https://example.com/model.bin /m.bin\nRUN ls\n",
+			change: func(p *project) {
+				p.in.Dockerfile = []byte(strings.Replace(string(p.in.Dockerfile), strings.Repeat("a", 64), strings.Repeat("b", 64), 1))
+			},
+			want:    "2:cached 3:run 4:run",
+			reasons: map[int]string{3: "checksum of https://example.com/model.bin changed"},
 		},
 		"Dockerfile.dockerignore wins over .dockerignore": {
 			dockerfile: "FROM busybox\nCOPY . /src\n",

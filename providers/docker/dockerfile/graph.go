@@ -224,7 +224,9 @@ func (p *predictor) compute(n *node) error {
 		n.alts = []string{n.exact}
 		c := cause{kind: remoteContent, subject: strings.TrimPrefix(n.ref, "https://")}
 		if src := n.op.GetSource(); src != nil && src.Attrs[pb.AttrHTTPChecksum] != "" {
+			// The checksum pins the content, as a digest pins an image's.
 			n.exact = digestOf("remote", n.ref, src.Attrs[pb.AttrHTTPChecksum])
+			n.pure = true
 			return nil
 		}
 		n.blocking[c.id()] = c
@@ -264,6 +266,11 @@ func (p *predictor) compute(n *node) error {
 			n.blocking.add(in.blocking)
 			if in.pure {
 				options = append(options, []string{k})
+				why := "inline document changed"
+				if in.kind == remoteNode {
+					why = "checksum of " + in.ref + " changed"
+				}
+				comps = append(comps, component{key: digestOf("files", n.stage, k), why: why})
 				continue
 			}
 			n.pure = false
