@@ -122,7 +122,7 @@ func TestWorkflowInContainer(t *testing.T) {
 		"workflow":      cty.StringVal("workflows/smoke.json"),
 		"ready_timeout": cty.StringVal("60s"),
 		"timeout":       cty.StringVal("60s"),
-	}, map[string]cty.Value{"kind": cty.StringVal("animated"), "frames": cty.NumberIntVal(6)})
+	}, map[string]cty.Value{"kind": cty.StringVal("image"), "min_count": cty.NumberIntVal(6)})
 	pr := e.plan(noWf(), cfg)
 	if pr.Diagnostics.HasErrors() || !strings.Contains(strings.Join(pr.Details, ""), "checked against the server's /object_info when it has started from the image") {
 		t.Fatalf("plan: %q %s", pr.Details, diagsText(pr.Diagnostics))

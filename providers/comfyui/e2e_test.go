@@ -28,7 +28,7 @@ func TestWorkflowE2E(t *testing.T) {
 	cfg := wfCfg(map[string]cty.Value{
 		"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/smoke.json"),
 		"timeout": cty.StringVal("5m"), "ready_timeout": cty.StringVal("2m"),
-	}, map[string]cty.Value{"kind": cty.StringVal("animated"), "frames": cty.NumberIntVal(6), "min_bytes": cty.NumberIntVal(100)})
+	}, map[string]cty.Value{"kind": cty.StringVal("image"), "min_count": cty.NumberIntVal(6), "min_bytes": cty.NumberIntVal(100)})
 	pr := e.plan(noWf(), cfg)
 	if pr.Diagnostics.HasErrors() {
 		t.Fatalf("plan: %s", diagsText(pr.Diagnostics))
@@ -60,8 +60,9 @@ func TestWorkflowE2E(t *testing.T) {
 		kinds[kind]++
 		t.Logf("output %s: %s, %d bytes, %d frames, sha256 %s", filepath.Base(path), kind, n, fr, o.GetAttr("sha256").AsString()[:16])
 	}
-	if kinds["image/png"] != 6 || kinds["animated/webp"] != 1 {
-		t.Errorf("outputs by kind: %v, want 6 image/png and 1 animated/webp", kinds)
+	// Six identical frames: libwebp merges them and writes a still WebP.
+	if kinds["image/png"] != 6 || kinds["image/webp"] != 1 {
+		t.Errorf("outputs by kind: %v, want 6 image/png and 1 image/webp", kinds)
 	}
 	out.Reset()
 	ar2 := e.apply(context.Background(), wfObject{value: st, private: ar.Private}, cfg, e.plan(noWf(), cfg), &out)
@@ -76,4 +77,17 @@ func TestWorkflowE2E(t *testing.T) {
 	if pr3.Reason != "up to date" {
 		t.Errorf("plan after the run: %q", pr3.Reason)
 	}
+
+	// Three red and two blue frames: an animated WebP of two frames.
+	e.copyFile("workflows/animated.json", "testdata/workflow/animated-api.json")
+	anim := wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/animated.json"), "timeout": cty.StringVal("5m")},
+		map[string]cty.Value{"kind": cty.StringVal("animated"), "frames": cty.NumberIntVal(2)})
+	out.Reset()
+	ar4 := e.apply(context.Background(), noWf(), anim, e.plan(noWf(), anim), &out)
+	if ar4.Diagnostics.HasErrors() {
+		t.Fatalf("animated: %s\n%s", diagsText(ar4.Diagnostics), out.String())
+	}
+	o := ar4.NewState.GetAttr("outputs").Index(cty.NumberIntVal(0))
+	t.Logf("animated output: %s/%s, %s frames, %s bytes", o.GetAttr("kind").AsString(), o.GetAttr("format").AsString(),
+		o.GetAttr("frames").AsBigFloat().String(), o.GetAttr("bytes").AsBigFloat().String())
 }

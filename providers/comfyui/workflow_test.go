@@ -131,7 +131,7 @@ func smokeCfg(url string, extra map[string]cty.Value) cty.Value {
 	for k, v := range extra {
 		attrs[k] = v
 	}
-	return wfCfg(attrs, map[string]cty.Value{"kind": cty.StringVal("animated"), "min_count": cty.NumberIntVal(1), "min_bytes": cty.NumberIntVal(100), "frames": cty.NumberIntVal(6)})
+	return wfCfg(attrs, map[string]cty.Value{"kind": cty.StringVal("image"), "min_count": cty.NumberIntVal(6), "min_bytes": cty.NumberIntVal(100)})
 }
 
 func TestWorkflowRunUpToDateAndRerun(t *testing.T) {
@@ -335,7 +335,7 @@ func TestWorkflowRunFailures(t *testing.T) {
 		},
 		"expectation": {
 			attrs: map[string]cty.Value{},
-			want:  []string{"outputs do not meet expect: expected at least 1 video output; the run wrote 1 animated (webp, 6 frames"},
+			want:  []string{"outputs do not meet expect: expected at least 1 video output; the run wrote 6 image (png, ", "1 image (webp, "},
 		},
 		"hostile output name": {
 			opts: comfytest.Options{OutputFilename: "../../x.png"},

@@ -369,7 +369,7 @@ func formatValue(v any) any {
 }
 
 func (im images) String() string {
-	return fmt.Sprintf("tensor(shape=[%d, %d, %d, 3], rgb=[%d, %d, %d])", im.n, im.h, im.w, im.rgb[0], im.rgb[1], im.rgb[2])
+	return fmt.Sprintf("tensor(shape=[%d, %d, %d, 3], first=%v)", len(im.frames), im.h, im.w, im.frames[0])
 }
 
 func dfsOrder(p *prompt, outputs []string) []string {
@@ -459,13 +459,19 @@ func (e *execution) runNode(n *pnode, in omap) ([]any, omap, error) {
 	switch n.class {
 	case "EmptyImage":
 		c := int64Of(in, "color", 0)
-		return []any{images{
-			w: int(int64Of(in, "width", 512)), h: int(int64Of(in, "height", 512)), n: int(int64Of(in, "batch_size", 1)),
-			rgb: [3]uint8{uint8(c >> 16), uint8(c >> 8), uint8(c)},
-		}}, nil, nil
+		return []any{solid(int(int64Of(in, "width", 512)), int(int64Of(in, "height", 512)), int(int64Of(in, "batch_size", 1)),
+			[3]uint8{uint8(c >> 16), uint8(c >> 8), uint8(c)})}, nil, nil
 	case "ImageInvert":
-		im := imagesOf(in, "image")
-		im.rgb = [3]uint8{255 - im.rgb[0], 255 - im.rgb[1], 255 - im.rgb[2]}
+		src := imagesOf(in, "image")
+		im := images{w: src.w, h: src.h}
+		for _, f := range src.frames {
+			im.frames = append(im.frames, [3]uint8{255 - f[0], 255 - f[1], 255 - f[2]})
+		}
+		return []any{im}, nil, nil
+	case "ImageBatch":
+		// image2 is scaled to image1's size, then appended.
+		a, b := imagesOf(in, "image1"), imagesOf(in, "image2")
+		im := images{w: a.w, h: a.h, frames: append(append([][3]uint8{}, a.frames...), b.frames...)}
 		return []any{im}, nil, nil
 	case "SaveImage", "PreviewImage":
 		return e.saveImages(n, in)
@@ -534,7 +540,7 @@ func imagesOf(in omap, name string) images {
 	if im, ok := v.(images); ok {
 		return im
 	}
-	return images{w: 64, h: 64, n: 1, rgb: [3]uint8{128, 128, 128}}
+	return solid(64, 64, 1, [3]uint8{128, 128, 128})
 }
 
 // saveTarget is folder_paths.get_save_image_path: the folder and the next
@@ -579,14 +585,12 @@ func (e *execution) saveImages(n *pnode, in omap) ([]any, omap, error) {
 		return nil, nil, err
 	}
 	promptJSON, _ := json.Marshal(e.t.prompt.marshal())
-	frame := im
-	frame.n = 1
-	data, err := encodePNG(frame, promptJSON)
-	if err != nil {
-		return nil, nil, err
-	}
 	var items []any
-	for i := 0; i < im.n; i++ {
+	for i, rgb := range im.frames {
+		data, err := encodePNG(im.w, im.h, rgb, promptJSON)
+		if err != nil {
+			return nil, nil, err
+		}
 		name := fmt.Sprintf("%s_%05d_.png", base, counter+i)
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return nil, nil, err
@@ -611,10 +615,12 @@ func (e *execution) saveWebP(in omap) ([]any, omap, error) {
 		return nil, nil, err
 	}
 	name := fmt.Sprintf("%s_%05d_.webp", base, counter)
-	if err := os.WriteFile(filepath.Join(dir, name), encodeAnimatedWebP(im, fps), 0o644); err != nil {
+	promptJSON, _ := json.Marshal(e.t.prompt.marshal())
+	if err := os.WriteFile(filepath.Join(dir, name), encodeAnimatedWebP(im, fps, promptJSON), 0o644); err != nil {
 		return nil, nil, err
 	}
-	return []any{}, omap{{"images", []any{omap{{"filename", name}, {"subfolder", sub}, {"type", "output"}}}}, {"animated", []any{im.n > 1}}}, nil
+	// ComfyUI reports animated: true whatever libwebp made of the frames.
+	return []any{}, omap{{"images", []any{omap{{"filename", name}, {"subfolder", sub}, {"type", "output"}}}}, {"animated", []any{true}}}, nil
 }
 
 // execList is comfy_execution.graph.ExecutionList: nodes staged in the

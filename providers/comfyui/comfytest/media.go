@@ -9,20 +9,29 @@ import (
 	"image/png"
 )
 
-// images is what the fake's IMAGE sockets carry: a batch of n solid-colour
-// frames. Solid colours keep the encoders small while the files stay real.
+// images is what the fake's IMAGE sockets carry: a batch of solid-colour
+// frames, one colour each. Solid colours keep the encoders small while the
+// files stay real.
 type images struct {
-	w, h, n int
-	rgb     [3]uint8
+	w, h   int
+	frames [][3]uint8
+}
+
+func solid(w, h, n int, rgb [3]uint8) images {
+	im := images{w: w, h: h}
+	for i := 0; i < n; i++ {
+		im.frames = append(im.frames, rgb)
+	}
+	return im
 }
 
 // encodePNG writes one frame as a PNG with a tEXt "prompt" chunk, as
 // ComfyUI's SaveImage does, so file sizes look like the real server's.
-func encodePNG(im images, prompt []byte) ([]byte, error) {
-	img := image.NewNRGBA(image.Rect(0, 0, im.w, im.h))
-	c := color.NRGBA{im.rgb[0], im.rgb[1], im.rgb[2], 255}
-	for y := 0; y < im.h; y++ {
-		for x := 0; x < im.w; x++ {
+func encodePNG(w, h int, rgb [3]uint8, prompt []byte) ([]byte, error) {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	c := color.NRGBA{rgb[0], rgb[1], rgb[2], 255}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
 			img.SetNRGBA(x, y, c)
 		}
 	}
@@ -46,43 +55,79 @@ func encodePNG(im images, prompt []byte) ([]byte, error) {
 	return out, nil
 }
 
-// encodeAnimatedWebP writes the batch as an animated WebP: VP8X with the
-// animation flag, ANIM, and one ANMF per frame holding a lossless VP8L
-// bitstream. fps sets each frame's duration.
-func encodeAnimatedWebP(im images, fps float64) []byte {
+// encodeAnimatedWebP writes the batch as ComfyUI's SaveAnimatedWEBP does
+// through libwebp's animation encoder, which merges identical consecutive
+// frames (adding up their durations) and writes a single remaining frame
+// as a still image: VP8X, then ANIM and one ANMF per distinct frame (each
+// a lossless VP8L bitstream) or the one VP8L, then an EXIF chunk with the
+// prompt. fps sets the frame duration.
+func encodeAnimatedWebP(im images, fps float64, prompt []byte) []byte {
 	if fps <= 0 {
 		fps = 6
 	}
 	dur := int(1000/fps + 0.5)
-	frame := vp8lSolid(im.w, im.h, im.rgb)
+	type run struct {
+		rgb [3]uint8
+		dur int
+	}
+	var runs []run
+	for _, c := range im.frames {
+		if n := len(runs); n > 0 && runs[n-1].rgb == c {
+			runs[n-1].dur += dur
+			continue
+		}
+		runs = append(runs, run{c, dur})
+	}
 	var body bytes.Buffer
 	body.WriteString("WEBP")
 
 	vp8x := make([]byte, 10)
-	vp8x[0] = 0x02 // animation
+	vp8x[0] = 0x08 // EXIF
+	if len(runs) > 1 {
+		vp8x[0] |= 0x02 // animation
+	}
 	put24(vp8x[4:], im.w-1)
 	put24(vp8x[7:], im.h-1)
 	writeChunk(&body, "VP8X", vp8x)
 
-	anim := make([]byte, 6) // background 0, loop forever
-	writeChunk(&body, "ANIM", anim)
-
-	for i := 0; i < im.n; i++ {
-		var f bytes.Buffer
-		hdr := make([]byte, 16)
-		put24(hdr[6:], im.w-1)
-		put24(hdr[9:], im.h-1)
-		put24(hdr[12:], dur)
-		hdr[15] = 0x02 // do not blend
-		f.Write(hdr)
-		writeChunk(&f, "VP8L", frame)
-		writeChunk(&body, "ANMF", f.Bytes())
+	if len(runs) > 1 {
+		anim := make([]byte, 6) // background 0, loop forever
+		writeChunk(&body, "ANIM", anim)
+		for _, r := range runs {
+			var f bytes.Buffer
+			hdr := make([]byte, 16)
+			put24(hdr[6:], im.w-1)
+			put24(hdr[9:], im.h-1)
+			put24(hdr[12:], r.dur)
+			hdr[15] = 0x02 // do not blend
+			f.Write(hdr)
+			writeChunk(&f, "VP8L", vp8lSolid(im.w, im.h, r.rgb))
+			writeChunk(&body, "ANMF", f.Bytes())
+		}
+	} else if len(runs) == 1 {
+		writeChunk(&body, "VP8L", vp8lSolid(im.w, im.h, runs[0].rgb))
 	}
+	writeChunk(&body, "EXIF", exifText(prompt))
 	var out bytes.Buffer
 	out.WriteString("RIFF")
 	_ = binary.Write(&out, binary.LittleEndian, uint32(body.Len()))
 	out.Write(body.Bytes())
 	return out.Bytes()
+}
+
+// exifText is a little-endian TIFF header with one ASCII tag holding
+// "Prompt:" and the prompt, as ComfyUI stores it (tag 0x0110, Model).
+func exifText(prompt []byte) []byte {
+	val := append([]byte("Prompt:"), prompt...)
+	val = append(val, 0)
+	b := []byte("II*\x00\x08\x00\x00\x00")
+	b = binary.LittleEndian.AppendUint16(b, 1)      // one entry
+	b = binary.LittleEndian.AppendUint16(b, 0x0110) // Model
+	b = binary.LittleEndian.AppendUint16(b, 2)      // ASCII
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(val)))
+	b = binary.LittleEndian.AppendUint32(b, 26) // value offset: after this IFD
+	b = binary.LittleEndian.AppendUint32(b, 0)  // no next IFD
+	return append(b, val...)
 }
 
 func put24(b []byte, v int) {

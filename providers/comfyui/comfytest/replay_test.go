@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -236,8 +237,15 @@ func historyPrompts(want map[string]any) (ids []string, prompts []any) {
 // TestTranscriptReplay sends every request of the transcript, in its order,
 // to a fresh fake and compares status codes, JSON shapes and values (except
 // volatile ones) and WebSocket sequences (types in order, data keys).
+//
+// With SDFORM_COMFYUI_URL set, the same requests go to that server instead:
+// a fresh real ComfyUI 0.8.0 started as the transcript says must pass too,
+// which checks the requests reconstructed here.
 func TestTranscriptReplay(t *testing.T) {
-	_, base := Start(t, Options{})
+	base := os.Getenv("SDFORM_COMFYUI_URL")
+	if base == "" {
+		_, base = Start(t, Options{})
+	}
 	want := decode(t, Transcript080).(map[string]any)
 	r := &replay{t: t, base: base, want: want}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -401,7 +409,12 @@ func waitIdle(t *testing.T, ctx context.Context, r *replay) {
 	t.Helper()
 	for ctx.Err() == nil {
 		_, _, b := r.do("GET", "/prompt", nil)
-		if strings.Contains(string(b), `"queue_remaining":0`) {
+		var q struct {
+			ExecInfo struct {
+				QueueRemaining int `json:"queue_remaining"`
+			} `json:"exec_info"`
+		}
+		if json.Unmarshal(b, &q) == nil && q.ExecInfo.QueueRemaining == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
