@@ -22,6 +22,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// errBuildTimeout marks a solve stopped by the resource's timeout.
+var errBuildTimeout = errors.New("build timed out")
+
 // buildResult is what one solve produced.
 type buildResult struct {
 	exporter map[string]string
@@ -217,7 +220,7 @@ func (p *Provider) solve(ctx context.Context, b *builder, addr string, cfg *imag
 	res := &buildResult{vertices: log.list()}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && cfg.Timeout > 0 {
-			err = fmt.Errorf("timed out after %s: %w", cfg.Timeout, err)
+			err = fmt.Errorf("%w after %s (timeout): %v", errBuildTimeout, cfg.Timeout, err)
 		}
 		return res, describeFailure(err, res.vertices, cfg)
 	}

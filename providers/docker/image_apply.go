@@ -92,8 +92,10 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 	start := time.Now()
 	res, err := p.solve(ctx, b, req.Address, cfg, names, ui)
 	usedFallback := false
-	if err != nil && cfg.FallbackArgs != nil && ctx.Err() == nil {
-		fmt.Fprintf(ui.Out, "%s: %v\n%s: retrying once with the fallback args (%s)\n", req.Address, err, req.Address, strings.Join(sortedKeys(cfg.FallbackArgs), ", "))
+	// A failed first try gets the fallback; a cancelled or timed-out one
+	// does not (the timeout bounds each try, not their sum).
+	if err != nil && cfg.FallbackArgs != nil && ctx.Err() == nil && !errors.Is(err, errBuildTimeout) {
+		fmt.Fprintf(ui.Out, "%v\nretrying once with the fallback args (%s)\n", err, strings.Join(sortedKeys(cfg.FallbackArgs), ", "))
 		fb := cfg.withArgs(cfg.FallbackArgs)
 		res2, err2 := p.solve(ctx, b, req.Address, fb, names, ui)
 		if err2 != nil {
@@ -146,7 +148,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 
 	steps, missed := compareSteps(pred, res.vertices, rel(p.env.ConfigDir, cfg.Dockerfile))
 	for _, m := range missed {
-		fmt.Fprintf(ui.Out, "%s: prediction missed: %s\n", req.Address, m)
+		fmt.Fprintf(ui.Out, "prediction missed: %s\n", m)
 	}
 	priv.Fingerprint = pred.Fingerprint
 	priv.Builder = p.cfg.address()

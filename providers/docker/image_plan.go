@@ -47,6 +47,10 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 			resp.RequiresReplace = []cty.Path{cty.GetAttrPath("id")}
 			resp.Reason = "inputs known only after apply"
 		}
+		// The build record (history, tags) travels on; apply analyses
+		// the build once the inputs are known.
+		priv.Planned = nil
+		resp.PlannedPrivate = priv.encode()
 		return resp
 	}
 	cfg, diags := decodeImage(req.Config, p.env.ConfigDir)

@@ -243,7 +243,7 @@ func TestIntegrationPredictionMissed(t *testing.T) {
 			!strings.Contains(missed.Index(cty.NumberIntVal(0)).AsString(), "predicted to run, BuildKit had it cached") {
 			t.Errorf("prediction_missed = %#v", missed)
 		}
-		if !strings.Contains(h.out.String(), "docker_image.test: prediction missed: Dockerfile:2 RUN echo") {
+		if !strings.Contains(h.out.String(), "prediction missed: Dockerfile:2 RUN echo") {
 			t.Errorf("apply output does not report the miss:\n%s", h.out.String())
 		}
 	})
@@ -592,7 +592,7 @@ func TestIntegrationTimeout(t *testing.T) {
 		cfg := h.image(map[string]cty.Value{"timeout": cty.StringVal("2s")})
 		start := time.Now()
 		ar := h.apply(cfg, h.plan(cfg))
-		if !ar.Diagnostics.HasErrors() || !strings.Contains(ar.Diagnostics[0].Detail, "timed out after 2s") {
+		if !ar.Diagnostics.HasErrors() || !strings.Contains(ar.Diagnostics[0].Detail, "build timed out after 2s (timeout)") {
 			t.Errorf("apply past its timeout: %v", ar.Diagnostics)
 		}
 		if d := time.Since(start); d > 20*time.Second {
