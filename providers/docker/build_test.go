@@ -3,6 +3,7 @@ package docker
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -192,6 +193,27 @@ func TestShowProgressPlain(t *testing.T) {
 	vs := log.list()
 	if len(vs) != 2 || !vs[0].Cached || vs[1].Cached || vs[1].Completed == nil {
 		t.Errorf("vertex log = %+v", vs)
+	}
+}
+
+func TestShowProgressJSON(t *testing.T) {
+	p := New().(*Provider)
+	var out syncBuffer
+	ch, wait := p.showProgress("docker_image.a", providers.UI{Out: &out, JSON: true}, &vertexLog{})
+	statusStream(ch, "[1/1] RUN make")
+	wait()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) == 0 {
+		t.Fatal("no output")
+	}
+	for _, l := range lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+	}
+	if !strings.Contains(out.String(), `"name":"[1/1] RUN make"`) {
+		t.Errorf("rawjson output lacks the vertex:\n%s", out.String())
 	}
 }
 
