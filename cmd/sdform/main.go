@@ -22,6 +22,8 @@ func runWithSignals(args []string) int {
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// Stop delivery, then close the channel so that the goroutine ends.
+	defer close(sigs)
 	defer signal.Stop(sigs)
 	go func() {
 		if _, ok := <-sigs; !ok {
