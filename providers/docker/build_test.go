@@ -217,6 +217,14 @@ func TestShowProgressJSON(t *testing.T) {
 	}
 }
 
+// unwrapper is a writer over another, as the engine's prefix writer is.
+type unwrapper struct {
+	io.Writer
+	under io.Writer
+}
+
+func (u unwrapper) Unwrap() io.Writer { return u.under }
+
 // TestShowProgressSharedTerminal runs two builds on one pseudo-terminal:
 // one display, every vertex prefixed with its resource's address.
 func TestShowProgressSharedTerminal(t *testing.T) {
@@ -240,7 +248,9 @@ func TestShowProgressSharedTerminal(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ch, wait := p.showProgress(addr, providers.UI{Out: slave, Terminal: true}, &vertexLog{})
+			// The engine's prefixing writer, unwrapping to the terminal.
+			out := unwrapper{Writer: &syncBuffer{}, under: slave}
+			ch, wait := p.showProgress(addr, providers.UI{Out: out, Terminal: true}, &vertexLog{})
 			statusStream(ch, "[1/1] RUN build "+addr)
 			wait()
 		}()

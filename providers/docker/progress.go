@@ -17,9 +17,11 @@ import (
 // of fighting over it. Vertex names carry the resource address.
 //
 // Only a terminal display is shared: it needs the console itself, while the
-// engine's per-resource writers prefix every line with the address. Plain
-// and rawjson output are line-oriented, so each build gets its own display
-// writing to its prefixed UI.Out, which reads the same.
+// engine's per-resource writers prefix every line with the address. When
+// UI.Out is the terminal, or unwraps to it (Unwrap() io.Writer), builds
+// share one display; otherwise, and for plain and rawjson output, which are
+// line-oriented, each build gets its own display writing to its prefixed
+// UI.Out, which reads the same.
 type progressHub struct {
 	mu    sync.Mutex
 	ch    chan *bkclient.SolveStatus
@@ -108,7 +110,7 @@ func (p *Provider) showProgress(addr string, ui providers.UI, log *vertexLog) (c
 	if out == nil {
 		out = io.Discard
 	}
-	if f, ok := out.(console.File); ok && ui.Terminal && !ui.JSON {
+	if f, ok := terminalOf(out); ok && ui.Terminal && !ui.JSON {
 		if _, err := console.ConsoleFromFile(f); err == nil {
 			shared := p.progress.join(f)
 			done := make(chan struct{})
@@ -142,6 +144,22 @@ func (p *Provider) showProgress(addr string, ui providers.UI, log *vertexLog) (c
 		close(own)
 	}()
 	return in, func() { <-done }
+}
+
+// terminalOf finds the terminal under w: w itself, or what its Unwrap
+// chain leads to (a line-prefixing writer over the terminal).
+func terminalOf(w io.Writer) (console.File, bool) {
+	for i := 0; i < 8 && w != nil; i++ {
+		if f, ok := w.(console.File); ok {
+			return f, true
+		}
+		u, ok := w.(interface{ Unwrap() io.Writer })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
+	}
+	return nil, false
 }
 
 // withPrefix copies ss with every vertex name prefixed, leaving the
