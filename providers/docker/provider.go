@@ -28,6 +28,10 @@ type Provider struct {
 	solves atomic.Int64
 
 	image *imageType
+	test  *imageTestType
+	// testRefs maps image IDs to references, for tests on a standalone
+	// BuildKit (see testRefs.note).
+	testRefs testRefs
 }
 
 var (
@@ -40,14 +44,15 @@ var (
 func New() providers.Provider {
 	p := &Provider{}
 	p.image = &imageType{p: p}
+	p.test = &imageTestType{p: p}
 	return p
 }
 
-// Schema returns the provider block and docker_image.
+// Schema returns the provider block, docker_image and docker_image_test.
 func (p *Provider) Schema() providers.ProviderSchema {
 	return providers.ProviderSchema{
 		Provider:  providerSchema(),
-		Resources: map[string]*providers.Schema{"docker_image": imageSchema()},
+		Resources: map[string]*providers.Schema{"docker_image": imageSchema(), "docker_image_test": imageTestSchema()},
 	}
 }
 
@@ -84,23 +89,31 @@ func (p *Provider) Close() error {
 }
 
 func unknownType(typeName string) providers.Diagnostics {
-	return providers.Diagnostics{}.Errorf(nil, "Unknown resource type", "The docker provider has no resource type %q; it has docker_image.", typeName)
+	return providers.Diagnostics{}.Errorf(nil, "Unknown resource type", "The docker provider has no resource type %q; it has docker_image and docker_image_test.", typeName)
 }
 
 // ValidateResource checks a config offline.
 func (p *Provider) ValidateResource(ctx context.Context, req providers.ValidateRequest) providers.ValidateResponse {
-	if req.TypeName != "docker_image" {
-		return providers.ValidateResponse{Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		return p.image.validate(ctx, req)
+	case "docker_image_test":
+		return p.test.validate(ctx, req)
 	}
-	return p.image.validate(ctx, req)
+	return providers.ValidateResponse{Diagnostics: unknownType(req.TypeName)}
 }
 
 // ReadResource refreshes a managed resource.
 func (p *Provider) ReadResource(ctx context.Context, req providers.ReadRequest) providers.ReadResponse {
-	if req.TypeName != "docker_image" {
-		return providers.ReadResponse{NewState: req.Prior, Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		resp := p.image.read(ctx, req)
+		p.testRefs.note(resp.NewState, resp.Private)
+		return resp
+	case "docker_image_test":
+		return p.test.read(ctx, req)
 	}
-	return p.image.read(ctx, req)
+	return providers.ReadResponse{NewState: req.Prior, Diagnostics: unknownType(req.TypeName)}
 }
 
 // ReadData reads a data source; the docker provider has none.
@@ -110,26 +123,41 @@ func (p *Provider) ReadData(_ context.Context, req providers.ReadDataRequest) pr
 
 // PlanResource proposes the new value of a managed resource.
 func (p *Provider) PlanResource(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
-	if req.TypeName != "docker_image" {
-		return providers.PlanResponse{Planned: req.Prior, Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		p.testRefs.note(req.Prior, req.PriorPrivate)
+		return p.image.plan(ctx, req)
+	case "docker_image_test":
+		return p.test.plan(ctx, req)
 	}
-	return p.image.plan(ctx, req)
+	return providers.PlanResponse{Planned: req.Prior, Diagnostics: unknownType(req.TypeName)}
 }
 
 // ApplyResource carries out a planned action.
 func (p *Provider) ApplyResource(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
-	if req.TypeName != "docker_image" {
-		return providers.ApplyResponse{NewState: req.Prior, Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		resp := p.image.apply(ctx, req)
+		p.testRefs.note(resp.NewState, resp.Private)
+		return resp
+	case "docker_image_test":
+		return p.test.apply(ctx, req)
 	}
-	return p.image.apply(ctx, req)
+	return providers.ApplyResponse{NewState: req.Prior, Diagnostics: unknownType(req.TypeName)}
 }
 
-// Promote moves an image's tags once its tests passed.
+// Promote moves an image's tags once its tests passed. A test result has
+// nothing to promote.
 func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) providers.PromoteResponse {
-	if req.TypeName != "docker_image" {
-		return providers.PromoteResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		resp := p.image.promote(ctx, req)
+		p.testRefs.note(resp.NewState, resp.Private)
+		return resp
+	case "docker_image_test":
+		return providers.PromoteResponse{NewState: req.State, Private: req.Private}
 	}
-	return p.image.promote(ctx, req)
+	return providers.PromoteResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
 }
 
 // Rollback moves an image's tags back to what they pointed to before its
