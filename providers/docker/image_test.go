@@ -220,3 +220,41 @@ func TestValidateOffline(t *testing.T) {
 		t.Errorf("validate dialled the builder")
 	}
 }
+
+func TestCapabilityDiags(t *testing.T) {
+	old := &builder{engineStore: true, cfg: config{dockerHost: "unix:///d.sock"}}
+	modern := &builder{engineStore: true, caps: capabilities{infoAPI: true}}
+	standalone := &builder{caps: capabilities{infoAPI: true}}
+	syntax := &prediction{Syntax: "docker/dockerfile:1.7", SyntaxLine: 1}
+	for name, tc := range map[string]struct {
+		b    *builder
+		cfg  *imageConfig
+		pred *prediction
+		want []string // "error: summary" / "warning: summary"
+	}{
+		"named contexts on the old built-in": {b: old, cfg: &imageConfig{Contexts: map[string]string{"w": "/w"}}, pred: &prediction{},
+			want: []string{"error: Named contexts unsupported by this builder"}},
+		"named contexts on a modern engine": {b: modern, cfg: &imageConfig{Contexts: map[string]string{"w": "/w"}}, pred: &prediction{}},
+		"cache_to through the Engine": {b: modern, cfg: &imageConfig{CacheTo: []string{"r/c:c"}}, pred: &prediction{},
+			want: []string{"error: Registry cache export unsupported by this builder"}},
+		"cache_to on a standalone": {b: standalone, cfg: &imageConfig{CacheTo: []string{"r/c:c"}}, pred: &prediction{}},
+		"syntax line, old built-in": {b: old, cfg: &imageConfig{}, pred: syntax,
+			want: []string{"warning: # syntax= with an old built-in BuildKit"}},
+		"syntax line, standalone": {b: standalone, cfg: &imageConfig{}, pred: syntax},
+		"push without tags":       {b: standalone, cfg: &imageConfig{Push: true}, pred: &prediction{}, want: []string{"warning: Nothing to push"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, d := range capabilityDiags(tc.b, tc.cfg, tc.pred, "/cfg") {
+				sev := "error"
+				if d.Severity == providers.Warning {
+					sev = "warning"
+				}
+				got = append(got, sev+": "+d.Summary)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("diagnostics = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -672,3 +672,18 @@ func TestIntegrationRetagAndDelete(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationRegistryCache exports the build cache to the registry and
+// imports it back on a standalone BuildKit.
+func TestIntegrationRegistryCache(t *testing.T) {
+	addr := testenv.BuildKit(t)
+	reg := testenv.Registry(t)
+	base := testenv.BaseImage(t)
+	cache := reg + "/sdform-it/cache:" + nonce()
+	h := newHarness(t, map[string]cty.Value{"buildkit": cty.StringVal(addr)}, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo " + nonce() + " > /n\n"})
+	h.mustBuild(h.image(map[string]cty.Value{"cache_to": strs(cache), "cache_from": strs(cache)}))
+	ref, _ := name.ParseReference(cache, name.Insecure)
+	if _, err := remote.Head(ref); err != nil {
+		t.Errorf("no cache manifest at %s after a build with cache_to: %v", cache, err)
+	}
+}
