@@ -1,6 +1,7 @@
 package comfyui
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -615,11 +617,7 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 	if !c.Known {
 		return failed(diags.Errorf(nil, "Values unknown at apply", "%s: %s still unknown when the workflow should run.", req.Address, strings.Join(c.Unknown, ", ")))
 	}
-	out := req.UI.Out
-	if out == nil {
-		out = io.Discard
-	}
-	res, srv, err := w.run(ctx, req.Address, c, out)
+	res, srv, err := w.run(ctx, req.Address, c, uiWriter(req.UI))
 	if err != nil {
 		var d providers.Diagnostics
 		var pd *prepareError
@@ -806,6 +804,41 @@ func progressPrinter(out io.Writer, p workflow.Prompt) func(workflow.Event) {
 			}
 		case "websocket_dropped":
 			fmt.Fprintf(out, "comfyui_workflow: WebSocket closed (%v); following the run through /history\n", e.Err)
+		}
+	}
+}
+
+// uiWriter is where progress lines go: as they are, or under -json as one
+// JSON object per line.
+func uiWriter(ui providers.UI) io.Writer {
+	if ui.Out == nil {
+		return io.Discard
+	}
+	if !ui.JSON {
+		return ui.Out
+	}
+	return &jsonLines{out: ui.Out}
+}
+
+type jsonLines struct {
+	mu  sync.Mutex
+	out io.Writer
+	buf []byte
+}
+
+func (j *jsonLines) Write(p []byte) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.buf = append(j.buf, p...)
+	for {
+		i := bytes.IndexByte(j.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		b, _ := json.Marshal(map[string]any{"@level": "info", "@message": string(j.buf[:i]), "type": "progress"})
+		j.buf = j.buf[i+1:]
+		if _, err := j.out.Write(append(b, '\n')); err != nil {
+			return len(p), err
 		}
 	}
 }

@@ -394,6 +394,18 @@ func TestWorkflowWebSocketDrop(t *testing.T) {
 	}
 }
 
+func TestProgressJSONLines(t *testing.T) {
+	var b bytes.Buffer
+	w := uiWriter(providers.UI{Out: &b, JSON: true})
+	fmt.Fprintf(w, "comfyui_workflow: node 1 (EmptyImage)\ncomfyui_")
+	fmt.Fprintf(w, "workflow: done\n")
+	want := `{"@level":"info","@message":"comfyui_workflow: node 1 (EmptyImage)","type":"progress"}` + "\n" +
+		`{"@level":"info","@message":"comfyui_workflow: done","type":"progress"}` + "\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
 func TestWorkflowPlanOffline(t *testing.T) {
 	e := newWfEnv(t)
 	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
