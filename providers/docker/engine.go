@@ -25,7 +25,7 @@ func (e engineStore) facts(ctx context.Context, ref string) (*imageFacts, error)
 	if err != nil {
 		return nil, engineErr("inspect image "+ref, err)
 	}
-	f := &imageFacts{ID: res.ID, Size: res.Size, SizeKnown: true, RepoTags: res.RepoTags}
+	f := &imageFacts{ID: res.ID, Size: res.Size, SizeKnown: true}
 	if t, err := time.Parse(time.RFC3339Nano, res.Created); err == nil {
 		f.Created = t
 	}

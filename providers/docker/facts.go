@@ -25,8 +25,6 @@ type imageFacts struct {
 	Workdir   string
 	User      string
 	Ports     []string
-	// RepoTags are the Engine's tags on the image (empty for registries).
-	RepoTags []string
 }
 
 // computed returns the computed attributes of docker_image that come from the

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
@@ -177,10 +176,4 @@ func detail(pr providers.PlanResponse, prefix string) string {
 		}
 	}
 	return ""
-}
-
-// uniqueTag gives each test run its own repository tag, so runs against a
-// long-lived registry and Engine do not see each other's images.
-func uniqueTag(repo string) string {
-	return repo + ":t" + time.Now().Format("150405.000000000")[0:6] + strings.ReplaceAll(time.Now().Format(".000000"), ".", "")
 }

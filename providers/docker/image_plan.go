@@ -72,6 +72,10 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	resp.Fingerprint = pred.Fingerprint
 
 	rebuild, reason := decide(req.Prior, priv, cfg, pred)
+	if !rebuild && priv.Builder != "" && priv.Builder != p.cfg.address() {
+		// The image lives in the store of the builder that made it.
+		rebuild, reason = true, "builder changed from "+priv.Builder+" to "+p.cfg.address()
+	}
 	var details []string
 	if !rebuild {
 		resp.Planned = plannedValue(req.Config, req.Prior)

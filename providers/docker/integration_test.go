@@ -687,3 +687,25 @@ func TestIntegrationRegistryCache(t *testing.T) {
 		t.Errorf("no cache manifest at %s after a build with cache_to: %v", cache, err)
 	}
 }
+
+// TestIntegrationBuilderChanged plans an image built by the Docker Engine
+// with a standalone BuildKit: the image is not in that builder's store, so
+// the plan rebuilds and says why.
+func TestIntegrationBuilderChanged(t *testing.T) {
+	host := testenv.DockerHost(t)
+	addr := testenv.BuildKit(t)
+	files := map[string]string{"Dockerfile": "FROM scratch\nCOPY n /n\n", "n": nonce()}
+	h := newHarness(t, map[string]cty.Value{"docker_host": cty.StringVal(host)}, files)
+	cfg := h.image(nil)
+	h.mustBuild(cfg)
+	if a := h.action(h.plan(cfg)); a != providers.NoOp {
+		t.Fatalf("re-plan on the same builder: %s", a)
+	}
+	other := newHarness(t, map[string]cty.Value{"buildkit": cty.StringVal(addr)}, nil)
+	other.p.env = h.p.env
+	other.state, other.private = h.state, h.private
+	pr := other.plan(cfg)
+	if a := other.action(pr); a != providers.Replace || !strings.HasPrefix(pr.Reason, "builder changed from unix://") {
+		t.Errorf("plan on another builder: %s %q", a, pr.Reason)
+	}
+}
