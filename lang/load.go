@@ -156,8 +156,10 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	if cfg.Settings.RequiredVersion != "" {
 		l.diags = append(l.diags, CheckRequiredVersion(cfg.Settings.RequiredVersion, Version, l.versionRange)...)
 	}
-	sortDiagnostics(l.diags)
-	return cfg, l.diags
+	SortDiagnostics(l.diags)
+	// Constants (defaults, settings) are evaluated here too, and cty may
+	// recover a panic in them: keep its stack trace from the user.
+	return cfg, TidyDiagnostics(l.diags)
 }
 
 // configFileNames lists the configuration files of dir, sorted. Symlinks
@@ -185,10 +187,11 @@ func configFileNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-// sortDiagnostics orders diagnostics by position so that output is stable:
-// hcl reports some problems in map order. Diagnostics without a subject
-// keep their relative order and come first.
-func sortDiagnostics(diags hcl.Diagnostics) {
+// SortDiagnostics orders diags by where they point: those without a source
+// range first (in their order), then by file and position, so that output
+// is stable: hcl reports some problems in map order, and the engine's walk
+// finishes nodes in whatever order the scheduler picks.
+func SortDiagnostics(diags hcl.Diagnostics) {
 	sort.SliceStable(diags, func(i, j int) bool {
 		a, b := diags[i].Subject, diags[j].Subject
 		switch {
@@ -196,9 +199,16 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 			return a == nil && b != nil
 		case a.Filename != b.Filename:
 			return a.Filename < b.Filename
-		default:
+		case a.Start.Byte != b.Start.Byte:
 			return a.Start.Byte < b.Start.Byte
+		case a.End.Byte != b.End.Byte:
+			return a.End.Byte < b.End.Byte
+		case diags[i].Severity != diags[j].Severity:
+			return diags[i].Severity == hcl.DiagError
+		case diags[i].Summary != diags[j].Summary:
+			return diags[i].Summary < diags[j].Summary
 		}
+		return diags[i].Detail < diags[j].Detail
 	})
 }
 

@@ -361,7 +361,7 @@ func (c *Config) References() (map[string][]Reference, hcl.Diagnostics) {
 		all = append(all, refs...)
 	}
 	diags = append(diags, c.CheckReferences(all)...)
-	sortDiagnostics(diags)
+	SortDiagnostics(diags)
 	return out, dedupeDiagnostics(diags)
 }
 

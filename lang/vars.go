@@ -111,7 +111,7 @@ func (c *Config) VariableValues(in VarInputs) (map[string]cty.Value, hcl.Diagnos
 		diags = append(diags, d...)
 		out[name] = val
 	}
-	return out, diags
+	return out, TidyDiagnostics(diags)
 }
 
 // finalValue picks, converts and validates the value of one variable.
@@ -230,6 +230,7 @@ func (c *Config) validate(v *Variable, val cty.Value) hcl.Diagnostics {
 // value through it.
 func errorMessage(expr hcl.Expression, ctx *hcl.EvalContext) string {
 	msg, d := expr.Value(ctx)
+	d = TidyDiagnostics(d)
 	if d.HasErrors() {
 		return "The error message could not be evaluated: " + d[0].Detail
 	}

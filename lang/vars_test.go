@@ -379,3 +379,41 @@ variable "keys" {
 		t.Errorf("diagnostic does not point at the declaration and name the file:\n%s", out)
 	}
 }
+
+// TestRecoveredPanicMessagesAreTidy gives every place that evaluates a
+// constant or a validation an expression on which cty recovers a panic
+// ((1/0) % 2): the diagnostic must not carry the Go stack trace.
+func TestRecoveredPanicMessagesAreTidy(t *testing.T) {
+	const bad = "(1/0) % 2"
+	tests := map[string]struct {
+		files map[string]string
+		in    VarInputs
+	}{
+		"default": {files: map[string]string{"main.sdf.hcl": "variable \"v\" {\n  default = " + bad + "\n}\n"}},
+		"auto file": {files: map[string]string{
+			"main.sdf.hcl": `variable "v" {}`, "x.auto.sdfvars": "v = " + bad + "\n",
+		}},
+		"-var of a number":     {files: map[string]string{"main.sdf.hcl": "variable \"v\" {\n  type = number\n}\n"}, in: VarInputs{CLI: []string{"v=" + bad}}},
+		"environment":          {files: map[string]string{"main.sdf.hcl": "variable \"v\" {\n  type = number\n}\n"}, in: VarInputs{Env: []string{"SDF_VAR_v=" + bad}}},
+		"validation condition": {files: map[string]string{"main.sdf.hcl": "variable \"v\" {\n  default = 1\n  validation {\n    condition     = (" + bad + ") == var.v\n    error_message = \"x\"\n  }\n}\n"}},
+		"validation message":   {files: map[string]string{"main.sdf.hcl": "variable \"v\" {\n  default = 1\n  validation {\n    condition     = var.v == 2\n    error_message = \"m ${" + bad + "} ${var.v}\"\n  }\n}\n"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := writeDir(t, tc.files)
+			cfg, diags := Load(dir)
+			if !diags.HasErrors() {
+				_, d := cfg.VariableValues(tc.in)
+				diags = append(diags, d...)
+			}
+			if !diags.HasErrors() {
+				t.Fatalf("no error for %s", bad)
+			}
+			for _, d := range diags {
+				if strings.Contains(d.Detail, "goroutine") || strings.Contains(d.Detail, ".go:") || strings.Contains(d.Detail, "panic") {
+					t.Errorf("stack trace in diagnostic %q: %s", d.Summary, d.Detail)
+				}
+			}
+		})
+	}
+}

@@ -89,12 +89,12 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	opts.Refresh = false
 	r, diags := c.newRun(st, opts, false)
 	if diags.HasErrors() {
-		return res, diags
+		return res, tidy(diags)
 	}
 	r.diags = nil
 	r.walk(ctx)
 	if r.diags.HasErrors() {
-		return res, r.diags
+		return res, tidy(r.diags)
 	}
 	if d := r.plan().InputsDigest; d != p.InputsDigest {
 		return res, stale("the configuration or an input file changed since the plan was made")
@@ -125,7 +125,7 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	sort.Strings(res.Succeeded)
 	sort.Strings(res.Failed)
 	sort.Strings(res.Skipped)
-	return res, append(r.diags, a.diags...)
+	return res, tidy(append(r.diags, a.diags...))
 }
 
 func stale(why string) hcl.Diagnostics {
@@ -286,7 +286,7 @@ func (a *applier) visit(ctx context.Context, key string) {
 	ch := a.changes[key]
 	n := a.r.g.nodes[key]
 	if n != nil && n.kind == KindLocal {
-		v, d := n.local.Expr.Value(a.r.scope(n).EvalContext())
+		v, d := evalExpr(n.local.Expr, a.r.scope(n).EvalContext())
 		if d.HasErrors() {
 			a.failed(key, nil, d)
 			return
@@ -659,7 +659,7 @@ func (a *applier) finishOutputs(destroy bool) {
 		if so := a.st.Outputs[name]; so != nil && so.Value != cty.NilVal {
 			before = so.Value
 		}
-		v, d := o.Expr.Value(r.scope(r.g.nodes[key]).EvalContext())
+		v, d := evalExpr(o.Expr, r.scope(r.g.nodes[key]).EvalContext())
 		if d.HasErrors() {
 			a.diags = append(a.diags, d...)
 			continue

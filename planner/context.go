@@ -11,7 +11,6 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
@@ -202,7 +201,7 @@ func decodeProvider(pi *providerInst, pb *lang.ProviderBlock, ectx *hcl.EvalCont
 		body = pb.Config
 	}
 	spec := pi.schema.Provider.DecoderSpec()
-	v, diags := hcldec.Decode(body, spec, ectx)
+	v, diags := decodeBody(body, spec, ectx)
 	if pi.schema.Provider != nil {
 		diags = append(diags, readOnlyDiags(pi.schema.Provider, v, body, declOf(pb), nil, "provider "+pi.name)...)
 	}

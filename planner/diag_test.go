@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -278,4 +279,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestDiagnosticsInSourceOrder validates and plans a configuration with a
+// mistake in several resources, which the parallel walk finds in any order:
+// the diagnostics must come back in source order every time.
+func TestDiagnosticsInSourceOrder(t *testing.T) {
+	var cfg strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&cfg, "resource \"test_thing\" \"r%d\" {\n  tags = \"not a list %d\"\n}\n", i, i)
+	}
+	f := newFixture(t, map[string]string{"main.sdf.hcl": cfg.String()})
+	for i := range 20 {
+		for what, diags := range map[string]hcl.Diagnostics{
+			"validate": f.context().Validate(context.Background()),
+			"plan": func() hcl.Diagnostics {
+				_, d := f.context().Plan(context.Background(), f.state(), defaultOpts())
+				return d
+			}(),
+		} {
+			if len(diags) != 8 {
+				t.Fatalf("%s: %d diagnostics, want 8: %s", what, len(diags), diagString(diags))
+			}
+			for j := 1; j < len(diags); j++ {
+				if diags[j].Subject.Start.Byte < diags[j-1].Subject.Start.Byte {
+					t.Fatalf("%s, run %d: diagnostics out of source order:\n%s", what, i, diagString(diags))
+				}
+			}
+		}
+	}
 }

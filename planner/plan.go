@@ -21,14 +21,15 @@ import (
 func (c *Context) Plan(ctx context.Context, st *state.File, opts plan.Options) (*plan.Plan, hcl.Diagnostics) {
 	r, diags := c.newRun(st, opts, false)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, tidy(diags)
 	}
 	r.diags = diags
 	r.walk(ctx)
 	if err := ctx.Err(); err != nil {
 		r.diags = append(r.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plan interrupted", Detail: "The plan was cancelled before it finished: " + err.Error() + "."})
 	}
-	return r.plan(), r.diags
+	p := r.plan() // adds the failed checks' warnings to r.diags
+	return p, tidy(r.diags)
 }
 
 // Validate checks the configuration without state: references, cycles,
@@ -38,11 +39,11 @@ func (c *Context) Plan(ctx context.Context, st *state.File, opts plan.Options) (
 func (c *Context) Validate(ctx context.Context) hcl.Diagnostics {
 	r, diags := c.newRun(nil, plan.Options{}, true)
 	if diags.HasErrors() {
-		return diags
+		return tidy(diags)
 	}
 	r.diags = diags
 	r.walk(ctx)
-	return r.diags
+	return tidy(r.diags)
 }
 
 // walk visits every node of the run.
@@ -80,7 +81,7 @@ func (r *run) visit(ctx context.Context, key string) {
 	}
 	switch n.kind {
 	case KindLocal:
-		v, d := n.local.Expr.Value(r.scope(n).EvalContext())
+		v, d := evalExpr(n.local.Expr, r.scope(n).EvalContext())
 		if d.HasErrors() {
 			r.fail(key, d)
 			return
@@ -606,7 +607,7 @@ func (r *run) planOutput(n *node) {
 		return
 	}
 	if r.validate {
-		_, d := o.Expr.Value(r.scope(n).EvalContext())
+		_, d := evalExpr(o.Expr, r.scope(n).EvalContext())
 		r.addDiags(d)
 		return
 	}
@@ -616,7 +617,7 @@ func (r *run) planOutput(n *node) {
 		r.mu.Unlock()
 		return
 	}
-	v, d := o.Expr.Value(r.scope(n).EvalContext())
+	v, d := evalExpr(o.Expr, r.scope(n).EvalContext())
 	if d.HasErrors() {
 		r.fail(n.key, d)
 		return
@@ -659,7 +660,7 @@ func (r *run) evalCheck(n *node) (*plan.CheckResult, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	failed, unknown, allWarn := false, false, true
 	for _, a := range n.check.Asserts {
-		v, d := a.Condition.Value(ectx)
+		v, d := evalExpr(a.Condition, ectx)
 		if d.HasErrors() {
 			diags = append(diags, d...)
 			failed, allWarn = true, false
@@ -686,7 +687,7 @@ func (r *run) evalCheck(n *node) (*plan.CheckResult, hcl.Diagnostics) {
 		}
 		msg := "assertion failed"
 		if a.ErrorMessage != nil {
-			if mv, d := a.ErrorMessage.Value(ectx); !d.HasErrors() {
+			if mv, d := evalExpr(a.ErrorMessage, ectx); !d.HasErrors() {
 				switch {
 				case lang.IsSensitive(mv):
 					msg = "(error message is sensitive)"

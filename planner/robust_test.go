@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -59,6 +60,43 @@ func TestOddConfigurationsDoNotPanic(t *testing.T) {
 			for _, d := range diags {
 				if d.Severity == hcl.DiagError && d.Summary == "" {
 					t.Errorf("error without a summary: %+v", d)
+				}
+			}
+		})
+	}
+}
+
+// TestRecoveredPanicMessagesAreTidy evaluates expressions that make cty
+// recover a panic ((1/0) % 2 is infinity modulo 2): the diagnostic must say
+// what failed in one sentence, without the Go stack trace cty appends.
+func TestRecoveredPanicMessagesAreTidy(t *testing.T) {
+	const bad = "(1/0) % 2"
+	tests := map[string]string{
+		"local":           "locals { x = " + bad + " }",
+		"resource":        `resource "test_thing" "a" { name = tostring(` + bad + `) }`,
+		"data source":     `data "test_data" "d" { input = tostring(` + bad + `) }`,
+		"provider":        `provider "test" { label = tostring(` + bad + `) }` + "\n" + `resource "test_thing" "a" {}`,
+		"output":          "output \"o\" { value = " + bad + " }",
+		"check condition": "check \"c\" {\n  assert {\n    condition     = (" + bad + ") == 1\n    error_message = \"x\"\n  }\n}",
+	}
+	for name, cfg := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"main.sdf.hcl": cfg})
+			c := f.context()
+			for what, diags := range map[string]hcl.Diagnostics{
+				"validate": c.Validate(context.Background()),
+				"plan": func() hcl.Diagnostics {
+					_, d := f.context().Plan(context.Background(), f.state(), plan.Options{Refresh: true})
+					return d
+				}(),
+			} {
+				if !diags.HasErrors() {
+					t.Errorf("%s: no error for %s", what, bad)
+				}
+				for _, d := range diags {
+					if strings.Contains(d.Detail, "goroutine") || strings.Contains(d.Detail, ".go:") || strings.Contains(d.Detail, "panic") {
+						t.Errorf("%s: stack trace in diagnostic %q: %s", what, d.Summary, d.Detail)
+					}
 				}
 			}
 		})

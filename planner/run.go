@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/planner/plan"
 	"github.com/sdform/sdform/planner/state"
@@ -288,11 +287,11 @@ func markSensitive(v cty.Value, paths []cty.Path) cty.Value {
 // n's scope and rejects read-only attributes.
 func (r *run) evalConfig(n *node, schema *providers.Schema, body hcl.Body) (cty.Value, hcl.Diagnostics) {
 	ectx := r.scope(n).EvalContext()
-	v, diags := hcldec.Decode(body, specOf(schema), ectx)
+	v, diags := decodeBody(body, specOf(schema), ectx)
 	if n.res != nil {
 		// replace_triggered_by items must name attributes that exist.
 		for _, e := range n.res.Lifecycle.ReplaceTriggeredBy {
-			_, d := e.Value(ectx)
+			_, d := evalExpr(e, ectx)
 			diags = append(diags, d...)
 		}
 	}
