@@ -49,6 +49,7 @@ func imageTestSchema() *providers.Schema {
 			"passed":   comp(cty.Bool, "Whether every expectation of the last run held."),
 			"runner":   comp(cty.String, "Where the commands ran: \"docker engine\" (a container) or \"buildkit exec\" (a BuildKit container over the image)."),
 			"image_id": comp(cty.String, "Config digest of the image the last run tested."),
+			"stdout":   comp(strMap, "Each command's standard output at the last run (its last 4 KiB, without the final newline): what the image reported, such as its attention backend."),
 		},
 		Blocks: map[string]*providers.NestedBlock{
 			"command": {Nesting: providers.NestingMap, Block: providers.Schema{
@@ -98,7 +99,7 @@ func imageTestSchema() *providers.Schema {
 }
 
 // testComputed are docker_image_test's attributes that only a run tells.
-var testComputed = []string{"results", "passed", "runner", "image_id"}
+var testComputed = []string{"results", "passed", "runner", "image_id", "stdout"}
 
 // testSpec is a decoded docker_image_test definition.
 type testSpec struct {
@@ -531,6 +532,7 @@ func (t *imageTestType) apply(ctx context.Context, req providers.ApplyRequest) p
 		"passed":   cty.BoolVal(run.passed()),
 		"runner":   cty.StringVal(run.runner),
 		"image_id": cty.StringVal(run.imageID),
+		"stdout":   stdoutValue(run.stdout),
 	}
 	priv := testPrivate{ImageID: run.imageID, Definition: def, Passed: run.passed()}
 	ns := testValue(req.Config, computed)
@@ -542,6 +544,19 @@ func (t *imageTestType) apply(ctx context.Context, req providers.ApplyRequest) p
 		})
 	}
 	return providers.ApplyResponse{NewState: ns, Private: priv.encode(), Diagnostics: diags}
+}
+
+// stdoutValue records each command's output, bounded: state is no place
+// for a log.
+func stdoutValue(m map[string]string) cty.Value {
+	if len(m) == 0 {
+		return cty.MapValEmpty(cty.String)
+	}
+	vs := map[string]cty.Value{}
+	for k, v := range m {
+		vs[k] = cty.StringVal(v)
+	}
+	return cty.MapVal(vs)
 }
 
 func resultsValue(rs []testResult) cty.Value {

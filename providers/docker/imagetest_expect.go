@@ -164,7 +164,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// validTail returns the last n bytes of s or fewer, starting on a rune.
 func validTail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
 	i := len(s) - n
 	for i < len(s) && !utf8.RuneStart(s[i]) {
 		i++

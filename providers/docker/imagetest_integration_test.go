@@ -48,7 +48,10 @@ func (th *testHarness) config(image string, commands, files map[string]cty.Value
 
 func command(run []string, env map[string]string, timeout string, expect map[string]cty.Value) cty.Value {
 	s := imageTestSchema().Blocks["command"].Block
-	given := map[string]cty.Value{"run": strs(run...)}
+	given := map[string]cty.Value{"run": cty.ListValEmpty(cty.String)}
+	if len(run) > 0 {
+		given["run"] = strs(run...)
+	}
 	if env != nil {
 		m := map[string]cty.Value{}
 		for k, v := range env {
@@ -178,6 +181,9 @@ func TestIntegrationImageTestPasses(t *testing.T) {
 		}
 		if got := th.state.GetAttr("image_id").AsString(); got != id {
 			t.Errorf("image_id = %s, want %s", got, id)
+		}
+		if got := th.state.GetAttr("stdout").Index(cty.StringVal("env")).AsString(); got != "bar x y /app" {
+			t.Errorf("recorded stdout of command env = %q", got)
 		}
 		if !th.state.GetAttr("passed").True() {
 			t.Errorf("passed = false: %v", results(th.state))

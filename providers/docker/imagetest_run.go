@@ -16,8 +16,9 @@ import (
 // enough for any version banner or import error, bounded for a command
 // that prints a model's weights.
 const (
-	maxOutput  = 4 << 20
-	maxContent = 1 << 20
+	maxOutput   = 4 << 20
+	maxContent  = 1 << 20
+	maxRecorded = 4 << 10
 )
 
 // The runner names, as docker_image_test.runner records them.
@@ -46,7 +47,9 @@ type testRun struct {
 	runner  string
 	imageID string
 	results []testResult
-	notes   providers.Diagnostics
+	// stdout is each command's output as recorded (maxRecorded).
+	stdout map[string]string
+	notes  providers.Diagnostics
 }
 
 func (r *testRun) passed() bool {
@@ -72,7 +75,7 @@ func (r *testRun) failures() []string {
 // Engine when the builder keeps images there, else in BuildKit containers
 // over the image.
 func (p *Provider) runImageTest(ctx context.Context, b *builder, addr string, spec *testSpec, out io.Writer) (*testRun, error) {
-	run := &testRun{}
+	run := &testRun{stdout: map[string]string{}}
 	body := func(ctx context.Context, r testRunner) error {
 		run.runner, run.imageID = r.kind(), r.imageID()
 		fmt.Fprintf(out, "testing image %s (%s runner)\n", short(run.imageID), run.runner)
@@ -91,6 +94,7 @@ func (p *Provider) runImageTest(ctx context.Context, b *builder, addr string, sp
 			if err != nil {
 				return fmt.Errorf("run command %s: %w", c.Name, err)
 			}
+			run.stdout[c.Name] = validTail(matchText(o.Stdout), maxRecorded)
 			rs := checkCommand(c, o)
 			report(out, fmt.Sprintf("command %s: exit %d in %s", c.Name, o.ExitCode, o.Duration.Round(1e6)), rs)
 			run.results = append(run.results, rs...)
