@@ -54,7 +54,7 @@ func TestDecodeTestDiagnostics(t *testing.T) {
 				`mode = "0999" for file "relative"`, `owner = "a:b:c"`, `content of file "relative" is not a regular expression`},
 		},
 		"bad gpus": {
-			cfg: th.config(idA, map[string]cty.Value{"g": objectOf(&imageTestSchema().Blocks["command"].Block, map[string]cty.Value{"run": strs("nvidia-smi"), "gpus": cty.StringVal("some")})}, nil, nil),
+			cfg:  th.config(idA, map[string]cty.Value{"g": objectOf(&imageTestSchema().Blocks["command"].Block, map[string]cty.Value{"run": strs("nvidia-smi"), "gpus": cty.StringVal("some")})}, nil, nil),
 			want: []string{`gpus = "some" in command "g" must be "all" or a positive count`},
 		},
 	}
