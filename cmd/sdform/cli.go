@@ -63,6 +63,7 @@ var commands = []*command{
 	{name: "fmt", synopsis: "Rewrite .sdf.hcl files in canonical format", run: (*cli).runFmt},
 	{name: "show", synopsis: "Show a saved plan, or the current state", run: (*cli).runShow},
 	{name: "graph", synopsis: "Print the dependency graph (Graphviz dot or Mermaid)", run: (*cli).runGraph},
+	{name: "rollback", synopsis: "Move an image's tags back to the image they named before", run: (*cli).runRollback},
 	{name: "state", synopsis: "Inspect or edit the state: list, show, rm, unlock", run: (*cli).runState},
 	{name: "version", synopsis: "Print sdform's version", run: (*cli).runVersion},
 }
