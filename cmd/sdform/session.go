@@ -51,6 +51,10 @@ type sessionOptions struct {
 	saved map[string]cty.Value
 	// noVars skips variables (validate, graph: values are not needed).
 	noVars bool
+	// optionalVars leaves required variables without a value unknown
+	// instead of failing (rollback needs only what the provider block
+	// refers to).
+	optionalVars bool
 	// lockOp, when set, takes the state lock for that operation and loads
 	// the state.
 	lockOp      string
@@ -82,6 +86,9 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 			}
 		}
 		vars, vdiags := cfg.VariableValues(in)
+		if o.optionalVars {
+			vdiags = withoutMissingVars(vdiags)
+		}
 		diags = append(diags, vdiags...)
 		if diags.HasErrors() {
 			return nil, cfg, diags
@@ -95,8 +102,11 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 	env := providers.Env{ConfigDir: cfg.Dir, DataDir: dataDir, UI: providers.UI{Out: c.stderr, Color: c.color(c.stderr), JSON: o.json}}
 	popts := planner.ContextOptions{Parallelism: o.parallelism}
 	if o.output != nil {
+		// Bars and BuildKit's tty display only on a terminal; plain
+		// periodic lines otherwise (CI logs, pipes).
+		terminal := isTerminal(c.stdout) && !o.json
 		popts.UIFor = func(addr string) providers.UI {
-			return providers.UI{Out: c.prefixed(addr, o.output), Color: c.color(c.stdout) && !o.json, JSON: o.json}
+			return providers.UI{Out: c.prefixed(addr, o.output), Terminal: terminal, Color: c.color(c.stdout) && !o.json, JSON: o.json}
 		}
 	}
 	s.pctx = planner.NewContext(cfg, s.vars, registry(), env, popts)
@@ -220,4 +230,16 @@ func (c *cli) flushProgress() {
 			fmt.Fprintf(c.stderr, "sdform: %v\n", err)
 		}
 	}
+}
+
+// withoutMissingVars drops the "no value for required variable" errors;
+// those variables stay unknown.
+func withoutMissingVars(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Summary != "No value for required variable" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
