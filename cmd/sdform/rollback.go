@@ -52,7 +52,7 @@ func (c *cli) runRollback(ctx context.Context, args []string) int {
 	addr := rest[0]
 	progress := view.NewSyncWriter(c.stdout)
 	output := func(a string) *view.PrefixWriter { return view.NewPrefixWriter(progress, a+": ") }
-	s, cfg, diags := c.open(ctx, sessionOptions{vars: f.varFlags, lockOp: "rollback", lockTimeout: f.lockTimeout, noLock: !f.lock, output: output})
+	s, cfg, diags := c.open(ctx, sessionOptions{vars: f.varFlags, lockOp: "rollback", lockTimeout: f.lockTimeout, noLock: !f.lock, output: output, optionalVars: true})
 	if s == nil {
 		c.diagnostics(diags, cfg.Files)
 		return exitError
