@@ -29,11 +29,11 @@ func TestRollbackUsageAndRefusals(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		"no address":        {args: []string{"rollback"}, wantCode: exitError, wantErr: "give exactly one address"},
-		"two addresses":     {args: []string{"rollback", "test_thing.a", "test_thing.b"}, wantCode: exitError, wantErr: "give exactly one address"},
-		"not in state":      {args: []string{"rollback", "test_thing.b"}, wantCode: exitError, wantErr: "test_thing.b is not in the state, so there is nothing to roll back (recorded: test_thing.a)"},
-		"provider can't":    {args: []string{"rollback", "test_thing.a"}, wantCode: exitError, wantErr: "The test provider cannot roll back test_thing.a"},
-		"help":              {args: []string{"rollback", "-h"}, wantCode: exitOK},
+		"no address":     {args: []string{"rollback"}, wantCode: exitError, wantErr: "give exactly one address"},
+		"two addresses":  {args: []string{"rollback", "test_thing.a", "test_thing.b"}, wantCode: exitError, wantErr: "give exactly one address"},
+		"not in state":   {args: []string{"rollback", "test_thing.b"}, wantCode: exitError, wantErr: "test_thing.b is not in the state, so there is nothing to roll back (recorded: test_thing.a)"},
+		"provider can't": {args: []string{"rollback", "test_thing.a"}, wantCode: exitError, wantErr: "The test provider cannot roll back test_thing.a"},
+		"help":           {args: []string{"rollback", "-h"}, wantCode: exitOK},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
