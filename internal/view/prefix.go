@@ -22,6 +22,10 @@ func (s *SyncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// Unwrap returns the underlying writer, so that a provider can find the
+// terminal beneath (BuildKit's tty display draws on it directly).
+func (s *SyncWriter) Unwrap() io.Writer { return s.w }
+
 // PrefixWriter prefixes every line written to it ("docker_image.x: ") and
 // passes each whole line to the underlying writer in one Write, so lines
 // of resources applied in parallel stay whole on a shared SyncWriter. A
@@ -70,6 +74,9 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// Unwrap returns the underlying writer (see SyncWriter.Unwrap).
+func (p *PrefixWriter) Unwrap() io.Writer { return p.w }
 
 // Flush writes a last unterminated line, if any, with a newline.
 func (p *PrefixWriter) Flush() error {
