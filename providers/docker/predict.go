@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -202,6 +203,9 @@ func (priv *imagePrivate) history() dockerfile.KeyHistory {
 	return h
 }
 
+// resolveTimeout bounds one base image lookup in a registry.
+const resolveTimeout = 10 * time.Second
+
 // baseResolver resolves base images for the analysis: in the Docker Engine's
 // store first on the docker backend (its BuildKit builds from it), then in
 // the registry. A reference that does not exist is an error (the plan fails
@@ -244,7 +248,11 @@ func (r *baseResolver) resolve(ctx context.Context, ref string) resolution {
 		}
 		engineErr = err
 	}
-	dg, cfg, err := (registry{cfg: r.p.cfg}).config(ctx, ref, r.platform)
+	// A registry that does not answer must not hold up the plan: the base
+	// then stays unresolved, which the prediction reports as uncertain.
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	dg, cfg, err := (registry{cfg: r.p.cfg}).config(rctx, ref, r.platform)
 	switch {
 	case err == nil:
 		return resolution{digest: dg, config: cfg}
