@@ -86,6 +86,9 @@ done
 echo -n "sdform engine  connections=8, hash read back only    : "
 "$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections 8 -handover -1 -dest "$WORK/sdform.bin"
 rm -f "$WORK/sdform.bin"
+echo -n "sdform engine  connections=1, no early writeback  : "
+"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections 1 -writeback -1 -dest "$WORK/sdform.bin"
+rm -f "$WORK/sdform.bin"
 
 echo "== 2. ${CAP_MB} MB from a server capping each connection at 50 MB/s"
 head -c "$((CAP_MB * 1000 * 1000))" "$WORK/big.bin" >"$WORK/cap.bin"

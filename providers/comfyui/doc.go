@@ -9,6 +9,19 @@
 //   - comfyui_workflow (issue 6, workflow.go): a workflow run against a
 //     ComfyUI server, recorded as a test of the image and weights it used.
 //
+// Variant selection is plain HCL, maps and conditionals on a variable:
+//
+//	locals {
+//	  files  = { fp8 = "model_fp8_scaled.safetensors", fp16 = "model_fp16.safetensors" }
+//	}
+//	resource "comfyui_model" "steadydancer" {
+//	  source = "hf://Kijai/WanVideo_comfy@<commit>/SteadyDancer/${local.files[var.variant]}"
+//	  path   = "diffusion_models/WanVideo/SteadyDancer/${local.files[var.variant]}"
+//	}
+//
+// The workflow then names the file as ComfyUI lists it:
+// comfyui_model.steadydancer.name ("WanVideo/SteadyDancer/model_fp8_scaled.safetensors").
+//
 // Each type is a small value behind the resourceType interface in
 // provider.go; the Provider only configures shared settings and dispatches.
 //

@@ -19,6 +19,7 @@ func main() {
 	sha := flag.String("sha256", "", "expected sha256")
 	conns := flag.Int("connections", 8, "parallel connections (1: one stream)")
 	handover := flag.Int64("handover", 0, "hand-over limit in bytes (0: default, -1: always read back)")
+	writeback := flag.Int64("writeback", 0, "start writeback every N bytes per connection (0: default, -1: only the final fsync)")
 	resolve := flag.Bool("resolve", true, "HEAD first, as a plan does (counted in the time)")
 	flag.Parse()
 	c := &download.Client{}
@@ -32,7 +33,7 @@ func main() {
 		}
 	}
 	r.SHA256 = *sha
-	opts := download.FetchOptions{Connections: *conns, HandoverLimit: *handover}
+	opts := download.FetchOptions{Connections: *conns, HandoverLimit: *handover, WritebackEvery: *writeback}
 	if *conns == 1 {
 		opts.ParallelMin = 1 << 62
 	}
@@ -41,7 +42,7 @@ func main() {
 		log.Fatal(err)
 	}
 	took := time.Since(start)
-	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f sync=%.3fs parallel=%v requests=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
-		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.Sync.Seconds(), res.Parallel, res.Requests,
+	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_tail=%.3fs sync=%.3fs parallel=%v requests=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
+		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Requests,
 		res.HashedFromMemory, res.HashedFromFile, res.SHA256)
 }

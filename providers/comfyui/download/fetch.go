@@ -50,6 +50,11 @@ type FetchOptions struct {
 	// the hashing frontier, the hasher reads the file back. Negative: never
 	// hand over (for measurements).
 	HandoverLimit int64
+	// WritebackEvery is how many written bytes a connection accumulates
+	// before it asks the kernel to start writing them to disk (Linux
+	// sync_file_range), so that the final fsync has little left (32 MiB
+	// when 0; negative: never, leaving it all to the final fsync).
+	WritebackEvery int64
 }
 
 func (o *FetchOptions) defaults(size int64) {
@@ -77,6 +82,9 @@ func (o *FetchOptions) defaults(size int64) {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second
 	}
+	if o.WritebackEvery == 0 {
+		o.WritebackEvery = 32 << 20
+	}
 	switch {
 	case o.HandoverLimit == 0:
 		o.HandoverLimit = 64 << 20
@@ -100,9 +108,10 @@ type Result struct {
 	HashedFromMemory, HashedFromFile int64
 	// Parallel is true when ranged connections ran in parallel.
 	Parallel bool
-	// Sync is the time spent making the file durable (fsync of file and
+	// HashTail is how long the hasher needed after the last byte arrived;
+	// Sync the time spent making the file durable (fsync of file and
 	// directory) before it became dest.
-	Sync time.Duration
+	HashTail, Sync time.Duration
 }
 
 var (
@@ -195,6 +204,9 @@ type fetcher struct {
 	sparse  bool
 
 	h *orderedHasher
+	// writeback receives written spans for startWriteback, off the
+	// connections' path (it may block on a busy disk queue).
+	writeback chan span
 	// downloaded counts bytes written since the last restart; discarded
 	// those thrown away by a restart.
 	downloaded, discarded atomic.Int64
@@ -278,15 +290,25 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
-	bg.Add(2)
+	bg.Add(3)
+	fx.writeback = make(chan span, 64)
 	go func() { defer bg.Done(); fx.checkpoints(stop) }()
 	go func() { defer bg.Done(); fx.reportProgress(stop) }()
+	go func() {
+		defer bg.Done()
+		for sp := range fx.writeback {
+			startWriteback(fx.f, sp.Start, sp.End-sp.Start)
+		}
+	}()
 	err = fx.download(ctx)
+	close(fx.writeback)
 	var sum string
 	var total int64
+	arrived := time.Now()
 	if err == nil {
 		total, sum, err = fx.finishHash()
 	}
+	hashTail := time.Since(arrived)
 	h.close()
 	close(stop)
 	bg.Wait()
@@ -308,7 +330,7 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 	return &Result{
 		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
 		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
-		Parallel: fx.parallel, Sync: time.Since(synced),
+		Parallel: fx.parallel, HashTail: hashTail, Sync: time.Since(synced),
 	}, nil
 }
 
@@ -465,6 +487,8 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 	}
 	idle.Reset(fx.o.IdleTimeout)
 
+	flushed := *cur // start of the bytes not yet handed to writeback
+	defer func() { fx.flush(flushed, *cur, true) }()
 	for {
 		buf := **bp
 		want := len(buf)
@@ -493,6 +517,9 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 			}
 			*cur += int64(n)
 			fx.downloaded.Add(int64(n))
+			if fx.flush(flushed, *cur, false) {
+				flushed = *cur
+			}
 		}
 		if limit >= 0 && *cur >= limit {
 			if checkExtra {
@@ -512,6 +539,20 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 			return false, wrap(rerr)
 		}
 	}
+}
+
+// flush hands [from, to) to the writeback goroutine once it is large enough
+// (or always, at the end of a response) and reports whether it did. A full
+// queue drops the span: the final fsync covers it.
+func (fx *fetcher) flush(from, to int64, final bool) bool {
+	if fx.o.WritebackEvery < 0 || to <= from || (!final && to-from < fx.o.WritebackEvery) {
+		return false
+	}
+	select {
+	case fx.writeback <- span{from, to}:
+	default:
+	}
+	return true
 }
 
 // finishHash waits for the hasher and checks size and sha256.

@@ -48,9 +48,9 @@ type orderedHasher struct {
 	snapAt  time.Time
 	every   time.Duration
 
-	d       hash.Hash // touched only by run
-	readBuf []byte
-	stopped chan struct{}
+	d        hash.Hash   // touched only by run
+	readBufs chan []byte // read-back blocks, created on first use
+	stopped  chan struct{}
 
 	// Counters for benchmarks and tests: bytes digested from hand-overs
 	// and from read-backs.
@@ -160,20 +160,56 @@ func (h *orderedHasher) digest(it hashItem) error {
 		bufPool.Put(it.buf)
 		return nil
 	}
-	if h.readBuf == nil {
-		h.readBuf = make([]byte, 4*bufSize)
+	n, err := h.readBack(it.off, it.n)
+	h.fromFile += n
+	return err
+}
+
+// readBack digests [off, off+n) from the file. A reader goroutine stays a
+// few blocks ahead, so copying from the page cache overlaps with hashing
+// instead of adding to it.
+func (h *orderedHasher) readBack(off, n int64) (int64, error) {
+	const block = 4 * bufSize
+	type piece struct {
+		b   []byte
+		err error
 	}
-	for off, end := it.off, it.off+it.n; off < end; {
-		n := min(int64(len(h.readBuf)), end-off)
-		m, err := h.file.ReadAt(h.readBuf[:n], off)
-		h.d.Write(h.readBuf[:m])
-		h.fromFile += int64(m)
-		off += int64(m)
-		if err != nil && int64(m) < n {
-			return fmt.Errorf("read back bytes at %d: %w", off, err)
+	if h.readBufs == nil {
+		h.readBufs = make(chan []byte, 4)
+		for range cap(h.readBufs) {
+			h.readBufs <- make([]byte, block)
 		}
 	}
-	return nil
+	pieces := make(chan piece, cap(h.readBufs))
+	go func() {
+		defer close(pieces)
+		for at, end := off, off+n; at < end; {
+			b := <-h.readBufs
+			k := min(int64(len(b)), end-at)
+			m, err := h.file.ReadAt(b[:k], at)
+			if err != nil && int64(m) == k {
+				err = nil
+			}
+			pieces <- piece{b[:m], err}
+			if err != nil {
+				return
+			}
+			at += int64(m)
+		}
+	}()
+	var done int64
+	var firstErr error
+	for p := range pieces {
+		if firstErr == nil {
+			h.d.Write(p.b)
+			done += int64(len(p.b))
+			if p.err != nil {
+				firstErr = fmt.Errorf("read back bytes at %d: %w", off+done, p.err)
+			}
+		}
+		h.readBufs <- p.b[:cap(p.b)]
+	}
+	return done, firstErr
 }
 
 // snapshotLocked records the digest state; called by run with mu held, so
