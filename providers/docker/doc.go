@@ -1,6 +1,7 @@
 // Package docker is sdform's docker provider: docker_image resources built
-// through the BuildKit client, read back from the Docker Engine's image store
-// or a registry, and promoted (tags moved) only after their tests pass.
+// through the BuildKit client, read back from the Docker Engine's image store,
+// a registry or BuildKit's content store, and promoted (tags moved) only
+// after their tests pass.
 //
 // The builder is chosen by `provider "docker" { buildkit = … }`:
 //
@@ -10,15 +11,16 @@
 //     read back through the Engine API; pushes go through the Engine's
 //     image-push API.
 //   - "unix://…", "tcp://…" (TLS via ca_cert, cert, key, server_name): a
-//     standalone buildkitd. Images are exported with the image exporter and,
-//     with push = true, read back from the registry with go-containerregistry.
+//     standalone buildkitd. Images are exported with the image exporter and
+//     read back from the registry when pushed, else from BuildKit's content
+//     store.
 //   - "docker-container://NAME": a buildkitd inside a container of the Docker
 //     Engine, reached by `buildctl dial-stdio` over the Engine's exec API (no
 //     docker CLI needed).
 //
 // Connections open lazily on first need so that plan works on a machine with
 // no daemon: it then says, as warnings and plan details, what it cannot know,
-// and apply fails fast naming the address it tried.
+// and apply fails fast naming the address it tried and how to start one.
 //
 // What the builder can do is detected, never assumed: the Docker Engine 20.10
 // built-in BuildKit (v0.8) answers Info with Unimplemented, knows only the
@@ -26,8 +28,16 @@
 // pushes through the Engine, refuses named contexts with a diagnostic, and
 // says so in the plan.
 //
+// Plan asks package dockerfile which steps BuildKit will take from its cache
+// (against the step keys of every recorded build, kept in the resource's
+// private state) and digests those keys with what reaches only the image
+// config into a fingerprint: an equal fingerprint is a no-op with no solve.
+// After a build the prediction is compared with the cached flags of
+// BuildKit's status stream, and every disagreement is recorded
+// (prediction_missed) and printed.
+//
 // A build never moves a user's tags: the image is exported under candidate
 // tags ("<repo>:<tag>-sdform-candidate") and Promote, called by the engine
 // after every test of the image passed, moves the real tags and records the
-// digests they pointed to before, for rollback.
+// digests they pointed to before; Rollback moves them back.
 package docker
