@@ -23,6 +23,7 @@ downloads) to .gitignore. Running it again changes nothing.
 Examples:
   sdform init
   sdform -chdir=images/comfyui init
+  sdform init -from-compose docker-compose.yml
 `
 
 // starterConfig is what init writes: small, valid, and commented so that a
@@ -62,6 +63,7 @@ output "image_id" {
 
 func (c *cli) runInit(ctx context.Context, args []string) int {
 	fset := c.commandFlags("init")
+	fromCompose := fset.String("from-compose", "", "Start from the build sections of a docker compose `FILE` instead of the starter")
 	rest, code, ok := c.parse(fset, args, initUsage)
 	if !ok {
 		return code
@@ -76,10 +78,16 @@ func (c *cli) runInit(ctx context.Context, args []string) int {
 	if len(existing) > 0 {
 		fmt.Fprintf(c.stdout, "Found %s: left the configuration as it is.\n", strings.Join(existing, ", "))
 	} else {
-		if err := os.WriteFile("main"+lang.FileSuffix, []byte(starterConfig), 0o644); err != nil {
+		config, what := []byte(starterConfig), "an image built from ./Dockerfile, a size check and an output"
+		if *fromCompose != "" {
+			if config, what, err = composeStarter(*fromCompose); err != nil {
+				return c.fail(err)
+			}
+		}
+		if err := os.WriteFile("main"+lang.FileSuffix, config, 0o644); err != nil {
 			return c.fail(fmt.Errorf("write main%s: %w", lang.FileSuffix, err))
 		}
-		fmt.Fprintf(c.stdout, "Wrote main%s: an image built from ./Dockerfile, a size check and an output.\n", lang.FileSuffix)
+		fmt.Fprintf(c.stdout, "Wrote main%s: %s.\n", lang.FileSuffix, what)
 	}
 	added, err := ensureGitignore(".gitignore", ".sdform/")
 	if err != nil {
