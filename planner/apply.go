@@ -61,8 +61,8 @@ type Promotion struct {
 // changes; a failure skips the object's dependents, not its neighbours.
 // Cancelling ctx starts nothing new, lets calls in flight return and
 // persists what finished. After the walk it evaluates checks and outputs
-// with the final values and calls Promote for every object created or
-// replaced whose provider is a Promoter.
+// with the final values and calls Promote for every object created,
+// replaced or updated whose provider is a Promoter.
 func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persist func(*state.File) error, hooks Hooks) (*Result, hcl.Diagnostics) {
 	res := &Result{Errors: map[string]error{}, SkipReasons: map[string]string{}}
 	if p == nil {
@@ -676,9 +676,11 @@ func (a *applier) finishOutputs(destroy bool) {
 	}
 }
 
-// promote calls Promote for every object created or replaced in this apply
-// whose provider promotes, telling it whether every test resource and
-// check that depends on the object passed.
+// promote calls Promote for every object created, replaced or updated in
+// this apply whose provider promotes, telling it whether every test
+// resource and check that depends on the object passed. Updates count: an
+// object whose earlier promotion failed is planned as an update (docker
+// image: "tags not moved yet") so that tests fixed since can promote it.
 func (a *applier) promote(ctx context.Context) {
 	r := a.r
 	a.mu.Lock()
@@ -687,7 +689,7 @@ func (a *applier) promote(ctx context.Context) {
 	sort.Strings(succeeded)
 	for _, key := range succeeded {
 		ch := a.changes[key]
-		if ch == nil || ch.Mode != state.ModeManaged || (ch.Action != plan.Create && ch.Action != plan.Replace) {
+		if ch == nil || ch.Mode != state.ModeManaged || (ch.Action != plan.Create && ch.Action != plan.Replace && ch.Action != plan.Update) {
 			continue
 		}
 		pi, err := r.c.provider(ch.Provider)

@@ -3,6 +3,7 @@ package planner_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/sdform/sdform/planner"
 	"github.com/sdform/sdform/planner/plan"
 	"github.com/sdform/sdform/planner/state"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func eventsByAddr(events []testprovider.Event) map[string]testprovider.Event {
@@ -430,6 +432,83 @@ check "size" {
 			// An object with no tests is promoted with Passed.
 			if e := eventsByAddr(f.prov.EventsOf("promote"))["test_thing.other"]; !e.Passed {
 				t.Errorf("test_thing.other promote: %+v", e)
+			}
+		})
+	}
+}
+
+// TestPromotionAfterTestsFixed builds an object whose test (or check)
+// fails, so that it is not promoted; the provider then plans an update "not
+// promoted yet". When the test is fixed, applying that update must promote
+// the object; while the test still fails, it must stay pending.
+func TestPromotionAfterTestsFixed(t *testing.T) {
+	const cfg = `
+resource "test_thing" "img" { name = "img" }
+resource "test_test" "t" {
+  target = test_thing.img.id
+  fail   = %s
+}
+check "c" {
+  assert {
+    condition     = test_thing.img.name == "img" && %s
+    error_message = "check failed"
+  }
+}
+`
+	tests := map[string]struct {
+		before, after [2]string // fail, condition
+		passed        bool
+		failed        []string
+	}{
+		"test fixed":     {before: [2]string{"true", "true"}, after: [2]string{"false", "true"}, passed: true},
+		"check fixed":    {before: [2]string{"false", "false"}, after: [2]string{"false", "true"}, passed: true},
+		"test still bad": {before: [2]string{"true", "true"}, after: [2]string{"true", "true"}, failed: []string{"test_test.t"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"main.sdf.hcl": fmt.Sprintf(cfg, tc.before[0], tc.before[1])})
+			f.apply(defaultOpts())
+			id := attr(f.state().Resource("test_thing.img").Value, "id").AsString()
+			if pending, err := testprovider.PromotionPending(f.dataDir(), id); err != nil || !pending {
+				t.Fatalf("after the failed test: pending = %v, %v; want pending", pending, err)
+			}
+
+			f.write("main.sdf.hcl", fmt.Sprintf(cfg, tc.after[0], tc.after[1]))
+			p := f.plan(defaultOpts())
+			if ch := change(t, p, "test_thing.img"); ch.Action != plan.Update || !strings.Contains(ch.Reason, "not promoted yet") {
+				t.Fatalf("plan of the pending object: %s %q, want an update \"not promoted yet\"", ch.Action, ch.Reason)
+			}
+			before := len(f.prov.EventsOf("promote"))
+			_, res, _ := f.apply(defaultOpts())
+			var got *testprovider.Event
+			for _, e := range f.prov.EventsOf("promote")[before:] {
+				if e.Address == "test_thing.img" {
+					got = &e
+				}
+			}
+			if got == nil {
+				t.Fatalf("test_thing.img was not promoted after its update; result %+v", res)
+			}
+			if got.Passed != tc.passed || strings.Join(got.Failed, ",") != strings.Join(tc.failed, ",") {
+				t.Errorf("promote passed=%v failed=%v, want %v %v", got.Passed, got.Failed, tc.passed, tc.failed)
+			}
+			if v := attr(f.state().Resource("test_thing.img").Value, "promoted"); !v.RawEquals(cty.BoolVal(tc.passed)) {
+				t.Errorf("state promoted = %#v, want %v", v, tc.passed)
+			}
+			if pending, err := testprovider.PromotionPending(f.dataDir(), id); err != nil || pending == tc.passed {
+				t.Errorf("after the update: pending = %v, %v; want %v", pending, err, !tc.passed)
+			}
+			// The update kept the object: same id, no rebuild.
+			if now := attr(f.state().Resource("test_thing.img").Value, "id").AsString(); now != id {
+				t.Errorf("id changed from %s to %s: the update rebuilt the object", id, now)
+			}
+
+			want := plan.NoOp
+			if !tc.passed {
+				want = plan.Update
+			}
+			if a := actions(f.plan(defaultOpts()))["test_thing.img"]; a != want {
+				t.Errorf("next plan: %s, want %s", a, want)
 			}
 		})
 	}

@@ -8,7 +8,10 @@
 //     out and digest attributes, a nested "step" block list and a labelled
 //     "port" block map. fail = true makes apply fail, sleep = "50ms" makes it
 //     take that long (cancellable), input_file is fingerprinted and a line
-//     starting with ERROR in it is reported with File/Line.
+//     starting with ERROR in it is reported with File/Line. It is a
+//     Promoter's object: "promoted" says whether its last Promote passed,
+//     and until one does it is pending (PromotionPending) and plans an
+//     update "not promoted yet", as a docker image whose tags did not move.
 //   - test_test: a Test resource (Verb "run") that can be told to fail.
 //   - test_data: a data source.
 //

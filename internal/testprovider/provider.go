@@ -201,14 +201,18 @@ func (p *Provider) ApplyResource(ctx context.Context, req providers.ApplyRequest
 }
 
 // Promote implements providers.Promoter: a test_thing records whether its
-// tests passed in its "promoted" attribute.
+// tests passed in its "promoted" attribute. Until a Promote passes, the
+// object is pending (in the world and in its private data), and its plan is
+// an update "not promoted yet", as a docker image whose tags were not moved
+// plans one; so a test fixed later promotes the object it tests.
 func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) providers.PromoteResponse {
 	start := time.Now()
 	resp := providers.PromoteResponse{NewState: req.State, Private: req.Private}
 	if req.TypeName == "test_thing" && req.State.IsKnown() && !req.State.IsNull() {
 		resp.NewState = setAttr(req.State, "promoted", cty.BoolVal(req.Passed))
+		resp.Private = withPending(req.Private, !req.Passed)
 		if id := req.State.GetAttr("id"); id.IsKnown() && !id.IsNull() {
-			if err := p.writeObject(id.AsString(), resp.NewState); err != nil {
+			if err := p.writeObject(id.AsString(), resp.NewState, !req.Passed); err != nil {
 				resp.Diagnostics = resp.Diagnostics.FromError("Cannot record promotion", err)
 			}
 		}
@@ -296,19 +300,19 @@ func (p *Provider) worldDir() string {
 	return WorldDir(p.env.DataDir)
 }
 
-func (p *Provider) writeObject(id string, v cty.Value) error {
-	return writeObject(p.worldDir(), id, v)
+func (p *Provider) writeObject(id string, v cty.Value, pending bool) error {
+	return writeObject(p.worldDir(), id, v, pending)
 }
 
 // thingType is the type of every object in the world (only test_thing
 // objects live there); files hold plain JSON values of it.
 var thingType = thingSchema().ImpliedType()
 
-func writeObject(dir, id string, v cty.Value) error {
+func writeObject(dir, id string, v cty.Value, pending bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create world: %w", err)
 	}
-	b, err := encodeThing(v)
+	b, err := encodeThing(v, pending)
 	if err != nil {
 		return fmt.Errorf("encode object %s: %w", id, err)
 	}
@@ -325,18 +329,33 @@ func writeObject(dir, id string, v cty.Value) error {
 // ReadObject returns an object of the world; ok is false when it does not
 // exist.
 func ReadObject(dataDir, id string) (v cty.Value, ok bool, err error) {
+	v, _, ok, err = readObject(dataDir, id)
+	return v, ok, err
+}
+
+// PromotionPending reports whether an object of the world was applied and
+// not promoted since (its last Promote did not pass, or never ran).
+func PromotionPending(dataDir, id string) (bool, error) {
+	_, pending, ok, err := readObject(dataDir, id)
+	if err == nil && !ok {
+		err = fmt.Errorf("read object %s: no such object", id)
+	}
+	return pending, err
+}
+
+func readObject(dataDir, id string) (v cty.Value, pending, ok bool, err error) {
 	b, err := os.ReadFile(filepath.Join(WorldDir(dataDir), id+".json"))
 	if os.IsNotExist(err) {
-		return cty.NilVal, false, nil
+		return cty.NilVal, false, false, nil
 	}
 	if err != nil {
-		return cty.NilVal, false, fmt.Errorf("read object %s: %w", id, err)
+		return cty.NilVal, false, false, fmt.Errorf("read object %s: %w", id, err)
 	}
-	v, err = decodeThing(b)
+	v, pending, err = decodeThing(b)
 	if err != nil {
-		return cty.NilVal, false, fmt.Errorf("decode object %s: %w", id, err)
+		return cty.NilVal, false, false, fmt.Errorf("decode object %s: %w", id, err)
 	}
-	return v, true, nil
+	return v, pending, true, nil
 }
 
 // Objects lists the ids of the objects in the world, sorted.
@@ -370,12 +389,12 @@ func DeleteObject(dataDir, id string) error {
 // SetAttr changes one attribute of an object in the world, as if someone
 // changed it outside sdform.
 func SetAttr(dataDir, id, name string, v cty.Value) error {
-	obj, ok, err := ReadObject(dataDir, id)
+	obj, pending, ok, err := readObject(dataDir, id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("set attribute of %s: no such object", id)
 	}
-	return writeObject(WorldDir(dataDir), id, setAttr(obj, name, v))
+	return writeObject(WorldDir(dataDir), id, setAttr(obj, name, v), pending)
 }

@@ -77,15 +77,25 @@ func validateThing(cfg cty.Value) providers.Diagnostics {
 	return diags
 }
 
-// thingPrivate is test_thing's private data: the digest of its input file.
+// thingPrivate is test_thing's private data: the digest of its input file,
+// and whether the object awaits a passing Promote (see Provider.Promote).
 type thingPrivate struct {
-	Input string `json:"input,omitempty"`
+	Input   string `json:"input,omitempty"`
+	Pending bool   `json:"promotion_pending,omitempty"`
 }
 
 func parsePrivate(b []byte) thingPrivate {
 	var tp thingPrivate
 	_ = json.Unmarshal(b, &tp)
 	return tp
+}
+
+// withPending returns private data b with its pending flag set to pending.
+func withPending(b []byte, pending bool) []byte {
+	tp := parsePrivate(b)
+	tp.Pending = pending
+	out, _ := json.Marshal(tp)
+	return out
 }
 
 // inputFile reads the input_file of cfg: its digest and any ERROR lines as
@@ -205,12 +215,21 @@ func (p *Provider) planThing(req providers.PlanRequest) providers.PlanResponse {
 	if v, w := req.Prior.GetAttr("variant"), planned.GetAttr("variant"); !w.IsKnown() || !v.RawEquals(w) {
 		replace = true
 	}
-	if replace || configurableChanged(req.Prior, planned) {
+	changed := replace || configurableChanged(req.Prior, planned)
+	if changed {
 		planned = setAttr(planned, "digest", cty.UnknownVal(cty.String))
 		planned = setAttr(planned, "out", out)
 		if replace {
 			planned = setAttr(planned, "id", cty.UnknownVal(cty.String))
 			planned = setAttr(planned, "promoted", cty.False)
+		}
+	}
+	if !replace && parsePrivate(req.PriorPrivate).Pending {
+		// The object is as configured, but its last Promote did not pass:
+		// an update runs its tests again and promotes it when they pass.
+		planned = setAttr(planned, "promoted", cty.UnknownVal(cty.Bool))
+		if !changed {
+			resp.Reason = "not promoted yet: its tests did not pass when it was last applied"
 		}
 	}
 	resp.Planned = planned
@@ -279,11 +298,13 @@ func (p *Provider) applyThing(ctx context.Context, req providers.ApplyRequest) p
 	st = setAttr(st, "out", cty.StringVal("out-"+name))
 	st = setAttr(st, "promoted", cty.False)
 	st = setAttr(st, "digest", cty.StringVal(digestOf(st)))
-	if err := p.writeObject(id, st); err != nil {
+	// Applied, not promoted: pending until a Promote passes.
+	if err := p.writeObject(id, st, true); err != nil {
 		resp.Diagnostics = resp.Diagnostics.FromError("Cannot write object", err)
 		return resp
 	}
 	resp.NewState = st
+	resp.Private = withPending(req.PlannedPrivate, true)
 	return resp
 }
 
@@ -296,7 +317,7 @@ func (p *Provider) readThing(req providers.ReadRequest) providers.ReadResponse {
 	p.mu.Lock()
 	dataDir := p.env.DataDir
 	p.mu.Unlock()
-	v, ok, err := ReadObject(dataDir, id)
+	v, pending, ok, err := readObject(dataDir, id)
 	if err != nil {
 		resp.Diagnostics = resp.Diagnostics.FromError("Cannot read object", err)
 		return resp
@@ -307,5 +328,10 @@ func (p *Provider) readThing(req providers.ReadRequest) providers.ReadResponse {
 		return resp
 	}
 	resp.NewState = v
+	// The world knows best whether a promotion is pending (the state may
+	// predate the last Promote).
+	if parsePrivate(req.Private).Pending != pending {
+		resp.Private = withPending(req.Private, pending)
+	}
 	return resp
 }

@@ -26,6 +26,10 @@ type thingRecord struct {
 	Promoted  *bool                 `json:"promoted"`
 	Step      []stepRecord          `json:"step"`
 	Port      map[string]portRecord `json:"port"`
+	// Pending is not an attribute: it is the provider's own record that
+	// the object was applied but its Promote has not passed yet, as a
+	// docker image whose tags still point to the previous build.
+	Pending bool `json:"promotion_pending,omitempty"`
 }
 
 type stepRecord struct {
@@ -67,13 +71,14 @@ func boolVal(p *bool) cty.Value {
 	return cty.BoolVal(*p)
 }
 
-// encodeThing turns a wholly known test_thing value into its record.
-func encodeThing(v cty.Value) ([]byte, error) {
+// encodeThing turns a wholly known test_thing value and its pending flag
+// into its record.
+func encodeThing(v cty.Value, pending bool) ([]byte, error) {
 	r := thingRecord{
 		Name: strPtr(v.GetAttr("name")), Variant: strPtr(v.GetAttr("variant")), Secret: strPtr(v.GetAttr("secret")),
 		InputFile: strPtr(v.GetAttr("input_file")), Fail: boolPtr(v.GetAttr("fail")), Sleep: strPtr(v.GetAttr("sleep")),
 		ID: strPtr(v.GetAttr("id")), Out: strPtr(v.GetAttr("out")), Digest: strPtr(v.GetAttr("digest")),
-		Promoted: boolPtr(v.GetAttr("promoted")),
+		Promoted: boolPtr(v.GetAttr("promoted")), Pending: pending,
 	}
 	if a := v.GetAttr("args"); !a.IsNull() {
 		r.Args = map[string]string{}
@@ -107,11 +112,12 @@ func encodeThing(v cty.Value) ([]byte, error) {
 	return json.Marshal(r)
 }
 
-// decodeThing reads a record back into a value of thingType.
-func decodeThing(b []byte) (cty.Value, error) {
+// decodeThing reads a record back into a value of thingType and its
+// pending flag.
+func decodeThing(b []byte) (cty.Value, bool, error) {
 	var r thingRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return cty.NilVal, err
+		return cty.NilVal, false, err
 	}
 	ty := thingType
 	m := map[string]cty.Value{
@@ -166,7 +172,7 @@ func decodeThing(b []byte) (cty.Value, error) {
 				if p.Number != nil {
 					f, _, err := big.ParseFloat(string(*p.Number), 10, 512, big.ToNearestEven)
 					if err != nil {
-						return cty.NilVal, err
+						return cty.NilVal, false, err
 					}
 					n = cty.NumberVal(f)
 				}
@@ -175,5 +181,5 @@ func decodeThing(b []byte) (cty.Value, error) {
 			m["port"] = cty.MapVal(ports)
 		}
 	}
-	return cty.ObjectVal(m), nil
+	return cty.ObjectVal(m), r.Pending, nil
 }

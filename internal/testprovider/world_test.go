@@ -36,7 +36,7 @@ func TestWorldRoundTrip(t *testing.T) {
 	for name, v := range tests {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := writeObject(WorldDir(dir), "thing-1", v); err != nil {
+			if err := writeObject(WorldDir(dir), "thing-1", v, true); err != nil {
 				t.Fatal(err)
 			}
 			got, ok, err := ReadObject(dir, "thing-1")
@@ -48,6 +48,11 @@ func TestWorldRoundTrip(t *testing.T) {
 			}
 			if err := SetAttr(dir, "thing-1", "name", cty.StringVal("edited")); err != nil {
 				t.Fatal(err)
+			}
+			// The pending flag is the provider's, not an attribute: it
+			// survives an edit made outside sdform.
+			if pending, err := PromotionPending(dir, "thing-1"); err != nil || !pending {
+				t.Errorf("pending = %v, %v after SetAttr; want true", pending, err)
 			}
 			got, _, _ = ReadObject(dir, "thing-1")
 			if got.GetAttr("name").AsString() != "edited" {
