@@ -34,7 +34,7 @@ type Result struct {
 	// sorted. No-op objects are in none of them.
 	Succeeded, Failed, Skipped []string
 	// Errors holds one error per failed address: "apply ADDR: …",
-	// "promote ADDR: …", "check ADDR failed: …".
+	// "promote ADDR: …", "check.NAME failed: …".
 	Errors map[string]error
 	// SkipReasons says why each skipped address did not run.
 	SkipReasons map[string]string
@@ -226,7 +226,7 @@ func (a *applier) blocked(key string) bool {
 	a.r.failed[key] = true
 	a.r.mu.Unlock()
 	if a.hasAction(key) {
-		a.skip(key, fmt.Sprintf("skipped: depends on %s, which failed", cause))
+		a.skip(key, fmt.Sprintf("depends on %s, which failed", cause))
 	}
 	return true
 }
@@ -298,11 +298,11 @@ func (a *applier) visit(ctx context.Context, key string) {
 		return
 	}
 	if err := ctx.Err(); err != nil {
-		a.skip(key, "skipped: cancelled")
+		a.skip(key, "cancelled")
 		return
 	}
 	if a.isStopped() {
-		a.skip(key, "skipped: the state could not be saved")
+		a.skip(key, "the state could not be saved")
 		return
 	}
 	start := time.Now()
@@ -629,7 +629,7 @@ func (a *applier) finishChecks() {
 		a.mu.Lock()
 		a.cause[key] = key
 		a.res.Failed = append(a.res.Failed, key)
-		a.res.Errors[key] = fmt.Errorf("check %s failed: %s", key, strings.Join(res.Messages, "; "))
+		a.res.Errors[key] = fmt.Errorf("%s failed: %s", key, strings.Join(res.Messages, "; "))
 		a.mu.Unlock()
 	}
 }

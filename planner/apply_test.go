@@ -108,7 +108,9 @@ resource "test_thing" "c" {
 		t.Errorf("error = %v", err)
 	}
 	for _, addr := range []string{"test_thing.b", "test_thing.d"} {
-		want := "skipped: depends on test_thing.a, which failed"
+		// The CLI prints "ADDR: Skipped: REASON": the reason does not
+		// repeat the word.
+		want := "depends on test_thing.a, which failed"
 		if skips[addr] != want || res.SkipReasons[addr] != want {
 			t.Errorf("%s skip reason = %q / %q", addr, skips[addr], res.SkipReasons[addr])
 		}
@@ -357,6 +359,8 @@ check "after_apply" {
 	res, diags := c.Apply(context.Background(), p, st, f.persist, noopHooks())
 	if strings.Join(res.Failed, ",") != "check.known_fail" || res.Errors["check.known_fail"] == nil {
 		t.Errorf("failed = %v", res.Failed)
+	} else if got, want := res.Errors["check.known_fail"].Error(), "check.known_fail failed: name a is too short"; got != want {
+		t.Errorf("check error = %q, want %q", got, want)
 	}
 	if !hasDiag(diags, hcl.DiagError, "check.known_fail failed") || !hasDiag(diags, hcl.DiagWarning, "check.warn_only failed") {
 		t.Errorf("apply diagnostics: %s", diagString(diags))
