@@ -422,10 +422,14 @@ func (t *imageTestType) plan(ctx context.Context, req providers.PlanRequest) pro
 	def := definitionDigest(req.Config)
 	imgKnown := req.Config.GetAttr("image").IsKnown()
 	if !known || !imgKnown {
-		resp.Details = append(resp.Details, "not run yet: the image is known only after apply")
 		if !imgKnown {
+			resp.Details = append(resp.Details, "runs once the image is built (its ID is known only after apply)")
+			if known {
+				resp.Details = append(resp.Details, summarizeSpec(spec))
+			}
 			return rerun("image changed")
 		}
+		resp.Details = append(resp.Details, "runs once its definition is known (it depends on values known only after apply)")
 		return rerun("test definition known only after apply")
 	}
 	id := spec.Image
@@ -442,9 +446,9 @@ func (t *imageTestType) plan(ctx context.Context, req providers.PlanRequest) pro
 	}
 	resp.Fingerprint = testDigest(def, id)
 	resp.PlannedPrivate = testPrivate{ImageID: id, Definition: def}.encode()
+	resp.Details = append(resp.Details, summarizeSpec(spec))
 	if req.Prior.IsNull() {
 		resp.Reason = "not run yet"
-		resp.Details = append(resp.Details, summarizeSpec(spec))
 		return resp
 	}
 	switch {
