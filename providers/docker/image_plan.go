@@ -72,9 +72,15 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	resp.Fingerprint = pred.Fingerprint
 
 	rebuild, reason := decide(req.Prior, priv, cfg, pred)
-	if !rebuild && priv.Builder != "" && priv.Builder != p.cfg.address() {
+	switch {
+	case rebuild:
+	case priv.Builder != "" && priv.Builder != p.cfg.address():
 		// The image lives in the store of the builder that made it.
 		rebuild, reason = true, "builder changed from "+priv.Builder+" to "+p.cfg.address()
+	case p.cfg.kind() != backendDocker && !cfg.Push && !equalStrings(getList(unmarked(req.Prior), "tags"), cfg.Tags):
+		// A standalone BuildKit names an unpushed image only when it
+		// exports it; there is no store sdform could retag in.
+		rebuild, reason = true, "tags changed, and a standalone BuildKit without push names an image only when it exports it"
 	}
 	var details []string
 	if !rebuild {

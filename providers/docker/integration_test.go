@@ -709,3 +709,24 @@ func TestIntegrationBuilderChanged(t *testing.T) {
 		t.Errorf("plan on another builder: %s %q", a, pr.Reason)
 	}
 }
+
+// TestIntegrationUnpushedRetag changes the tags of an image a standalone
+// BuildKit keeps in its own store: only an export can name it, so the plan
+// rebuilds (all cached) rather than promising a retag it cannot do.
+func TestIntegrationUnpushedRetag(t *testing.T) {
+	addr := testenv.BuildKit(t)
+	base := testenv.BaseImage(t)
+	h := newHarness(t, map[string]cty.Value{"buildkit": cty.StringVal(addr)}, map[string]string{"Dockerfile": "FROM " + base + "\nCOPY n /n\n", "n": nonce()})
+	h.mustBuild(h.image(map[string]cty.Value{"tags": strs("sdform-it/unpushed:a")}))
+	cfg := h.image(map[string]cty.Value{"tags": strs("sdform-it/unpushed:b")})
+	pr := h.plan(cfg)
+	if a := h.action(pr); a != providers.Replace || !strings.Contains(pr.Reason, "tags changed") {
+		t.Fatalf("plan: %s %q", a, pr.Reason)
+	}
+	if d := detail(pr, "steps:"); d != "steps: 1 cached" {
+		t.Errorf("steps = %q", d)
+	}
+	if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %v", ar.Diagnostics)
+	}
+}
