@@ -147,7 +147,7 @@ func (c *Client) Fetch(ctx context.Context, r *Remote, dest string, opts FetchOp
 	fx := &fetcher{
 		c: c, r: *r, o: opts, u: u, name: redactURL(u),
 		dest: dest, partial: PartialPath(dest), side: SidecarPath(dest),
-		size: r.Size,
+		size: r.Size, started: time.Now(),
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
@@ -195,6 +195,7 @@ type fetcher struct {
 	f                   *os.File
 
 	size     int64 // -1 until known
+	started  time.Time
 	parallel bool
 	resumed  int64
 	from     hashSnapshot
@@ -321,7 +322,11 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if fx.o.Progress != nil {
-		fx.o.Progress(Progress{Phase: "download", Done: total, Total: total, Resumed: fx.resumed})
+		rate := 0.0
+		if s := time.Since(fx.started).Seconds(); s > 0 {
+			rate = float64(fx.downloaded.Load()) / s
+		}
+		fx.o.Progress(Progress{Phase: "download", Done: total, Total: total, Resumed: fx.resumed, Rate: rate})
 	}
 	synced := time.Now()
 	if err := fx.commit(); err != nil {

@@ -288,8 +288,16 @@ func TestFetchResume(t *testing.T) {
 			wantMinStart: 1, wantResumed: true,
 		},
 		"remote changed: start over": {
+			// Without a sha256 the partial belongs to a URL and ETag.
 			opts:    fastOptions(),
-			prepare: func(t *testing.T, dest string, r *Remote) { r.ETag = "new-etag" },
+			prepare: func(t *testing.T, dest string, r *Remote) { r.ETag, r.SHA256 = "new-etag", "" },
+		},
+		"same sha256 from another URL: resume": {
+			opts: fastOptions(),
+			prepare: func(t *testing.T, dest string, r *Remote) {
+				r.URL, r.ETag = strings.Replace(r.URL, "/files/", "/mirror/", 1), "mirror-etag"
+			},
+			wantMinStart: 1, wantResumed: true,
 		},
 		"sidecar claims more than the file has": {
 			opts: fastOptions(),

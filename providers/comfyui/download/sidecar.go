@@ -44,8 +44,14 @@ func readSidecar(path string) (*sidecar, error) {
 // usable reports whether the sidecar describes a partial file of r that is
 // still consistent with the file's size.
 func (sc *sidecar) usable(r *Remote, fsize int64) bool {
-	if sc.Version != sidecarVersion || sc.URL != Redact(r.URL) || sc.Size != r.Size ||
-		sc.SHA256 != r.SHA256 || sc.ETag != r.ETag {
+	if sc.Version != sidecarVersion || sc.Size != r.Size {
+		return false
+	}
+	// The same sha256 is the same bytes, from whichever URL (a mirror, a
+	// branch URL pinned to another commit); without one, the URL and ETag
+	// must match.
+	sameContent := sc.SHA256 != "" && sc.SHA256 == r.SHA256
+	if !sameContent && (sc.SHA256 != r.SHA256 || sc.URL != Redact(r.URL) || sc.ETag != r.ETag) {
 		return false
 	}
 	if !r.AcceptRanges && len(sc.Written) > 0 {
