@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // SensitiveMark marks cty values that come from sensitive variables or
@@ -56,4 +57,8 @@ type Scope struct {
 type FileRecord struct {
 	mu    sync.Mutex
 	files map[string]string
+	// funcs is the function table bound to this record (see Functions),
+	// for the directory funcsDir.
+	funcs    map[string]function.Function
+	funcsDir string
 }

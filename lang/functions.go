@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -35,7 +36,31 @@ import (
 // Sensitive marks propagate through every function: cty strips the marks
 // of arguments a function does not handle itself and puts them on the
 // result.
+//
+// The table is built once per record (or, for a nil record, once per dir)
+// and shared: the engine asks for it for every expression it evaluates.
+// Callers must not modify it.
 func Functions(dir string, rec *FileRecord) map[string]function.Function {
+	if rec == nil {
+		if fs, ok := dirFunctions.Load(dir); ok {
+			return fs.(map[string]function.Function)
+		}
+		fs, _ := dirFunctions.LoadOrStore(dir, buildFunctions(dir, nil))
+		return fs.(map[string]function.Function)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.funcs == nil || rec.funcsDir != dir {
+		rec.funcs, rec.funcsDir = buildFunctions(dir, rec), dir
+	}
+	return rec.funcs
+}
+
+// dirFunctions caches the tables of Functions(dir, nil) by dir: variable
+// validations ask for one per variable.
+var dirFunctions sync.Map
+
+func buildFunctions(dir string, rec *FileRecord) map[string]function.Function {
 	fs := make(map[string]function.Function, len(pureFunctions)+8)
 	for name, f := range pureFunctions {
 		fs[name] = f

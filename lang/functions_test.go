@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // eval parses and evaluates one expression in a scope.
@@ -251,5 +253,48 @@ func TestFileFunctionsRelativeToDir(t *testing.T) {
 	// A nil record is allowed: validation evaluates without one.
 	if _, diags := eval(t, &Scope{Dir: dir}, `file("workflows/dance.json")`); diags.HasErrors() {
 		t.Errorf("nil FileRecord: %v", diags)
+	}
+}
+
+// TestFunctionsBuiltOncePerRecord checks that the function table is cached:
+// the engine builds an evaluation context for every node of every walk, and
+// rebuilding some ninety functions each time cost about 5% of a no-op plan.
+// The cache must still keep file reads apart per record.
+func TestFunctionsBuiltOncePerRecord(t *testing.T) {
+	dir := writeDir(t, map[string]string{"a.txt": "a\n"})
+	other := writeDir(t, map[string]string{"a.txt": "other\n"})
+	same := func(a, b map[string]function.Function) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	r1, r2 := &FileRecord{}, &FileRecord{}
+	if !same(Functions(dir, r1), Functions(dir, r1)) {
+		t.Error("Functions(dir, rec) built a new table for the same record")
+	}
+	if !same(Functions(dir, nil), Functions(dir, nil)) {
+		t.Error("Functions(dir, nil) built a new table for the same directory")
+	}
+	if same(Functions(dir, r1), Functions(dir, r2)) || same(Functions(dir, nil), Functions(other, nil)) || same(Functions(dir, r1), Functions(other, r1)) {
+		t.Fatal("two records or two directories share one table")
+	}
+	// Each table reads relative to its own directory into its own record.
+	for _, tc := range []struct {
+		dir  string
+		rec  *FileRecord
+		want string
+	}{{dir, r1, "a\n"}, {other, r2, "other\n"}} {
+		v, err := Functions(tc.dir, tc.rec)["file"].Call([]cty.Value{cty.StringVal("a.txt")})
+		if err != nil || v.AsString() != tc.want {
+			t.Errorf("file(a.txt) in %s = %#v, %v; want %q", tc.dir, v, err, tc.want)
+		}
+		if files := tc.rec.Files(); len(files) != 1 || files[filepath.Join(tc.dir, "a.txt")] == "" {
+			t.Errorf("record of %s holds %v", tc.dir, files)
+		}
+	}
+}
+
+func BenchmarkEvalContext(b *testing.B) {
+	s := &Scope{Dir: b.TempDir(), Vars: map[string]cty.Value{"v": cty.StringVal("x")}, Files: &FileRecord{}}
+	for range b.N {
+		_ = s.EvalContext()
 	}
 }
