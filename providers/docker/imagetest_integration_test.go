@@ -156,6 +156,7 @@ func TestIntegrationImageTestPasses(t *testing.T) {
 				"stdout": strs(`^bar x y /app$`),
 			}),
 			"default-exit": command([]string{"true"}, nil, "", nil),
+			"gpu":          objectOf(&imageTestSchema().Blocks["command"].Block, map[string]cty.Value{"run": strs("true"), "gpus": cty.StringVal("all")}),
 		}, map[string]cty.Value{
 			"/app/backend": file(map[string]cty.Value{"mode": cty.StringVal("0750"), "owner": cty.StringVal("app:app"), "content": cty.StringVal(`(?m)^backend=sdpa$`)}),
 			"/app":         file(map[string]cty.Value{"owner": cty.StringVal("root"), "mode": cty.StringVal("0755")}),
@@ -171,6 +172,16 @@ func TestIntegrationImageTestPasses(t *testing.T) {
 		ar := th.run(cfg)
 		if ar.Diagnostics.HasErrors() {
 			t.Fatalf("run: %v\n%s", ar.Diagnostics, th.out.String())
+		}
+		// Neither CI daemon has GPUs: the command runs without, and says so.
+		var gpuNote string
+		for _, d := range ar.Diagnostics {
+			if d.Summary == "GPUs not available to the test" {
+				gpuNote = d.Detail
+			}
+		}
+		if !strings.Contains(gpuNote, `command gpu: gpus = "all" ignored: `) || !results(th.state)["command gpu: exit code"] {
+			t.Errorf("gpus on a host without them: note %q, results %v", gpuNote, results(th.state))
 		}
 		wantRunner := runnerEngine
 		if be.name == "buildkit" {
