@@ -69,7 +69,7 @@ resource "docker_image_test" "smoke" {
   command "greets" {
     run = ["/app/hello.sh"]
     expect {
-      stdout = ["^${var.greeting}\n?$"]
+      stdout = ["^${var.greeting}$"]
     }
   }
 
