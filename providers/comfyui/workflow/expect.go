@@ -16,8 +16,8 @@ type Expect struct {
 	// MinBytes is the least size of a matching file.
 	MinBytes int64
 	// Frames, when set, is the exact frame count a matching file must
-	// have; files whose format does not tell their frame count (WebM)
-	// do not match then.
+	// have (see Media.Frames); a file whose frame count cannot be read
+	// (0: audio, a fragmented MP4) does not match then.
 	Frames int
 }
 

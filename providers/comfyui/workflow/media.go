@@ -20,9 +20,9 @@ const (
 type Media struct {
 	Kind   string
 	Format string // png, jpeg, webp, gif, mp4, mov, webm, mkv, wav, flac, mp3, ogg
-	// Frames is the frame count where the format tells it cheaply
-	// (animated WebP and GIF, APNG, MP4/MOV video tracks; 1 for stills);
-	// 0 when unknown.
+	// Frames is the frame count of the (first) video track or animation:
+	// animated WebP, GIF and APNG frames, MP4/MOV samples, WebM/Matroska
+	// blocks; 1 for stills; 0 for audio and when a file does not tell.
 	Frames int
 }
 
@@ -59,10 +59,7 @@ func Inspect(r io.ReaderAt, size int64) Media {
 	case len(head) >= 8 && string(head[4:8]) == "ftyp":
 		return inspectMP4(r, size, head)
 	case bytes.HasPrefix(head, []byte{0x1A, 0x45, 0xDF, 0xA3}):
-		if bytes.Contains(head, []byte("webm")) {
-			return Media{Kind: KindVideo, Format: "webm"}
-		}
-		return Media{Kind: KindVideo, Format: "mkv"}
+		return inspectMatroska(r, size)
 	case bytes.HasPrefix(head, []byte("fLaC")):
 		return Media{Kind: KindAudio, Format: "flac"}
 	case bytes.HasPrefix(head, []byte("OggS")):

@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/gif"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -139,5 +141,130 @@ func TestExpect(t *testing.T) {
 	}
 	if err := (Expect{}).Check(nil); err == nil || err.Error() != "expected at least 1 output file; the run wrote no output files" {
 		t.Errorf("no files: %v", err)
+	}
+}
+
+// TestInspectRealFiles reads minimal files that real encoders wrote
+// (testdata/media/make.sh: ffmpeg with libx264, libvpx, libwebp, flac…),
+// one per format ComfyUI's save nodes produce; the frame counts are
+// ffprobe's -count_frames for the same files.
+func TestInspectRealFiles(t *testing.T) {
+	for name, want := range map[string]Media{
+		"still.png":     {KindImage, "png", 1},
+		"animated.png":  {KindAnimated, "png", 5},
+		"still.jpg":     {KindImage, "jpeg", 1},
+		"still.webp":    {KindImage, "webp", 1},
+		"animated.webp": {KindAnimated, "webp", 5},
+		"still.gif":     {KindImage, "gif", 1},
+		"animated.gif":  {KindAnimated, "gif", 5},
+		"video.mp4":     {KindVideo, "mp4", 5},
+		"faststart.mp4": {KindVideo, "mp4", 5},
+		"video.mov":     {KindVideo, "mov", 5},
+		"video.webm":    {KindVideo, "webm", 5},
+		"av.webm":       {KindVideo, "webm", 5},
+		"piped.webm":    {KindVideo, "webm", 5},
+		"video.mkv":     {KindVideo, "mkv", 5},
+		"sound.wav":     {KindAudio, "wav", 0},
+		"sound.flac":    {KindAudio, "flac", 0},
+		"sound.mp3":     {KindAudio, "mp3", 0},
+		"sound.ogg":     {KindAudio, "ogg", 0},
+		"sound.m4a":     {KindAudio, "mp4", 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := InspectFile(filepath.Join("testdata", "media", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("Inspect = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestInspectTruncated cuts each real file short: Inspect must not fail or
+// loop, and a cut container never claims more frames than the whole file.
+func TestInspectTruncated(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("testdata", "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".sh" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", "media", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := Inspect(bytes.NewReader(b), int64(len(b)))
+		for _, n := range []int{0, 3, 11, 40, len(b) / 3, len(b) / 2, len(b) - 1} {
+			got := Inspect(bytes.NewReader(b[:n]), int64(n))
+			if got.Frames > whole.Frames {
+				t.Errorf("%s cut at %d: %+v, whole file %+v", e.Name(), n, got, whole)
+			}
+		}
+	}
+}
+
+// ebml encodes one element: id (with its marker), then the body's size as
+// a vint of 8 bytes, or the unknown size when size < 0.
+func ebml(id uint32, size int, body ...[]byte) []byte {
+	var out []byte
+	for shift := 24; shift >= 0; shift -= 8 {
+		if b := byte(id >> shift); b != 0 || len(out) > 0 {
+			out = append(out, b)
+		}
+	}
+	b := bytes.Join(body, nil)
+	if size == 0 {
+		size = len(b)
+	}
+	sz := make([]byte, 8)
+	if size < 0 {
+		sz = []byte{0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
+	} else {
+		binary.BigEndian.PutUint64(sz, uint64(size))
+		sz[0] = 0x01
+	}
+	return append(append(out, sz...), b...)
+}
+
+// TestInspectMatroskaShapes covers what ffmpeg does not write by default:
+// Clusters of unknown size (live streams), laced blocks, blocks inside
+// BlockGroups, the video track not being track 1, and an audio-only file.
+func TestInspectMatroskaShapes(t *testing.T) {
+	header := ebml(0x1A45DFA3, 0, ebml(0x4282, 0, []byte("webm")))
+	tracks := func(entries ...[2]byte) []byte {
+		var es [][]byte
+		for _, e := range entries {
+			es = append(es, ebml(0xAE, 0, ebml(0xD7, 0, []byte{e[0]}), ebml(0x83, 0, []byte{e[1]})))
+		}
+		return ebml(0x1654AE6B, 0, es...)
+	}
+	simple := func(track byte, laced int) []byte {
+		if laced > 0 {
+			return ebml(0xA3, 0, []byte{0x80 | track, 0, 0, 0x02, byte(laced - 1), 0xAA, 0xBB})
+		}
+		return ebml(0xA3, 0, []byte{0x80 | track, 0, 0, 0x80, 0xAA})
+	}
+	group := func(track byte) []byte { return ebml(0xA0, 0, ebml(0xA1, 0, []byte{0x80 | track, 0, 0, 0, 0xAA})) }
+	timecode := ebml(0xE7, 0, []byte{0})
+	for name, c := range map[string]struct {
+		segment [][]byte
+		want    Media
+	}{
+		"unknown-size clusters": {[][]byte{tracks([2]byte{1, 1}),
+			ebml(0x1F43B675, -1, timecode, simple(1, 0), simple(1, 0)),
+			ebml(0x1F43B675, -1, timecode, simple(1, 0)),
+			ebml(0x1C53BB6B, 0, []byte{0})}, Media{KindVideo, "webm", 3}},
+		"laced and grouped": {[][]byte{tracks([2]byte{1, 2}, [2]byte{2, 1}),
+			ebml(0x1F43B675, 0, timecode, simple(1, 4), simple(2, 0), group(2), simple(2, 3))}, Media{KindVideo, "webm", 5}},
+		"audio only": {[][]byte{tracks([2]byte{1, 2}), ebml(0x1F43B675, 0, timecode, simple(1, 0))}, Media{KindAudio, "webm", 0}},
+	} {
+		data := append(append([]byte{}, header...), ebml(0x18538067, -1, c.segment...)...)
+		if got := Inspect(bytes.NewReader(data), int64(len(data))); got != c.want {
+			t.Errorf("%s: %+v, want %+v", name, got, c.want)
+		}
 	}
 }
