@@ -20,22 +20,25 @@ if [[ -n ${SDFORM_DOCKER_HOST:-} ]]; then
 	# That Engine cannot pull: build FROM the busybox it was given.
 	export SDF_VAR_base_image=${SDF_VAR_base_image:-${SDFORM_DOCKER_BASE_IMAGE:-busybox:local}}
 fi
-addr=${QUICKSTART_WEIGHTS_ADDR:-127.0.0.1:18080}
-export SDF_VAR_weights_url="http://$addr/tiny-model.safetensors"
-
 mkdir -p .cache/bin
 go build -o .cache/bin/sdform ./cmd/sdform
 go build -o .cache/bin/quickstart-weightserver ./examples/quickstart/weightserver
 
-.cache/bin/quickstart-weightserver -addr "$addr" -dir examples/quickstart/weights &
+# The weights' URL is part of the configuration: a stable port keeps the
+# next run a no-op; when 18080 is taken, any free port will do (the next
+# plan then only records the new URL).
+addr_file=$(mktemp)
+.cache/bin/quickstart-weightserver -addr "${QUICKSTART_WEIGHTS_ADDR:-127.0.0.1:18080}" -any-port \
+	-addr-file "$addr_file" -dir examples/quickstart/weights &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for ((i = 0; i < 50; i++)); do
-	if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
-		break
-	fi
+trap 'kill "$server" 2>/dev/null || true; rm -f "$addr_file"' EXIT
+for ((i = 0; i < 100; i++)); do
+	[[ -s $addr_file ]] && break
+	kill -0 "$server" 2>/dev/null || { echo "run.sh: the weight server did not start" >&2; exit 1; }
 	sleep 0.1
 done
+[[ -s $addr_file ]] || { echo "run.sh: the weight server did not start within 10 s" >&2; exit 1; }
+export SDF_VAR_weights_url="http://$(cat "$addr_file")/tiny-model.safetensors"
 
 sdform() { .cache/bin/sdform -chdir=examples/quickstart "$@"; }
 echo "=== sdform plan"
