@@ -100,7 +100,15 @@ func (f *File) Save(path string) error {
 
 // writeAtomic replaces path with data so that a crash at any point leaves
 // either the old content or the new, never a mix or an empty file.
-func writeAtomic(path string, data []byte) (err error) {
+func writeAtomic(path string, data []byte) error { return replaceFile(path, data, true) }
+
+// writeReplace replaces path with data so that readers see the old content
+// or the new, never a mix, but without waiting for the disk: for the lock
+// info, which every plan writes and which need not outlive a crash (the
+// kernel drops the flock then, and the next Lock rewrites the info).
+func writeReplace(path string, data []byte) error { return replaceFile(path, data, false) }
+
+func replaceFile(path string, data []byte, durable bool) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -123,14 +131,19 @@ func writeAtomic(path string, data []byte) (err error) {
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("rename %s: %w", tmp.Name(), err)
+	}
+	if !durable {
+		return nil
 	}
 	// The rename is durable only once the directory entry is on disk.
 	d, err := os.Open(dir)

@@ -116,7 +116,7 @@ func Lock(ctx context.Context, statePath, operation string, timeout time.Duratio
 	}}
 	data, err := json.MarshalIndent(l.info, "", "  ")
 	if err == nil {
-		err = writeAtomic(lockInfoPath(statePath), append(data, '\n'))
+		err = writeReplace(lockInfoPath(statePath), append(data, '\n'))
 	}
 	if err != nil {
 		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
