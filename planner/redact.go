@@ -101,27 +101,36 @@ func mayContain(path cty.Path, paths []cty.Path) bool {
 }
 
 func redact(v cty.Value, path cty.Path, paths []cty.Path, key string, all bool) cty.Value {
+	nv, _ := redactValue(v, path, paths, key, all)
+	return nv
+}
+
+// redactValue is redact that also reports whether anything changed, so that
+// a collection or object whose leaves all stay as they are is returned as it
+// is rather than rebuilt (refresh redacts every object, and the sensitive
+// attributes of most are null).
+func redactValue(v cty.Value, path cty.Path, paths []cty.Path, key string, all bool) (cty.Value, bool) {
 	if !all {
 		all = under(path, paths)
 		if !all && !mayContain(path, paths) {
-			return v
+			return v, false
 		}
 	}
 	if !v.IsKnown() || v.IsNull() {
-		return v
+		return v, false
 	}
 	ty := v.Type()
 	switch {
 	case ty.IsPrimitiveType():
 		if !all {
-			return v
+			return v, false
 		}
 		var s string
 		switch ty {
 		case cty.String:
 			s = v.AsString()
 			if IsRedacted(s) {
-				return v
+				return v, false
 			}
 		case cty.Number:
 			s = v.AsBigFloat().Text('g', -1)
@@ -131,56 +140,82 @@ func redact(v cty.Value, path cty.Path, paths []cty.Path, key string, all bool) 
 				s = "true"
 			}
 		}
-		return cty.StringVal(RedactString(s, key))
+		return cty.StringVal(RedactString(s, key)), true
 	case ty.IsObjectType():
-		m := map[string]cty.Value{}
+		var m map[string]cty.Value
 		for name := range ty.AttributeTypes() {
-			m[name] = redact(v.GetAttr(name), path.GetAttr(name), paths, key, all)
+			e := v.GetAttr(name)
+			ne, changed := redactValue(e, path.GetAttr(name), paths, key, all)
+			if !changed {
+				continue
+			}
+			if m == nil {
+				m = v.AsValueMap()
+			}
+			m[name] = ne
 		}
-		return cty.ObjectVal(m)
+		if m == nil {
+			return v, false
+		}
+		return cty.ObjectVal(m), true
 	case ty.IsMapType():
 		if v.LengthInt() == 0 {
-			return v
+			return v, false
 		}
 		m := map[string]cty.Value{}
+		changed := false
 		for k, e := range v.AsValueMap() {
-			m[k] = redact(e, path.IndexString(k), paths, key, all)
+			ne, c := redactValue(e, path.IndexString(k), paths, key, all)
+			m[k], changed = ne, changed || c
+		}
+		if !changed {
+			return v, false
 		}
 		if sameTypes(m) {
-			return cty.MapVal(m)
+			return cty.MapVal(m), true
 		}
-		return cty.ObjectVal(m)
+		return cty.ObjectVal(m), true
 	case ty.IsListType(), ty.IsTupleType():
 		if v.LengthInt() == 0 {
-			return v
+			return v, false
 		}
 		var l []cty.Value
+		changed := false
 		i := 0
 		for it := v.ElementIterator(); it.Next(); i++ {
 			_, e := it.Element()
-			l = append(l, redact(e, path.IndexInt(i), paths, key, all))
+			ne, c := redactValue(e, path.IndexInt(i), paths, key, all)
+			l, changed = append(l, ne), changed || c
+		}
+		if !changed {
+			return v, false
 		}
 		if ty.IsListType() && sameTypesList(l) {
-			return cty.ListVal(l)
+			return cty.ListVal(l), true
 		}
-		return cty.TupleVal(l)
+		return cty.TupleVal(l), true
 	case ty.IsSetType():
 		if v.LengthInt() == 0 {
-			return v
+			return v, false
 		}
 		var l []cty.Value
+		changed := false
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			// Set elements have no stable index: a sensitive path reaches
 			// them only through the set as a whole.
-			l = append(l, redact(e, path.Index(e), paths, key, all))
+			ne, c := redactValue(e, path.Index(e), paths, key, all)
+			l, changed = append(l, ne), changed || c
+		}
+		if !changed {
+			return v, false
 		}
 		if sameTypesList(l) {
-			return cty.SetVal(l)
+			return cty.SetVal(l), true
 		}
-		return cty.TupleVal(l)
+		return cty.TupleVal(l), true
 	}
-	return v
+	return v, false
 }
 
 func sameTypes(m map[string]cty.Value) bool {

@@ -3,7 +3,6 @@ package planner
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -47,7 +46,9 @@ type run struct {
 	outputs map[string]*plan.Output
 	provCfg map[string]cty.Value
 	diags   hcl.Diagnostics
-	closure map[string][]string
+	// closure caches resourceDeps, under closureMu.
+	closureMu sync.Mutex
+	closure   map[string][]string
 }
 
 // newRun prepares a walk over c's configuration and st.
@@ -206,41 +207,69 @@ func (r *run) scope(n *node) *lang.Scope {
 }
 
 // resourceDeps lists, transitively, the resources and data sources key
-// depends on, sorted.
+// depends on, sorted. Every key's list is built once, from the lists of its
+// dependencies (a chain of n objects costs n merges, not n walks of the
+// chain).
 func (r *run) resourceDeps(key string) []string {
-	r.mu.Lock()
+	r.closureMu.Lock()
+	defer r.closureMu.Unlock()
+	return r.depsClosure(key, map[string]bool{})
+}
+
+// depsClosure is resourceDeps with closureMu held; busy holds the keys
+// being computed, so that a cycle (reported by buildGraph, and the walk does
+// not start then) ends the recursion.
+func (r *run) depsClosure(key string, busy map[string]bool) []string {
 	if c, ok := r.closure[key]; ok {
-		r.mu.Unlock()
 		return c
 	}
-	r.mu.Unlock()
-	seen := map[string]bool{}
-	var visit func(k string)
-	visit = func(k string) {
-		n := r.g.nodes[k]
-		if n == nil {
-			return
-		}
-		for _, d := range n.deps {
-			if seen[d] {
-				continue
-			}
-			seen[d] = true
-			visit(d)
-		}
+	n := r.g.nodes[key]
+	if n == nil {
+		return nil
 	}
-	visit(key)
+	busy[key] = true
 	var out []string
-	for k := range seen {
-		if n := r.g.nodes[k]; n != nil && (n.kind == KindResource || n.kind == KindData) {
-			out = append(out, k)
+	for _, d := range n.deps {
+		if busy[d] {
+			continue
+		}
+		if dn := r.g.nodes[d]; dn != nil && (dn.kind == KindResource || dn.kind == KindData) {
+			out = mergeSorted(out, []string{d})
+		}
+		out = mergeSorted(out, r.depsClosure(d, busy))
+	}
+	delete(busy, key)
+	r.closure[key] = out
+	return out
+}
+
+// mergeSorted returns the sorted union of two sorted lists without
+// duplicates, in a new slice unless one of them is empty (lists are never
+// modified once made, so sharing them is safe).
+func mergeSorted(a, b []string) []string {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
 		}
 	}
-	sort.Strings(out)
-	r.mu.Lock()
-	r.closure[key] = out
-	r.mu.Unlock()
-	return out
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // stateValue is an object's value as recorded in state (redacted), or
