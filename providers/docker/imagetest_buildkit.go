@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/content/proxy"
 	dockerconfig "github.com/docker/cli/cli/config"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
@@ -45,12 +47,41 @@ type buildkitRunner struct {
 	f   *imageFacts
 }
 
+// contentStoreID names BuildKit's own content store when it is handed back
+// to BuildKit as an OCI layout store (see localImage).
+const contentStoreID = "sdform-buildkit-content"
+
 // buildKitSession is the session every gateway call needs: registry
-// credentials, as builds get them.
-func buildKitSession() bkclient.SolveOpt {
-	return bkclient.SolveOpt{Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
-	})}}
+// credentials, as builds get them, and BuildKit's own content store as an
+// OCI layout store, for images that were never pushed.
+func buildKitSession(b *builder) bkclient.SolveOpt {
+	return bkclient.SolveOpt{
+		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
+		})},
+		OCIStores: map[string]content.Store{contentStoreID: proxy.NewContentStore(b.bk.ContentClient())},
+	}
+}
+
+// localImage finds image among the manifests BuildKit's content store
+// still holds (refs of the form repo@sha256:…). A standalone BuildKit's
+// worker keeps no image names, so an image built without push can be run
+// only this way: its manifest and layers are read from BuildKit's content
+// store through the client session, as an OCI layout. It works while
+// BuildKit has not garbage-collected that content.
+func localImage(ctx context.Context, b *builder, image string, refs []string) (*imageFacts, string, error) {
+	for _, ref := range refs {
+		_, dg, ok := strings.Cut(ref, "@")
+		if !ok {
+			continue
+		}
+		f, err := contentFacts(ctx, b.bk, dg)
+		if err != nil || (isImageID(image) && f.ID != image) {
+			continue
+		}
+		return f, dg, nil
+	}
+	return nil, "", fmt.Errorf("no manifest of image %s in BuildKit's content store", short(image))
 }
 
 // resolvedImage is one image found by reference in BuildKit.
@@ -115,7 +146,7 @@ func (p *Provider) resolveBuildKitImage(ctx context.Context, b *builder, image s
 	}
 	var ri *resolvedImage
 	var inner error
-	_, err = b.bk.Build(ctx, buildKitSession(), "sdform", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+	_, err = b.bk.Build(ctx, buildKitSession(b), "sdform", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		ri, inner = pick(ctx, c, image, refs)
 		return gateway.NewResult(), nil
 	}, nil)
@@ -123,6 +154,9 @@ func (p *Provider) resolveBuildKitImage(ctx context.Context, b *builder, image s
 		err = inner
 	}
 	if err != nil {
+		if f, dg, lerr := localImage(ctx, b, image, refs); lerr == nil {
+			return f.ID, "@" + dg, nil
+		}
 		return "", "", err
 	}
 	return ri.id, ri.ref, nil
@@ -136,25 +170,31 @@ func (p *Provider) withBuildKitRunner(ctx context.Context, b *builder, image str
 	// What fn reports is kept here rather than returned through Build,
 	// which would turn it into a string on its way through the daemon.
 	var inner error
-	_, err = b.bk.Build(ctx, buildKitSession(), "sdform", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+	_, err = b.bk.Build(ctx, buildKitSession(b), "sdform", func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		inner = func() error {
-			ri, err := pick(ctx, c, image, refs)
-			if err != nil {
+			var st llb.State
+			var f *imageFacts
+			name := image
+			if ri, err := pick(ctx, c, image, refs); err == nil {
+				st, f, name = llb.Image(ri.ref, llb.ResolveModePreferLocal), factsOfConfig(ri.id, &ri.config), ri.ref
+			} else if lf, dg, lerr := localImage(ctx, b, image, refs); lerr == nil {
+				st, f, name = llb.OCILayout("sdform/local@"+dg, llb.OCIStore("", contentStoreID)), lf, dg
+			} else {
 				return err
 			}
-			def, err := llb.Image(ri.ref, llb.ResolveModePreferLocal).Marshal(ctx)
+			def, err := st.Marshal(ctx)
 			if err != nil {
-				return fmt.Errorf("marshal image %s: %w", ri.ref, err)
+				return fmt.Errorf("marshal image %s: %w", name, err)
 			}
 			res, err := c.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 			if err != nil {
-				return fmt.Errorf("load image %s: %w", ri.ref, err)
+				return fmt.Errorf("load image %s: %w", name, err)
 			}
 			ref, err := res.SingleRef()
 			if err != nil {
-				return fmt.Errorf("load image %s: %w", ri.ref, err)
+				return fmt.Errorf("load image %s: %w", name, err)
 			}
-			return fn(ctx, &buildkitRunner{c: c, ref: ref, f: factsOfConfig(ri.id, &ri.config)})
+			return fn(ctx, &buildkitRunner{c: c, ref: ref, f: f})
 		}()
 		return gateway.NewResult(), nil
 	}, nil)

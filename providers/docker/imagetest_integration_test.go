@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sdform/sdform/internal/testenv"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -292,4 +293,44 @@ func TestIntegrationImageTestFails(t *testing.T) {
 			t.Errorf("plan after a failed run: %s %q", th.action(pr), pr.Reason)
 		}
 	})
+}
+
+// TestIntegrationImageTestUnpushed tests, by ID, an image that a
+// standalone BuildKit keeps in its own store (no push): the provider that
+// built or read it knows its tag; a provider that never saw it says what
+// to write instead.
+func TestIntegrationImageTestUnpushed(t *testing.T) {
+	addr := testenv.BuildKit(t)
+	base := testenv.BaseImage(t)
+	reg := testenv.Registry(t)
+	h := newHarness(t, map[string]cty.Value{"buildkit": cty.StringVal(addr)}, map[string]string{
+		"Dockerfile": "FROM " + base + "\nRUN echo " + nonce() + " > /nonce && echo local > /where\n",
+	})
+	tag := reg + "/sdform-it/unpushed:" + nonce()
+	h.mustBuild(h.image(map[string]cty.Value{"tags": strs(tag)}))
+	id := h.attr("id")
+	cfg := (&testHarness{}).config(id, map[string]cty.Value{
+		"where": command([]string{"cat", "/where"}, nil, "", map[string]cty.Value{"stdout": strs("^local$")}),
+	}, nil, nil)
+
+	th := newTestHarness(t, h.p)
+	if ar := th.run(cfg); ar.Diagnostics.HasErrors() {
+		t.Fatalf("run on the provider that built the image: %v\n%s", ar.Diagnostics, th.out.String())
+	}
+	if got := th.state.GetAttr("image_id").AsString(); got != id {
+		t.Errorf("tested %s, want %s", got, id)
+	}
+
+	// A fresh provider learns the tag from the image's state, as the
+	// engine's refresh or plan of docker_image gives it.
+	fresh := newHarness(t, map[string]cty.Value{"buildkit": cty.StringVal(addr)}, nil)
+	th2 := newTestHarness(t, fresh.p)
+	ar := th2.run(cfg)
+	if !ar.Diagnostics.HasErrors() || !strings.Contains(ar.Diagnostics[0].Detail, "no docker_image of this configuration names this ID") {
+		t.Fatalf("an unknown ID on a standalone BuildKit: %v", ar.Diagnostics)
+	}
+	fresh.p.ReadResource(context.Background(), providers.ReadRequest{TypeName: "docker_image", Address: "docker_image.x", Prior: h.state, Private: h.private})
+	if ar := th2.run(cfg); ar.Diagnostics.HasErrors() {
+		t.Fatalf("run after the image's refresh: %v", ar.Diagnostics)
+	}
 }
