@@ -112,6 +112,11 @@ func (p *Provider) inputFile(cfg cty.Value) (digest string, size int, diags prov
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
+	// Devices and pipes are refused: /dev/zero would never end (FuzzPlan
+	// tries such names).
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return "", 0, diags.Errorf(cty.GetAttrPath("input_file"), "Cannot read input file", "The input file %s is not a regular file.", name)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", 0, diags.Errorf(cty.GetAttrPath("input_file"), "Cannot read input file", "The input file %s cannot be read: %s.", name, err)
