@@ -5,7 +5,8 @@
 # into warnings.
 #
 #   CGO_ENABLED=1 go build -o .device/sdform ./cmd/sdform
-#   ./.device/sdform -chdir=examples/gpu plan
+#   ./.device/sdform -chdir=examples/gpu plan          fails: gpu_requirement.fails
+#   ./.device/sdform -chdir=examples/gpu plan -exclude=gpu_requirement.fails
 
 sdform {
   required_version = ">= 0.1"
