@@ -29,6 +29,10 @@ type Config struct {
 	// ("docker_image.comfyui", "data.gpu_host.local").
 	Resources map[string]*Resource
 	Checks    map[string]*Check
+
+	// loadDir is dir as given to Load: files found in the directory are
+	// named relative to it (as the user wrote it), Dir is absolute.
+	loadDir string
 }
 
 // DefaultStatePath is where state lives when the sdform block names none,

@@ -112,6 +112,7 @@ var assertSchema = &hcl.BodySchema{
 func Load(dir string) (*Config, hcl.Diagnostics) {
 	cfg := &Config{
 		Dir:       dir,
+		loadDir:   dir,
 		Files:     map[string]*hcl.File{},
 		Settings:  &Settings{StatePath: DefaultStatePath},
 		Variables: map[string]*Variable{},

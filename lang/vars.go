@@ -65,7 +65,11 @@ func (c *Config) VariableValues(in VarInputs) (map[string]cty.Value, hcl.Diagnos
 		}
 	}
 
-	autoFiles, err := autoVarFiles(c.Dir)
+	dir := c.loadDir
+	if dir == "" {
+		dir = c.Dir // a Config built by hand
+	}
+	autoFiles, err := autoVarFiles(dir)
 	if err != nil {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

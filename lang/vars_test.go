@@ -417,3 +417,32 @@ func TestRecoveredPanicMessagesAreTidy(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoVarFileNamedLikeConfigFiles loads a configuration by a relative
+// path, as the CLI does: a mistake in an *.auto.sdfvars file must name the
+// file the way mistakes in *.sdf.hcl files are named, not by an absolute
+// path.
+func TestAutoVarFileNamedLikeConfigFiles(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.sdf.hcl":   "variable \"v\" {\n  type = number\n}\n",
+		"x.auto.sdfvars": "v = \"abc\"\n",
+	})
+	t.Chdir(dir)
+	cfg, diags := Load(".")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = cfg.VariableValues(VarInputs{})
+	if len(diags) != 1 || diags[0].Subject == nil {
+		t.Fatalf("diagnostics = %v, want one about x.auto.sdfvars", diags)
+	}
+	if got := diags[0].Subject.Filename; got != "x.auto.sdfvars" {
+		t.Errorf("diagnostic names the file %q, want %q (as main.sdf.hcl is named)", got, "x.auto.sdfvars")
+	}
+	if strings.Contains(diags[0].Detail, dir) {
+		t.Errorf("detail names the absolute path: %s", diags[0].Detail)
+	}
+	if cfg.Files["x.auto.sdfvars"] == nil {
+		t.Errorf("the file is not in Config.Files under the name the diagnostic uses: %v", sortedKeys(cfg.Files))
+	}
+}
