@@ -28,17 +28,19 @@ type fileIn struct {
 }
 
 type resourceIn struct {
-	Address      string    `json:"address"`
-	Mode         string    `json:"mode"`
-	Type         string    `json:"type"`
-	Name         string    `json:"name"`
-	Provider     string    `json:"provider"`
-	Attributes   *typedIn  `json:"attributes"`
-	Fingerprint  string    `json:"fingerprint"`
-	Private      []byte    `json:"private"`
-	Dependencies []string  `json:"dependencies"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Address      string   `json:"address"`
+	Mode         string   `json:"mode"`
+	Type         string   `json:"type"`
+	Name         string   `json:"name"`
+	Provider     string   `json:"provider"`
+	Attributes   *typedIn `json:"attributes"`
+	Fingerprint  string   `json:"fingerprint"`
+	Private      []byte   `json:"private"`
+	Dependencies []string `json:"dependencies"`
+	// SensitivePaths is nil when the field is absent.
+	SensitivePaths []pathJSON `json:"sensitive_paths"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 // typedIn is go-cty's typed form, {"value": …, "type": …}.
@@ -116,18 +118,23 @@ func unmarshal(data []byte) (*File, error) {
 		} else if v, err = vd.decode(r.Attributes.Value, r.Attributes.Type); err != nil {
 			return nil, fmt.Errorf("%w: resource %s attributes%s", ErrCorrupt, r.Address, prefixColon(describeValueError(err)))
 		}
+		sens, err := decodePaths(r.SensitivePaths)
+		if err != nil {
+			return nil, fmt.Errorf("%w: resource %s sensitive_paths: %v", ErrCorrupt, r.Address, err)
+		}
 		f.Resources = append(f.Resources, &Resource{
-			Address:      r.Address,
-			Mode:         r.Mode,
-			Type:         r.Type,
-			Name:         r.Name,
-			Provider:     r.Provider,
-			Value:        v,
-			Fingerprint:  r.Fingerprint,
-			Private:      r.Private,
-			Dependencies: r.Dependencies,
-			CreatedAt:    r.CreatedAt,
-			UpdatedAt:    r.UpdatedAt,
+			Address:        r.Address,
+			Mode:           r.Mode,
+			Type:           r.Type,
+			Name:           r.Name,
+			Provider:       r.Provider,
+			Value:          v,
+			Fingerprint:    r.Fingerprint,
+			Private:        r.Private,
+			Dependencies:   r.Dependencies,
+			SensitivePaths: sens,
+			CreatedAt:      r.CreatedAt,
+			UpdatedAt:      r.UpdatedAt,
 		})
 	}
 	for i, c := range in.Checks {

@@ -44,8 +44,10 @@ type resourceJSON struct {
 	Fingerprint  string          `json:"fingerprint"`
 	Private      []byte          `json:"private,omitempty"`
 	Dependencies []string        `json:"dependencies"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
+	// SensitivePaths is omitted when not recorded; [] records none.
+	SensitivePaths *[]pathJSON `json:"sensitive_paths,omitempty"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
 }
 
 type checkJSON struct {
@@ -88,18 +90,27 @@ func marshal(f *File) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode resource %s attributes: %w", r.Address, err)
 		}
+		var sens *[]pathJSON
+		if r.SensitivePaths != nil {
+			ps, err := encodePaths(r.SensitivePaths)
+			if err != nil {
+				return nil, fmt.Errorf("encode resource %s sensitive paths: %w", r.Address, err)
+			}
+			sens = &ps
+		}
 		out.Resources = append(out.Resources, resourceJSON{
-			Address:      r.Address,
-			Mode:         r.Mode,
-			Type:         r.Type,
-			Name:         r.Name,
-			Provider:     r.Provider,
-			Attributes:   attrs,
-			Fingerprint:  r.Fingerprint,
-			Private:      r.Private,
-			Dependencies: sortedOrEmpty(r.Dependencies),
-			CreatedAt:    r.CreatedAt.UTC(),
-			UpdatedAt:    r.UpdatedAt.UTC(),
+			Address:        r.Address,
+			Mode:           r.Mode,
+			Type:           r.Type,
+			Name:           r.Name,
+			Provider:       r.Provider,
+			Attributes:     attrs,
+			Fingerprint:    r.Fingerprint,
+			Private:        r.Private,
+			Dependencies:   sortedOrEmpty(r.Dependencies),
+			SensitivePaths: sens,
+			CreatedAt:      r.CreatedAt.UTC(),
+			UpdatedAt:      r.UpdatedAt.UTC(),
 		})
 	}
 	slices.SortFunc(out.Resources, func(a, b resourceJSON) int { return strings.Compare(a.Address, b.Address) })

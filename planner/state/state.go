@@ -62,6 +62,12 @@ type Resource struct {
 	// keys, the stat record of a verified file).
 	Private      []byte
 	Dependencies []string // addresses, stored sorted
+	// SensitivePaths are the paths of Value that were sensitive when it
+	// was stored (their leaves are redacted). It lets the planner tell a
+	// redacted secret from a value that only looks like one (an image
+	// digest is "sha256:" and 64 hex digits too). Nil means not recorded
+	// (a state written before this field existed).
+	SensitivePaths []cty.Path
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -209,5 +215,11 @@ func (r *Resource) Copy() *Resource {
 	c := *r
 	c.Private = slices.Clone(r.Private)
 	c.Dependencies = slices.Clone(r.Dependencies)
+	if r.SensitivePaths != nil {
+		c.SensitivePaths = make([]cty.Path, len(r.SensitivePaths))
+		for i, p := range r.SensitivePaths {
+			c.SensitivePaths[i] = p.Copy()
+		}
+	}
 	return &c
 }

@@ -58,8 +58,13 @@ func richFile() *File {
 				Fingerprint:  "sha256:aa",
 				Private:      []byte{0, 1, 2, 0xfe, 0xff, '{'},
 				Dependencies: []string{"var.variant", "data.gpu_host.local"},
-				CreatedAt:    t0,
-				UpdatedAt:    t0.Add(time.Hour),
+				SensitivePaths: []cty.Path{
+					cty.GetAttrPath("hf_token"),
+					cty.GetAttrPath("labels").IndexString("é"),
+					cty.GetAttrPath("steps").IndexInt(1).GetAttr("key"),
+				},
+				CreatedAt: t0,
+				UpdatedAt: t0.Add(time.Hour),
 			},
 			{
 				Address: "data.gpu_host.local", Mode: ModeData, Type: "gpu_host", Name: "local", Provider: "gpu",
@@ -68,8 +73,9 @@ func richFile() *File {
 			},
 			{
 				Address: "comfyui_model.a", Mode: ModeManaged, Type: "comfyui_model", Name: "a", Provider: "comfyui",
-				Value:     cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal("models/a.safetensors")}),
-				CreatedAt: t0, UpdatedAt: t0,
+				Value:          cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal("models/a.safetensors")}),
+				SensitivePaths: []cty.Path{}, // recorded: none
+				CreatedAt:      t0, UpdatedAt: t0,
 			},
 		},
 		Checks: []*Check{
@@ -108,6 +114,15 @@ func assertSameFile(t *testing.T, want, got *File) {
 		}
 		if !gv.Type().Equals(wv.Type()) {
 			t.Errorf("%s type = %#v, want %#v", w.Address, g.Value.Type(), wv.Type())
+		}
+		if (g.SensitivePaths == nil) != (w.SensitivePaths == nil) || len(g.SensitivePaths) != len(w.SensitivePaths) {
+			t.Errorf("%s sensitive paths = %#v, want %#v (nil means not recorded)", w.Address, g.SensitivePaths, w.SensitivePaths)
+		} else {
+			for i := range w.SensitivePaths {
+				if !g.SensitivePaths[i].Equals(w.SensitivePaths[i]) {
+					t.Errorf("%s sensitive path %d = %#v, want %#v", w.Address, i, g.SensitivePaths[i], w.SensitivePaths[i])
+				}
+			}
 		}
 		wd, gd := slices.Sorted(slices.Values(w.Dependencies)), slices.Sorted(slices.Values(g.Dependencies))
 		if g.Mode != w.Mode || g.Type != w.Type || g.Name != w.Name || g.Provider != w.Provider || g.Fingerprint != w.Fingerprint ||
@@ -353,19 +368,20 @@ func TestCorruptAndNewerRefused(t *testing.T) {
 		want  []string
 		isErr error
 	}{
-		"syntax.json":           {[]string{"invalid JSON at line 4, column 3", "byte offset"}, ErrCorrupt},
-		"truncated.json":        {[]string{"the JSON ends early (after 68 bytes): the file is truncated"}, ErrCorrupt},
-		"bad-serial-type.json":  {[]string{"serial", "line 3", "is a JSON string, want a whole number"}, ErrCorrupt},
-		"bad-attributes.json":   {[]string{"resource docker_image.a attributes.size: a number is required"}, ErrCorrupt},
-		"no-version.json":       {[]string{`no "version"`}, ErrCorrupt},
-		"newer.json":            {[]string{"state format version 2", "reads up to version 1", "upgrade sdform"}, ErrNewerVersion},
-		"no-lineage.json":       {[]string{`no "lineage"`}, ErrCorrupt},
-		"duplicate.json":        {[]string{"resource docker_image.a is recorded twice"}, ErrCorrupt},
-		"bad-mode.json":         {[]string{`mode "sideways"`}, ErrCorrupt},
-		"unknown-field.json":    {[]string{`unknown field "surprise"`}, ErrCorrupt},
-		"not-an-object.json":    {[]string{"holds a JSON array, not an object"}, ErrCorrupt},
-		"bad-type-name.json":    {[]string{"attributes", "type"}, ErrCorrupt},
-		"trailing-garbage.json": {[]string{"invalid JSON"}, ErrCorrupt},
+		"syntax.json":             {[]string{"invalid JSON at line 4, column 3", "byte offset"}, ErrCorrupt},
+		"truncated.json":          {[]string{"the JSON ends early (after 68 bytes): the file is truncated"}, ErrCorrupt},
+		"bad-serial-type.json":    {[]string{"serial", "line 3", "is a JSON string, want a whole number"}, ErrCorrupt},
+		"bad-attributes.json":     {[]string{"resource docker_image.a attributes.size: a number is required"}, ErrCorrupt},
+		"no-version.json":         {[]string{`no "version"`}, ErrCorrupt},
+		"newer.json":              {[]string{"state format version 2", "reads up to version 1", "upgrade sdform"}, ErrNewerVersion},
+		"no-lineage.json":         {[]string{`no "lineage"`}, ErrCorrupt},
+		"duplicate.json":          {[]string{"resource docker_image.a is recorded twice"}, ErrCorrupt},
+		"bad-mode.json":           {[]string{`mode "sideways"`}, ErrCorrupt},
+		"bad-sensitive-path.json": {[]string{"resource docker_image.a sensitive_paths", `unknown step type "splat"`}, ErrCorrupt},
+		"unknown-field.json":      {[]string{`unknown field "surprise"`}, ErrCorrupt},
+		"not-an-object.json":      {[]string{"holds a JSON array, not an object"}, ErrCorrupt},
+		"bad-type-name.json":      {[]string{"attributes", "type"}, ErrCorrupt},
+		"trailing-garbage.json":   {[]string{"invalid JSON"}, ErrCorrupt},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
