@@ -424,7 +424,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 	return d, a.record(key, func(st *state.File) {
 		st.Set(&state.Resource{
 			Address: key, Mode: state.ModeData, Type: n.res.Addr.Type, Name: n.res.Addr.Name, Provider: pi.name,
-			Value: Redact(val, sens, a.r.key), Dependencies: a.r.resourceDeps(key), CreatedAt: now, UpdatedAt: now,
+			Value: Redact(val, sens, a.r.key), Dependencies: a.r.resourceDeps(key), SensitivePaths: sens, CreatedAt: now, UpdatedAt: now,
 		})
 	})
 }
@@ -443,14 +443,15 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
 	prior, priv := cty.NullVal(ty), []byte(nil)
 	var created time.Time
+	var rs *state.Resource
 	if ch.Action != plan.Create {
 		prior = conform(ch.Before, ty)
-		if rs := a.resource(key); rs != nil {
+		if rs = a.resource(key); rs != nil {
 			priv, created = rs.Private, rs.CreatedAt
 		}
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
-	clear := restore(prior, cfgIg, redactedPaths(prior), a.r.key)
+	clear := restore(prior, cfgIg, redactedLeaves(rs, prior), a.r.key)
 	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),
@@ -485,7 +486,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 			st.Set(&state.Resource{
 				Address: key, Mode: state.ModeManaged, Type: res.Addr.Type, Name: res.Addr.Name, Provider: pi.name,
 				Value: Redact(v, sens, a.r.key), Fingerprint: fingerprint, Private: aresp.Private,
-				Dependencies: a.r.resourceDeps(key), CreatedAt: created, UpdatedAt: now,
+				Dependencies: a.r.resourceDeps(key), SensitivePaths: sens, CreatedAt: created, UpdatedAt: now,
 			})
 		}
 	}
@@ -549,7 +550,7 @@ func (a *applier) finish(ctx context.Context) {
 		case ch.Mode == state.ModeData && ch.After.IsWhollyKnown():
 			now := time.Now().UTC()
 			nr := &state.Resource{Address: ch.Address, Mode: state.ModeData, Type: ch.Type, Name: ch.Name, Provider: ch.Provider,
-				Value: ch.After, Dependencies: ch.Dependencies, CreatedAt: now, UpdatedAt: now}
+				Value: ch.After, Dependencies: ch.Dependencies, SensitivePaths: ch.SensitivePaths, CreatedAt: now, UpdatedAt: now}
 			if rs != nil {
 				nr.CreatedAt = rs.CreatedAt
 				if sameValue(rs.Value, ch.After) {
@@ -559,6 +560,7 @@ func (a *applier) finish(ctx context.Context) {
 			st.Set(nr)
 		case ch.Mode == state.ModeManaged && rs != nil && a.p.Options.Refresh && ch.Before.IsWhollyKnown() && !sameValue(rs.Value, ch.Before):
 			rs.Value = ch.Before
+			rs.SensitivePaths = appendPaths(append([]cty.Path{}, rs.SensitivePaths...), ch.SensitivePaths...)
 			rs.UpdatedAt = time.Now().UTC()
 		}
 	}
@@ -732,6 +734,7 @@ func (a *applier) promote(ctx context.Context) {
 			sens = appendPaths(sens, schemaSensitivePaths(pi.schema.Resources[ch.Type], ns)...)
 			nr := rs.Copy()
 			nr.Value = Redact(ns, sens, r.key)
+			nr.SensitivePaths = sens
 			nr.UpdatedAt = time.Now().UTC()
 			if resp.Private != nil {
 				nr.Private = resp.Private

@@ -292,7 +292,7 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 		prior, priv = conform(rs.Value, ty), rs.Private
 	}
 	var created string
-	redacted := redactedPaths(prior)
+	redacted := redactedLeaves(rs, prior)
 	if rs != nil && r.opts.Refresh {
 		var gone bool
 		var ok bool
@@ -375,7 +375,8 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 			reason = "deleted outside sdform"
 		}
 		r.mu.Lock()
-		r.drift = append(r.drift, &plan.Drift{Address: addr, Reason: reason, Before: prior, After: cty.NullVal(prior.Type())})
+		r.drift = append(r.drift, &plan.Drift{Address: addr, Reason: reason, Before: prior, After: cty.NullVal(prior.Type()),
+			SensitivePaths: appendPaths(appendPaths(schemaSensitivePaths(schema, prior), sens...), redacted...)})
 		r.mu.Unlock()
 		return cty.NullVal(prior.Type()), nil, true, reason, true
 	}
@@ -389,7 +390,7 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 			why = strings.TrimSuffix(changedReason(diffPaths(prior, ns)), " changed") + " changed outside sdform"
 		}
 		r.mu.Lock()
-		r.drift = append(r.drift, &plan.Drift{Address: addr, Reason: why, Before: prior, After: ns})
+		r.drift = append(r.drift, &plan.Drift{Address: addr, Reason: why, Before: prior, After: ns, SensitivePaths: paths})
 		r.mu.Unlock()
 	}
 	return ns, priv, false, "", true
@@ -545,7 +546,7 @@ func (r *run) planOrphan(ctx context.Context, rs *state.Resource) {
 		r.changes[rs.Address] = &plan.Change{
 			Address: rs.Address, Mode: state.ModeManaged, Type: rs.Type, Name: rs.Name, Provider: pi.name,
 			Action: plan.Forget, Reason: forgetReason, Before: prior, After: cty.NullVal(ty),
-			Verb: schema.Verb, Test: schema.Test, SensitivePaths: appendPaths(schemaSensitivePaths(schema, prior), redactedPaths(prior)...),
+			Verb: schema.Verb, Test: schema.Test, SensitivePaths: appendPaths(schemaSensitivePaths(schema, prior), redactedLeaves(rs, prior)...),
 			Private: rs.Private, Dependencies: rs.Dependencies,
 		}
 		r.mu.Unlock()
@@ -572,7 +573,7 @@ func (r *run) planDelete(ctx context.Context, rs *state.Resource, pi *providerIn
 			r.fail(rs.Address, nil)
 			return
 		}
-		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, prior, redactedPaths(prior), priv, nil, body, decl)
+		np, npriv, gone, why, ok := r.refresh(ctx, rs.Address, pi, schema, prior, prior, redactedLeaves(rs, prior), priv, nil, body, decl)
 		r.sem.release()
 		if !ok {
 			r.fail(rs.Address, nil)
@@ -591,7 +592,7 @@ func (r *run) planDelete(ctx context.Context, rs *state.Resource, pi *providerIn
 	r.changes[rs.Address] = &plan.Change{
 		Address: rs.Address, Mode: state.ModeManaged, Type: rs.Type, Name: rs.Name, Provider: pi.name,
 		Action: action, Reason: reason, Before: prior, After: cty.NullVal(ty),
-		Verb: schema.Verb, Test: schema.Test, SensitivePaths: appendPaths(schemaSensitivePaths(schema, prior), redactedPaths(prior)...),
+		Verb: schema.Verb, Test: schema.Test, SensitivePaths: appendPaths(schemaSensitivePaths(schema, prior), redactedLeaves(rs, prior)...),
 		Private: priv, Dependencies: rs.Dependencies,
 	}
 	r.mu.Unlock()

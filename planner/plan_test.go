@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 
@@ -452,4 +453,81 @@ func TestPreventDestroy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordedSensitivePaths checks that the state records which paths were
+// sensitive, and that plans use the record: a value that only looks
+// redacted (test_thing's digest is "sha256:" and 64 hex digits, as a docker
+// image's is) is shown as it is when its object is deleted or forgotten,
+// and a secret changed outside sdform shows as sensitive in the drift.
+func TestRecordedSensitivePaths(t *testing.T) {
+	cfg := `
+variable "tok" {
+  type      = string
+  sensitive = true
+  default   = "hunter2"
+}
+resource "test_thing" "plain" { name = "plain" }
+resource "test_thing" "secret" {
+  name   = var.tok
+  secret = "s3cret"
+}
+`
+	paths := func(ps []cty.Path) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, plan.FormatPath(p))
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, removal := range []string{"forget", "destroy_removed"} {
+		t.Run(removal, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"main.sdf.hcl": cfg})
+			f.mustApply(defaultOpts())
+			st := f.state()
+			if got := paths(st.Resource("test_thing.secret").SensitivePaths); strings.Join(got, ",") != "name,secret" {
+				t.Errorf("recorded sensitive paths of test_thing.secret = %v, want [name secret]", got)
+			}
+			// secret is sensitive by the schema, null or not.
+			if got := paths(st.Resource("test_thing.plain").SensitivePaths); strings.Join(got, ",") != "secret" {
+				t.Errorf("recorded sensitive paths of test_thing.plain = %v, want [secret]", got)
+			}
+			if d := attr(st.Resource("test_thing.plain").Value, "digest").AsString(); !planner.IsRedacted(d) {
+				t.Fatalf("digest %q does not look redacted; the test proves nothing", d)
+			}
+
+			setting := ""
+			if removal == "destroy_removed" {
+				setting = "sdform {\n  destroy_removed = true\n}\n"
+			}
+			f.write("main.sdf.hcl", setting+`variable "tok" {
+  default = "x"
+}`)
+			p := f.plan(defaultOpts())
+			if got := paths(change(t, p, "test_thing.plain").SensitivePaths); strings.Join(got, ",") != "secret" {
+				t.Errorf("%s of test_thing.plain hides %v, want only [secret]", removal, got)
+			}
+			if got := paths(change(t, p, "test_thing.secret").SensitivePaths); strings.Join(got, ",") != "name,secret" {
+				t.Errorf("%s of test_thing.secret hides %v, want [name secret]", removal, got)
+			}
+		})
+	}
+
+	t.Run("drift", func(t *testing.T) {
+		f := newFixture(t, map[string]string{"main.sdf.hcl": cfg})
+		f.mustApply(defaultOpts())
+		id := attr(f.state().Resource("test_thing.secret").Value, "id").AsString()
+		must(t, testprovider.SetAttr(f.dataDir(), id, "secret", cty.StringVal("changed-outside")))
+		p := f.plan(defaultOpts())
+		if len(p.Drift) != 1 {
+			t.Fatalf("drift = %v, want one", p.Drift)
+		}
+		if got := paths(p.Drift[0].SensitivePaths); !contains(got, "secret") || contains(got, "digest") {
+			t.Errorf("drift hides %v, want secret (and not digest)", got)
+		}
+		if s := attr(p.Drift[0].After, "secret").AsString(); !planner.IsRedacted(s) {
+			t.Errorf("drift holds the secret as %q", s)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/planner/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -240,6 +241,26 @@ func sameTypesList(l []cty.Value) bool {
 		}
 	}
 	return true
+}
+
+// redactedLeaves lists the redacted leaves of prior, the value recorded for
+// rs: the leaves that look redacted and lie under a path rs records as
+// sensitive, so that a value that only looks redacted (an image digest is
+// "sha256:" and 64 hex digits too) is not taken for a secret. A state
+// written before sensitive paths were recorded has no record; then every
+// leaf that looks redacted counts.
+func redactedLeaves(rs *state.Resource, prior cty.Value) []cty.Path {
+	paths := redactedPaths(prior)
+	if rs == nil || rs.SensitivePaths == nil || len(paths) == 0 {
+		return paths
+	}
+	out := paths[:0]
+	for _, p := range paths {
+		if under(p, rs.SensitivePaths) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // redactedPaths lists the paths of the leaves of v that are already

@@ -109,6 +109,9 @@ type Drift struct {
 	Reason  string
 	Before  cty.Value
 	After   cty.Value // null when the object is gone
+	// SensitivePaths are the paths in Before/After that print as
+	// "(sensitive value)": their leaves hold redacted strings.
+	SensitivePaths []cty.Path
 }
 
 // CheckStatus is the state of a check or assertion.
