@@ -244,7 +244,16 @@ func (e *RejectedError) Problems() []Problem {
 	var out []Problem
 	for _, n := range e.Nodes {
 		for _, r := range n.Errors {
-			out = append(out, Problem{Node: n.ID, Class: n.Class, Input: r.Input, Summary: r.Message, Detail: r.Details})
+			what := fmt.Sprintf("node %s (%s)", n.ID, n.Class)
+			if r.Input != "" {
+				what = "input " + r.Input + " of " + what
+			}
+			msg := strings.TrimSuffix(r.Message, ".")
+			if r.Details != "" && r.Details != r.Input {
+				msg += ": " + strings.TrimSuffix(r.Details, ".")
+			}
+			out = append(out, Problem{Node: n.ID, Class: n.Class, Input: r.Input, Summary: r.Message,
+				Detail: fmt.Sprintf("The server rejected %s: %s.", what, msg)})
 		}
 	}
 	if len(out) == 0 {
