@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +19,21 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sdform/sdform/internal/testenv"
+	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/comfytest"
 )
 
 // buildFakeImage builds cmd/comfyui-fake as a static binary and an image
 // FROM the Engine's busybox base holding it, through the Engine's /build
 // API with a tar context. It returns the image id.
 func buildFakeImage(t *testing.T, dc *mobyclient.Client, base string) string {
+	t.Helper()
+	return buildFakeImageAs(t, dc, base, fmt.Sprintf("sdform-test/comfyui-fake:%d", time.Now().UnixNano()), "")
+}
+
+// buildFakeImageAs builds the fake's image under tag, with extra lines at
+// the end of its Dockerfile (another image under the same tag).
+func buildFakeImageAs(t *testing.T, dc *mobyclient.Client, base, tag, extra string) string {
 	t.Helper()
 	ctx := context.Background()
 	bin := filepath.Join(t.TempDir(), "comfyui-fake")
@@ -43,7 +53,7 @@ func buildFakeImage(t *testing.T, dc *mobyclient.Client, base string) string {
 		mode int64
 		data []byte
 	}{
-		{"Dockerfile", 0o644, []byte("FROM " + base + "\nCOPY comfyui-fake /comfyui-fake\nCMD [\"/comfyui-fake\"]\n")},
+		{"Dockerfile", 0o644, []byte("FROM " + base + "\nCOPY comfyui-fake /comfyui-fake\nCMD [\"/comfyui-fake\"]\n" + extra)},
 		{"comfyui-fake", 0o755, exe},
 	} {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
@@ -52,7 +62,6 @@ func buildFakeImage(t *testing.T, dc *mobyclient.Client, base string) string {
 		tw.Write(f.data)
 	}
 	tw.Close()
-	tag := fmt.Sprintf("sdform-test/comfyui-fake:%d", time.Now().UnixNano())
 	res, err := dc.ImageBuild(ctx, &ctxTar, mobyclient.ImageBuildOptions{Tags: []string{tag}, Dockerfile: "Dockerfile", Remove: true, ForceRemove: true})
 	if err != nil {
 		t.Fatalf("build image: %v", err)
@@ -77,7 +86,7 @@ func buildFakeImage(t *testing.T, dc *mobyclient.Client, base string) string {
 	if err != nil {
 		t.Fatalf("inspect %s: %v", tag, err)
 	}
-	t.Cleanup(func() { dc.ImageRemove(context.Background(), tag, mobyclient.ImageRemoveOptions{Force: true}) })
+	t.Cleanup(func() { dc.ImageRemove(context.Background(), img.ID, mobyclient.ImageRemoveOptions{Force: true}) })
 	return img.ID
 }
 
@@ -198,5 +207,346 @@ func TestContainerFailureShowsLog(t *testing.T) {
 	e.p.Close()
 	if left := managedContainers(t, dc, base); len(left) != 0 {
 		t.Errorf("containers left after Close: %v", left)
+	}
+}
+
+// engine is the CI Docker Engine and its busybox base image.
+type engine struct {
+	host, base string
+	dc         *mobyclient.Client
+}
+
+func newEngine(t *testing.T) *engine {
+	t.Helper()
+	host := testenv.DockerHost(t)
+	base := testenv.DockerBaseImage(t)
+	dc, err := mobyclient.New(mobyclient.WithHost(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	return &engine{host: host, base: base, dc: dc}
+}
+
+// fakeCfg runs the smoke workflow on the fake server started from image,
+// with extra fake flags (args) and attributes.
+func (g *engine) fakeCfg(image string, attrs map[string]cty.Value, args ...string) cty.Value {
+	cmd := []cty.Value{cty.StringVal("/comfyui-fake"), cty.StringVal("--listen"), cty.StringVal("127.0.0.1"), cty.StringVal("--port"), cty.StringVal("{port}")}
+	for _, a := range args {
+		cmd = append(cmd, cty.StringVal(a))
+	}
+	a := map[string]cty.Value{
+		"image": cty.StringVal(image), "command": cty.ListVal(cmd), "gpus": cty.StringVal("none"), "docker_host": cty.StringVal(g.host),
+		"workflow": cty.StringVal("workflows/smoke.json"), "ready_timeout": cty.StringVal("60s"), "timeout": cty.StringVal("60s"),
+	}
+	for k, v := range attrs {
+		a[k] = v
+	}
+	return wfCfg(a, nil)
+}
+
+// removeAtEnd removes the managed containers of image when the test ends,
+// whatever it left running.
+func (g *engine) removeAtEnd(t *testing.T, image string) {
+	t.Cleanup(func() {
+		for _, c := range managedContainers(t, g.dc, image) {
+			g.dc.ContainerRemove(context.Background(), strings.Fields(c)[0], mobyclient.ContainerRemoveOptions{Force: true})
+		}
+	})
+}
+
+// next is the same configuration directory with a new provider: the next
+// sdform command.
+func (e *wfEnv) next() *wfEnv {
+	e.t.Helper()
+	p := New().(*Provider)
+	resp := p.Configure(context.Background(), providers.ConfigureRequest{
+		Config: cty.NullVal(providerSchema.ImpliedType()),
+		Env:    providers.Env{ConfigDir: e.dir, DataDir: filepath.Join(e.dir, ".sdform")},
+	})
+	if resp.Diagnostics.HasErrors() {
+		e.t.Fatalf("Configure: %v", resp.Diagnostics)
+	}
+	e.t.Cleanup(func() { p.Close() })
+	return &wfEnv{t: e.t, dir: e.dir, p: p}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestKeptServerReusedAcrossApplies keeps the server of a fixed port
+// running after an apply: the next apply reuses it (no name or port
+// conflict), and once keep_running is off, that apply stops it at its end.
+func TestKeptServerReusedAcrossApplies(t *testing.T) {
+	g := newEngine(t)
+	image := buildFakeImage(t, g.dc, g.base)
+	g.removeAtEnd(t, image)
+	port := cty.NumberIntVal(int64(freeTCPPort(t)))
+	kept := g.fakeCfg(image, map[string]cty.Value{"keep_running": cty.True, "port": port})
+
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	var out bytes.Buffer
+	if ar := e.apply(context.Background(), noWf(), kept, e.plan(noWf(), kept), &out); ar.Diagnostics.HasErrors() {
+		t.Fatalf("first apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "keeps running after the apply (keep_running); the next apply reuses it") {
+		t.Errorf("the first apply does not say the server is kept:\n%s", out.String())
+	}
+	if err := e.p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	first := managedContainers(t, g.dc, image)
+	if len(first) != 1 || !strings.HasSuffix(first[0], " running") {
+		t.Fatalf("after the first apply: %v", first)
+	}
+
+	e2 := e.next()
+	out.Reset()
+	ar := e2.apply(context.Background(), noWf(), kept, e2.plan(noWf(), kept), &out)
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("second apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "comfyui server: reusing sdform-comfyui-") || strings.Contains(out.String(), "starting") || ar.NewState.GetAttr("cached").LengthInt() != 4 {
+		t.Errorf("second apply did not reuse the kept server (cached %v):\n%s", ar.NewState.GetAttr("cached"), out.String())
+	}
+	e2.p.Close()
+	if now := managedContainers(t, g.dc, image); len(now) != 1 || now[0] != first[0] {
+		t.Errorf("containers %v, want the same %v", now, first)
+	}
+
+	// keep_running off: reused once more, then stopped.
+	e3 := e.next()
+	out.Reset()
+	notKept := g.fakeCfg(image, map[string]cty.Value{"port": port})
+	if ar := e3.apply(context.Background(), noWf(), notKept, e3.plan(noWf(), notKept), &out); ar.Diagnostics.HasErrors() {
+		t.Fatalf("third apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "is stopped after this apply (keep_running is off)") {
+		t.Errorf("third apply:\n%s", out.String())
+	}
+	e3.p.Close()
+	if left := managedContainers(t, g.dc, image); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}
+
+// TestMovedTagReruns points the workflow's image tag at another image: the
+// plan says the tag moved, and the apply replaces the server kept on the
+// same port for the old image with one from the new.
+func TestMovedTagReruns(t *testing.T) {
+	g := newEngine(t)
+	tag := fmt.Sprintf("sdform-test/comfyui-fake:moved-%d", time.Now().UnixNano())
+	old := buildFakeImageAs(t, g.dc, g.base, tag, "")
+	g.removeAtEnd(t, old)
+	cfg := g.fakeCfg(tag, map[string]cty.Value{"keep_running": cty.True, "port": cty.NumberIntVal(int64(freeTCPPort(t)))})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	var out bytes.Buffer
+	ar := e.apply(context.Background(), noWf(), cfg, e.plan(noWf(), cfg), &out)
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	e.p.Close()
+	prior := wfObject{value: ar.NewState, private: ar.Private}
+	e2 := e.next()
+	if pr := e2.plan(prior, cfg); pr.Reason != "up to date" || pr.Diagnostics.HasErrors() {
+		t.Fatalf("plan before the tag moved: %q %s", pr.Reason, diagsText(pr.Diagnostics))
+	}
+
+	moved := buildFakeImageAs(t, g.dc, g.base, tag, "LABEL dev.sdform.test=moved\n")
+	g.removeAtEnd(t, moved)
+	if moved == old {
+		t.Fatal("the second build gave the same image")
+	}
+	pr := e2.plan(prior, cfg)
+	want := fmt.Sprintf("image %s now names %s, not %s", tag, shortID(moved), shortID(old))
+	if pr.Reason != want || len(pr.RequiresReplace) != 1 {
+		t.Fatalf("plan after the tag moved: %q, want %q", pr.Reason, want)
+	}
+	out.Reset()
+	ar2 := e2.apply(context.Background(), prior, cfg, pr, &out)
+	if ar2.Diagnostics.HasErrors() {
+		t.Fatalf("apply after the tag moved: %s\n%s", diagsText(ar2.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "kept by an earlier apply for another image or settings on port") || !strings.Contains(out.String(), "(image "+shortID(moved)+")") {
+		t.Errorf("apply output:\n%s", out.String())
+	}
+	e2.p.Close()
+	// The new image is built on the old one, so "ancestor" filters
+	// would match both: compare the containers' image ids.
+	byImage := map[string]int{}
+	res, err := g.dc.ContainerList(context.Background(), mobyclient.ContainerListOptions{All: true, Filters: mobyclient.Filters{}.Add("label", labelManaged+"=true")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Items {
+		byImage[c.ImageID]++
+	}
+	if byImage[old] != 0 || byImage[moved] != 1 {
+		t.Errorf("containers by image: %v; want none of %s and one of %s", byImage, shortID(old), shortID(moved))
+	}
+	if pr := e.next().plan(wfObject{value: ar2.NewState, private: ar2.Private}, cfg); pr.Reason != "up to date" {
+		t.Errorf("plan after the re-run: %q", pr.Reason)
+	}
+}
+
+// TestContainerRunFailures covers runs that fail on a container server:
+// a node that raises and a container that dies mid-run show the last
+// lines of the container's log; a cancelled apply (Ctrl-C) removes the
+// container at once, without waiting for Close.
+func TestContainerRunFailures(t *testing.T) {
+	g := newEngine(t)
+	image := buildFakeImage(t, g.dc, g.base)
+	g.removeAtEnd(t, image)
+	for name, c := range map[string]struct {
+		args []string
+		// during runs once node 2 executes; true cancels the apply.
+		during func(t *testing.T) bool
+		want   []string
+	}{
+		"node raises": {
+			args: []string{"--fail-class", "ImageInvert"},
+			want: []string{"node 2 (ImageInvert) raised", "last 50 lines of the server container's log:", "got prompt", "!!! Exception during processing !!!"},
+		},
+		"container killed": {
+			args: []string{"--hang-class", "ImageInvert"},
+			during: func(t *testing.T) bool {
+				running := managedContainers(t, g.dc, image)
+				if len(running) != 1 {
+					t.Fatalf("containers: %v", running)
+				}
+				if _, err := g.dc.ContainerKill(context.Background(), strings.Fields(running[0])[0], mobyclient.ContainerKillOptions{Signal: "KILL"}); err != nil {
+					t.Fatal(err)
+				}
+				return false
+			},
+			want: []string{"the ComfyUI container exited with status 137 during the run", "last 50 lines of the server container's log:", "got prompt"},
+		},
+		"cancelled": {
+			args:   []string{"--hang-class", "ImageInvert"},
+			during: func(*testing.T) bool { return true },
+			want:   []string{"run cancelled (prompt ", "interrupted)"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newWfEnv(t)
+			e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+			cfg := g.fakeCfg(image, nil, c.args...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &syncBuffer{}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if c.during == nil {
+					return
+				}
+				for i := 0; i < 1000 && !strings.Contains(out.String(), "node 2 (ImageInvert)"); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if c.during(t) {
+					cancel()
+				}
+			}()
+			start := time.Now()
+			ar := e.p.ApplyResource(ctx, providers.ApplyRequest{TypeName: "comfyui_workflow", Address: wfAddr, Action: providers.Create,
+				Prior: noWf().value, Planned: cfg, Config: cfg, UI: providers.UI{Out: out}})
+			<-done
+			text := diagsText(ar.Diagnostics)
+			if !ar.Diagnostics.HasErrors() {
+				t.Fatalf("apply passed:\n%s", out.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("diagnostics lack %q:\n%s", w, text)
+				}
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("the failure took %s (the run's timeout is 60s)", d)
+			}
+			if name == "cancelled" {
+				if left := managedContainers(t, g.dc, image); len(left) != 0 {
+					t.Errorf("containers left after a cancelled apply, before Close: %v", left)
+				}
+			}
+			e.p.Close()
+			if left := managedContainers(t, g.dc, image); len(left) != 0 {
+				t.Errorf("containers left after Close: %v", left)
+			}
+		})
+	}
+}
+
+// TestStopAllDuringLaunch stops every server again and again while one
+// starts (two runs of an apply, one cancelled as the other's container is
+// created): nothing panics, and no container outlives close.
+func TestStopAllDuringLaunch(t *testing.T) {
+	g := newEngine(t)
+	s := newServers()
+	spec := serverSpec{Image: g.base, Command: []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}, GPUs: "none", DockerHost: g.host}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.start(context.Background(), spec, 3*time.Second, io.Discard)
+		done <- err
+	}()
+	deadline := time.After(20 * time.Second)
+loop:
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("a server that never answers was ready")
+			}
+			break loop
+		case <-deadline:
+			t.Fatal("start did not return")
+		default:
+			s.stopAll(context.Background())
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := s.close(); err != nil {
+		t.Error(err)
+	}
+	if left := managedContainers(t, g.dc, g.base); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}
+
+// TestPortHeldByAnotherServer sets the port of a server that is already
+// taken by another ComfyUI (one started by hand): the apply fails before
+// anything is submitted, rather than running the workflow on that server.
+func TestPortHeldByAnotherServer(t *testing.T) {
+	g := newEngine(t)
+	other, url := comfytest.Start(t, comfytest.Options{})
+	_, portStr, _ := strings.Cut(strings.TrimPrefix(url, "http://127.0.0.1"), ":")
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	// The container itself would start fine, and never listen.
+	cfg := g.fakeCfg(g.base, map[string]cty.Value{"port": cty.NumberIntVal(int64(port)), "ready_timeout": cty.StringVal("10s"),
+		"command": cty.ListVal([]cty.Value{cty.StringVal("sh"), cty.StringVal("-c"), cty.StringVal("trap 'exit 0' TERM; sleep 30")})})
+	var out bytes.Buffer
+	ar := e.apply(context.Background(), noWf(), cfg, e.plan(noWf(), cfg), &out)
+	text := diagsText(ar.Diagnostics)
+	if !ar.Diagnostics.HasErrors() || !strings.Contains(text, fmt.Sprintf("start ComfyUI on 127.0.0.1:%d: another process holds the port", port)) {
+		t.Errorf("apply: %s\n%s", text, out.String())
+	}
+	if n := countPosts(other); n != 0 {
+		t.Errorf("the other server got %d prompts", n)
+	}
+	e.p.Close()
+	if left := managedContainers(t, g.dc, g.base); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sdform/sdform/lang"
@@ -68,8 +70,10 @@ var workflowSchema = &providers.Schema{
 		"keep_running": {Type: cty.Bool, Optional: true,
 			Description: "Leave the server container running after the apply (it is stopped by default)."},
 		"docker_host": {Type: cty.String, Optional: true, Description: "Docker Engine address; DOCKER_HOST or the default socket when not set."},
-		"models": {Type: cty.List(cty.String), Optional: true,
-			Description: "Model files the workflow uses, as paths under models_dir (comfyui_model.x.path): a change to one re-runs the workflow."},
+		"models": {Type: cty.DynamicPseudoType, Optional: true,
+			Description: "Model files the workflow uses; a change to one re-runs it. Best given as the comfyui_model resources themselves " +
+				"(models = [comfyui_model.x]): they are tracked by their sha256, and a download planned in the same apply is seen by the same plan. " +
+				"An object with path and sha256, or a plain path under models_dir, work too; a plain path is tracked by the file's size and modification time."},
 		"workflow": {Type: cty.String, Required: true,
 			Description: "Workflow file, API or UI format (UI is converted with the server's /object_info), relative to the configuration."},
 		"inputs": {Type: cty.Map(cty.String), Optional: true,
@@ -91,7 +95,7 @@ var workflowSchema = &providers.Schema{
 				"kind":      {Type: cty.String, Optional: true, Description: "image, animated, video or audio."},
 				"min_count": {Type: cty.Number, Optional: true, Description: "At least this many matching files (1)."},
 				"min_bytes": {Type: cty.Number, Optional: true, Description: "Each matching file at least this big."},
-				"frames":    {Type: cty.Number, Optional: true, Description: "Exact frame count of a matching file (animated WebP/GIF/APNG, MP4/MOV)."},
+				"frames":    {Type: cty.Number, Optional: true, Description: "Exact frame count of a matching file (animated WebP/GIF/APNG, MP4/MOV, WebM/Matroska)."},
 			},
 		}},
 	},
@@ -113,7 +117,7 @@ type wfConfig struct {
 	Port            int
 	KeepRunning     bool
 	DockerHost      string
-	Models          []string
+	Models          []modelRef
 	Workflow        string // as written
 	WorkflowAbs     string
 	Inputs          map[string]string
@@ -133,10 +137,14 @@ func (w *workflowType) decode(v cty.Value) (*wfConfig, providers.Diagnostics) {
 	}
 	v, _ = v.UnmarkDeep()
 	for name := range workflowSchema.Attributes {
-		if a := v.GetAttr(name); !a.IsWhollyKnown() {
+		if a := v.GetAttr(name); name != "models" && !a.IsWhollyKnown() {
 			c.Known = false
 			c.Unknown = append(c.Unknown, name)
 		}
+	}
+	if !modelsKnown(v.GetAttr("models")) {
+		c.Known = false
+		c.Unknown = append(c.Unknown, "models")
 	}
 	sort.Strings(c.Unknown)
 	c.URL, _ = str(v, "url")
@@ -156,7 +164,13 @@ func (w *workflowType) decode(v cty.Value) (*wfConfig, providers.Diagnostics) {
 		}
 	}
 	c.Command = strList(v.GetAttr("command"))
-	c.Models = strList(v.GetAttr("models"))
+	if addr := nonLoopbackListen(c.Command); addr != "" {
+		diags = diags.Errorf(cty.GetAttrPath("command"), "Server would listen beyond this machine",
+			"The command makes ComfyUI listen on %s. sdform starts the container with host networking, so the server would be reachable from other machines; listen on 127.0.0.1 (ComfyUI's default without --listen).", addr)
+	}
+	var mdiags providers.Diagnostics
+	c.Models, mdiags = decodeModels(v.GetAttr("models"))
+	diags = append(diags, mdiags...)
 	c.Env = strMap(v.GetAttr("env"))
 	c.Inputs = strMap(v.GetAttr("inputs"))
 	for k := range c.Inputs {
@@ -240,6 +254,32 @@ func (w *workflowType) decode(v cty.Value) (*wfConfig, providers.Diagnostics) {
 	return c, diags
 }
 
+// nonLoopbackListen returns the addresses a ComfyUI command line's
+// --listen names when one of them is not a loopback address: ComfyUI takes
+// a bare --listen as every interface ("0.0.0.0,::").
+func nonLoopbackListen(cmd []string) string {
+	for i, a := range cmd {
+		var v string
+		switch {
+		case a == "--listen" && i+1 < len(cmd) && !strings.HasPrefix(cmd[i+1], "-"):
+			v = cmd[i+1]
+		case a == "--listen":
+			v = "0.0.0.0,::"
+		case strings.HasPrefix(a, "--listen="):
+			v = strings.TrimPrefix(a, "--listen=")
+		default:
+			continue
+		}
+		for _, h := range strings.Split(v, ",") {
+			h = strings.Trim(strings.TrimSpace(h), "[]")
+			if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
 func strList(v cty.Value) []string {
 	if v.IsNull() || !v.IsWhollyKnown() {
 		return nil
@@ -266,6 +306,93 @@ func strMap(v cty.Value) map[string]string {
 		}
 	}
 	return out
+}
+
+// modelRef is one entry of models: a path under the models folder, and
+// the sha256 the config gives for it ("" for a plain path).
+type modelRef struct {
+	Path, SHA256 string
+	// FullPath is a comfyui_model's full_path, when known.
+	FullPath string
+}
+
+// modelsKnown reports whether what the run uses of models (each entry's
+// path and sha256) is known.
+func modelsKnown(v cty.Value) bool {
+	if !v.IsKnown() {
+		return false
+	}
+	if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		return true
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsKnown() {
+			return false
+		}
+		if e.Type().IsObjectType() {
+			for _, a := range []string{"path", "sha256"} {
+				if e.Type().HasAttribute(a) && !e.GetAttr(a).IsKnown() {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// decodeModels reads models: a list of paths, comfyui_model objects, or
+// objects with path and sha256, mixed as the user likes.
+func decodeModels(v cty.Value) ([]modelRef, providers.Diagnostics) {
+	var diags providers.Diagnostics
+	if v.IsNull() || !v.IsKnown() {
+		return nil, nil
+	}
+	ty := v.Type()
+	if !(ty.IsListType() || ty.IsTupleType() || ty.IsSetType()) {
+		return nil, diags.Errorf(cty.GetAttrPath("models"), "Invalid models",
+			"models must be a list of model files: paths under models_dir, comfyui_model resources, or objects with path and sha256.")
+	}
+	var out []modelRef
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		at := cty.GetAttrPath("models").Index(k)
+		if !e.IsKnown() || e.IsNull() {
+			continue
+		}
+		et := e.Type()
+		switch {
+		case et == cty.String:
+			out = append(out, modelRef{Path: e.AsString()})
+		case et.IsObjectType() && et.HasAttribute("path") && et.AttributeType("path") == cty.String:
+			var m modelRef
+			if p := e.GetAttr("path"); p.IsKnown() && !p.IsNull() {
+				m.Path = p.AsString()
+			}
+			if et.HasAttribute("sha256") && et.AttributeType("sha256") == cty.String {
+				if h := e.GetAttr("sha256"); h.IsKnown() && !h.IsNull() {
+					m.SHA256 = strings.ToLower(h.AsString())
+					if _, err := hex.DecodeString(m.SHA256); err != nil || len(m.SHA256) != 64 {
+						diags = diags.Errorf(at.GetAttr("sha256"), "Invalid sha256", "The sha256 %q of model %s is not 64 hexadecimal digits.", h.AsString(), m.Path)
+					}
+				}
+			}
+			if et.HasAttribute("full_path") && et.AttributeType("full_path") == cty.String {
+				if f := e.GetAttr("full_path"); f.IsKnown() && !f.IsNull() {
+					m.FullPath = f.AsString()
+				}
+			}
+			if m.Path == "" {
+				diags = diags.Errorf(at, "Invalid models entry", "A models entry must name its path.")
+				continue
+			}
+			out = append(out, m)
+		default:
+			diags = diags.Errorf(at, "Invalid models entry",
+				"Each models entry is a path under models_dir (\"checkpoints/x.safetensors\"), a comfyui_model resource (comfyui_model.x), or an object with path and sha256; this one is %s.", et.FriendlyName())
+		}
+	}
+	return out, diags
 }
 
 func (w *workflowType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
@@ -306,16 +433,22 @@ func wfDigest(v any) string {
 	return hex.EncodeToString(s[:12])
 }
 
-// parts computes the fingerprint's parts: the server (image id or URL and
-// how it is started), the workflow file's sha256, each model file's
-// identity (size and modification time: the file is re-downloaded when
-// its content changes), each input override, and the expectation.
-func (w *workflowType) parts(c *wfConfig) (map[string]string, error) {
+// parts computes the fingerprint's parts: the server (a URL, or the image
+// as written, the id it names, and how it is started), the workflow file's
+// sha256, each model file's identity, each input override, and the
+// expectation. A model given with its sha256 (a comfyui_model) is that
+// hash; a plain path is the file's size and modification time, which
+// change when it is downloaded again. imageID is the id the image names
+// ("" when it is itself an id, or was not resolved).
+func (w *workflowType) parts(c *wfConfig, imageID string) (map[string]string, error) {
 	p := map[string]string{}
 	if c.URL != "" {
 		p["url"] = c.URL
 	} else {
 		p["image"] = c.Image
+		if imageID != "" && !isImageID(c.Image) {
+			p["image_id"] = imageID
+		}
 		p["server"] = wfDigest([]any{c.Command, c.Env, c.ModelsDir, c.ContainerModels})
 	}
 	b, err := os.ReadFile(c.WorkflowAbs)
@@ -325,14 +458,18 @@ func (w *workflowType) parts(c *wfConfig) (map[string]string, error) {
 	sum := sha256.Sum256(b)
 	p["workflow"] = hex.EncodeToString(sum[:])
 	for _, m := range c.Models {
-		full := m
-		if !filepath.IsAbs(m) {
-			full = filepath.Join(c.ModelsDir, m)
+		if m.SHA256 != "" {
+			p["model:"+m.Path] = "sha256:" + m.SHA256
+			continue
+		}
+		full := m.Path
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(c.ModelsDir, full)
 		}
 		if st, err := os.Stat(full); err == nil {
-			p["model:"+m] = fmt.Sprintf("%d/%d", st.Size(), st.ModTime().UnixNano())
+			p["model:"+m.Path] = fmt.Sprintf("%d/%d", st.Size(), st.ModTime().UnixNano())
 		} else {
-			p["model:"+m] = "absent"
+			p["model:"+m.Path] = "absent"
 		}
 	}
 	for k, v := range c.Inputs {
@@ -371,43 +508,58 @@ func changedParts(prior, now map[string]string) string {
 		if prior[k] == now[k] {
 			continue
 		}
-		switch {
-		case k == "workflow":
-			names = append(names, "workflow file")
-		case k == "server":
-			names = append(names, "server command, env or models folder")
-		case strings.HasPrefix(k, "model:"):
-			m := strings.TrimPrefix(k, "model:")
-			switch {
-			case prior[k] == "":
-				names = append(names, "model "+m+" added")
-				continue
-			case now[k] == "":
-				names = append(names, "model "+m+" removed")
-				continue
-			}
-			names = append(names, "model "+m)
-		case strings.HasPrefix(k, "inputs.") && (prior[k] == "" || now[k] == ""):
-			if prior[k] == "" {
-				names = append(names, k+" added")
-			} else {
-				names = append(names, k+" removed")
-			}
-			continue
-		default:
-			names = append(names, k)
+		if n := describeChange(k, prior, now); n != "" {
+			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
-	for i, n := range names {
-		if !strings.HasSuffix(n, " added") && !strings.HasSuffix(n, " removed") {
-			names[i] = n + " changed"
-		}
-	}
 	if len(names) > 4 {
 		names = append(names[:4], fmt.Sprintf("and %d more", len(names)-4))
 	}
 	return strings.Join(names, ", ")
+}
+
+// describeChange words the change of one part ("" when another part's
+// wording covers it).
+func describeChange(k string, prior, now map[string]string) string {
+	was, is := prior[k], now[k]
+	switch {
+	case k == "workflow":
+		return "workflow file changed"
+	case k == "server":
+		return "server command, env or models folder changed"
+	case k == "image_id":
+		switch {
+		case is == "" || prior["image"] != now["image"]:
+			return "" // "image changed" says it
+		case is == imageAbsent:
+			return fmt.Sprintf("image %s is no longer in the Docker Engine", now["image"])
+		case was == "" || was == imageAbsent:
+			return fmt.Sprintf("image %s resolved to %s", now["image"], shortID(is))
+		}
+		return fmt.Sprintf("image %s now names %s, not %s", now["image"], shortID(is), shortID(was))
+	case strings.HasPrefix(k, "model:"):
+		m := strings.TrimPrefix(k, "model:")
+		switch {
+		case was == "":
+			return "model " + m + " added"
+		case is == "":
+			return "model " + m + " removed"
+		case is == "absent":
+			return "model " + m + " missing"
+		case strings.HasPrefix(was, "sha256:") && strings.HasPrefix(is, "sha256:"):
+			return fmt.Sprintf("model %s changed (sha256 %s → %s)", m, shortID(was), shortID(is))
+		}
+		return "model " + m + " changed"
+	case strings.HasPrefix(k, "inputs."):
+		switch {
+		case was == "":
+			return k + " added"
+		case is == "":
+			return k + " removed"
+		}
+	}
+	return k + " changed"
 }
 
 // workflowValue is the resource's value: the config with the computed attributes.
@@ -450,22 +602,27 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 		reason := "not run yet"
 		if !req.Prior.IsNull() {
 			reason = strings.Join(c.Unknown, ", ") + " known only after apply"
-			if wfContains(c.Unknown, "image") {
+			switch {
+			case wfContains(c.Unknown, "image"):
 				reason = "image changed"
+			case wfContains(c.Unknown, "models") && len(c.Unknown) == 1:
+				reason = "a model changes (its sha256 is known only after apply)"
 			}
 		}
 		return providers.PlanResponse{Planned: planned, RequiresReplace: replace, Reason: reason,
 			Details: []string{"not validated yet: " + strings.Join(c.Unknown, ", ") + " known only after apply; the workflow is checked against the server's /object_info before it runs"}}
 	}
-	parts, err := w.parts(c)
+	prior := decodeWfPrivate(req.PriorPrivate)
+	imageID, imageDiags := w.planImageID(ctx, c, prior)
+	diags = append(diags, imageDiags...)
+	parts, err := w.parts(c, imageID)
 	if err != nil {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable",
 			"The workflow file %s cannot be read: %v.", c.Workflow, err)}
 	}
 	fp := partsFingerprint(parts)
-	prior := decodeWfPrivate(req.PriorPrivate)
 	if !req.Prior.IsNull() && prior.Parts != nil && partsFingerprint(prior.Parts) == fp {
-		return providers.PlanResponse{Planned: req.Prior, Reason: "up to date", Fingerprint: fp, PlannedPrivate: req.PriorPrivate}
+		return providers.PlanResponse{Planned: req.Prior, Reason: "up to date", Fingerprint: fp, PlannedPrivate: req.PriorPrivate, Diagnostics: diags}
 	}
 	reason := "not run yet"
 	if !req.Prior.IsNull() {
@@ -476,9 +633,54 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 	}
 	details, checkDiags := w.check(ctx, c)
 	diags = append(diags, checkDiags...)
+	var paths []string
+	for _, m := range c.Models {
+		if m.SHA256 == "" {
+			paths = append(paths, m.Path)
+		}
+	}
+	if len(paths) > 0 {
+		details = append(details, fmt.Sprintf("models given by path (%s) are tracked by size and modification time as they are now; "+
+			"give the comfyui_model itself (models = [comfyui_model.x]) to track its sha256, and to see a download in this apply", strings.Join(paths, ", ")))
+	}
 	return providers.PlanResponse{Planned: planned, RequiresReplace: replace, Reason: reason, Details: details,
 		Fingerprint: fp, PlannedPrivate: wfPrivate{Parts: parts}.encode(), Diagnostics: diags}
 }
+
+// planImageID resolves the image tag through the Engine, so that a tag
+// moved to another image re-runs the workflow. When the Engine does not
+// answer, the id the last run used is assumed, and a warning says so.
+func (w *workflowType) planImageID(ctx context.Context, c *wfConfig, prior wfPrivate) (string, providers.Diagnostics) {
+	if c.URL != "" || isImageID(c.Image) {
+		return "", nil
+	}
+	dc, err := w.servers.dockerClient(c.DockerHost)
+	if err == nil {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var id string
+		if id, err = resolveImage(rctx, dc, c.Image); err == nil {
+			return id, nil
+		}
+		if cerrdefs.IsNotFound(err) {
+			return imageAbsent, providers.Diagnostics{}.Warnf(cty.GetAttrPath("image"), "Image not in the Docker Engine",
+				"The image %s is not in the Docker Engine at %s: the server cannot start unless something builds or pulls it first.", c.Image, dc.DaemonHost())
+		}
+	}
+	last := ""
+	if prior.Parts["image"] == c.Image {
+		last = prior.Parts["image_id"]
+	}
+	what := "whether it still names the image the last run used"
+	if last != "" {
+		what = fmt.Sprintf("whether it still names image %s, which the last run used,", shortID(last))
+	}
+	return last, providers.Diagnostics{}.Warnf(cty.GetAttrPath("image"), "Image tag not resolved",
+		"The Docker Engine did not answer (%v), so the tag %s was not resolved: %s is not checked. It is once the Engine answers.", err, c.Image, what)
+}
+
+// imageAbsent is the image_id part of a tag that names no image.
+const imageAbsent = "absent"
 
 // check validates the workflow before apply as far as plan can: the file
 // parses; against a url server that answers now, classes, inputs and
@@ -628,7 +830,7 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 			if logs := srv.logs(ctx); logs != "" && !strings.Contains(detail, "container's log") {
 				detail += fmt.Sprintf("\nlast %d lines of the server container's log:\n%s", logTail, logs)
 			}
-			d = providers.Diagnostics{{Severity: providers.Error, Summary: "Workflow run failed", Detail: fmt.Sprintf("%s: %s", req.Address, detail), File: c.Workflow}}
+			d = providers.Diagnostics{{Severity: providers.Error, Summary: "Workflow run failed", Detail: detail}}
 		}
 		if ctx.Err() != nil {
 			// Ctrl-C: stop the servers now rather than at Close.
@@ -640,7 +842,11 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 	}
 	// The models may have been downloaded during this apply: record the
 	// fingerprint of what the run actually used.
-	parts, err := w.parts(c)
+	imageID := ""
+	if srv != nil {
+		imageID = srv.imageID
+	}
+	parts, err := w.parts(c, imageID)
 	if err != nil {
 		return failed(diags.FromError("Workflow file not readable", err))
 	}
@@ -711,47 +917,59 @@ func (r *runResult) values(parts map[string]string) map[string]cty.Value {
 	}
 }
 
-// run gets the server, checks and submits the workflow, follows it, and
-// fetches and checks its outputs.
+// run gets the server (from the URL, or a container from the image), then
+// follows the workflow on it.
 func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io.Writer) (*runResult, *server, error) {
-	var srv *server
-	var client *workflow.Client
-	var stats *workflow.Stats
 	if c.URL != "" {
-		var err error
-		if client, err = w.servers.atURL(c.URL); err != nil {
-			return nil, nil, err
-		}
-		if stats, err = client.WaitReady(ctx, c.ReadyTimeout); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		spec := serverSpec{Image: c.Image, Command: c.Command, Env: c.Env, ModelsDir: c.ModelsDir, ContainerModels: c.ContainerModels,
-			GPUs: c.GPUs, Port: c.Port, KeepRunning: c.KeepRunning, DockerHost: c.DockerHost}
-		var err error
-		srv, err = w.servers.start(ctx, spec, c.ReadyTimeout, out)
+		client, err := w.servers.atURL(c.URL)
 		if err != nil {
-			return nil, srv, err
+			return nil, nil, err
 		}
-		client, stats = srv.client, srv.stats
+		stats, err := client.WaitReady(ctx, c.ReadyTimeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, err := w.follow(ctx, addr, c, client, stats, out)
+		return res, nil, err
 	}
-	data, err := os.ReadFile(c.WorkflowAbs)
-	if err != nil {
-		return nil, srv, fmt.Errorf("read workflow %s: %w", c.Workflow, err)
-	}
-	prompt, graph, err := workflow.Parse(data)
-	if err != nil {
-		return nil, srv, &prepareError{fileDiag(c, "Invalid workflow file", err.Error()+".")}
-	}
-	info, err := client.ObjectInfo(ctx)
+	spec := serverSpec{Image: c.Image, Command: c.Command, Env: c.Env, ModelsDir: c.ModelsDir, ContainerModels: c.ContainerModels,
+		GPUs: c.GPUs, Port: c.Port, KeepRunning: c.KeepRunning, DockerHost: c.DockerHost}
+	srv, err := w.servers.start(ctx, spec, c.ReadyTimeout, out)
 	if err != nil {
 		return nil, srv, err
 	}
+	// A container that dies during the run (killed, out of memory) ends
+	// it at once rather than at its timeout.
+	wctx, stop := srv.watch(ctx)
+	defer stop()
+	res, err := w.follow(wctx, addr, c, srv.client, srv.stats, out)
+	var exit *exitError
+	if err != nil && ctx.Err() == nil && errors.As(context.Cause(wctx), &exit) {
+		err = fmt.Errorf("%w during the run: %v", exit, err)
+	}
+	return res, srv, err
+}
+
+// follow checks and submits the workflow, follows the run, and fetches and
+// checks its outputs.
+func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, client *workflow.Client, stats *workflow.Stats, out io.Writer) (*runResult, error) {
+	data, err := os.ReadFile(c.WorkflowAbs)
+	if err != nil {
+		return nil, fmt.Errorf("read workflow %s: %w", c.Workflow, err)
+	}
+	prompt, graph, err := workflow.Parse(data)
+	if err != nil {
+		return nil, &prepareError{fileDiag(c, "Invalid workflow file", err.Error()+".")}
+	}
+	info, err := client.ObjectInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
 	prompt, diags := prepare(prompt, graph, info, c)
 	if diags.HasErrors() {
-		return nil, srv, &prepareError{diags}
+		return nil, &prepareError{diags}
 	}
-	fmt.Fprintf(out, "comfyui_workflow: submitting %s (%d nodes) to %s\n", c.Workflow, len(prompt), client.URL())
+	fmt.Fprintf(out, "submitting %s (%d nodes) to %s\n", c.Workflow, len(prompt), client.URL())
 	res, err := client.Run(ctx, prompt, workflow.RunOptions{Timeout: c.Timeout, Events: progressPrinter(out, prompt)})
 	if err != nil {
 		var rej *workflow.RejectedError
@@ -760,25 +978,29 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 			for _, pr := range rej.Problems() {
 				d = append(d, problemDiag(c, pr))
 			}
-			return nil, srv, &prepareError{append(d, providers.Diagnostic{Severity: providers.Error, Summary: "The server rejected the workflow", Detail: rej.Error(), File: c.Workflow})}
+			detail := rej.Error()
+			if len(rej.Nodes) > 0 {
+				detail = fmt.Sprintf("POST /prompt to %s answered 400 (%s: %s); each node's errors are listed on their own.", client.URL(), rej.Type, rej.Message)
+			}
+			return nil, &prepareError{append(d, providers.Diagnostic{Severity: providers.Error, Summary: "The server rejected the workflow", Detail: detail, File: c.Workflow})}
 		}
-		return nil, srv, err
+		return nil, err
 	}
 	dir := w.outputDir(addr)
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, srv, fmt.Errorf("clear %s: %w", dir, err)
+		return nil, fmt.Errorf("clear %s: %w", dir, err)
 	}
 	files, err := client.Fetch(ctx, res.Outputs, dir)
 	if err != nil {
-		return nil, srv, err
+		return nil, err
 	}
-	fmt.Fprintf(out, "comfyui_workflow: done in %s (%d cached nodes): %d output files in %s\n", res.Duration.Round(100*time.Millisecond), len(res.Cached), len(files), dir)
+	fmt.Fprintf(out, "done in %s (%d cached nodes): %d output files in %s\n", res.Duration.Round(100*time.Millisecond), len(res.Cached), len(files), dir)
 	if c.Expect != nil {
 		if err := c.Expect.Check(files); err != nil {
-			return nil, srv, fmt.Errorf("outputs do not meet expect: %w", err)
+			return nil, fmt.Errorf("outputs do not meet expect: %w", err)
 		}
 	}
-	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir}, srv, nil
+	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir}, nil
 }
 
 // progressPrinter turns run events into lines: each node as it starts,
@@ -789,10 +1011,10 @@ func progressPrinter(out io.Writer, p workflow.Prompt) func(workflow.Event) {
 		switch e.Type {
 		case "execution_cached":
 			if len(e.Nodes) > 0 {
-				fmt.Fprintf(out, "comfyui_workflow: %d of %d nodes cached\n", len(e.Nodes), len(p))
+				fmt.Fprintf(out, "%d of %d nodes cached\n", len(e.Nodes), len(p))
 			}
 		case "executing":
-			fmt.Fprintf(out, "comfyui_workflow: node %s (%s)\n", e.Node, e.Class)
+			fmt.Fprintf(out, "node %s (%s)\n", e.Node, e.Class)
 		case "progress":
 			if e.Max <= 0 {
 				return
@@ -800,10 +1022,10 @@ func progressPrinter(out io.Writer, p workflow.Prompt) func(workflow.Event) {
 			pct := int(100 * e.Value / e.Max)
 			if pct/10 > lastPct[e.Node]/10 || pct == 100 && lastPct[e.Node] != 100 {
 				lastPct[e.Node] = pct
-				fmt.Fprintf(out, "comfyui_workflow: node %s (%s) step %g/%g\n", e.Node, e.Class, e.Value, e.Max)
+				fmt.Fprintf(out, "node %s (%s) step %g/%g\n", e.Node, e.Class, e.Value, e.Max)
 			}
 		case "websocket_dropped":
-			fmt.Fprintf(out, "comfyui_workflow: WebSocket closed (%v); following the run through /history\n", e.Err)
+			fmt.Fprintf(out, "WebSocket closed (%v); following the run through /history\n", e.Err)
 		}
 	}
 }

@@ -3,10 +3,16 @@ package comfyui
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,6 +165,26 @@ func TestWorkflowRunUpToDateAndRerun(t *testing.T) {
 	}
 	if v := st.GetAttr("server").GetAttr("comfyui_version").AsString(); v != "0.8.0" {
 		t.Errorf("server version %s", v)
+	}
+	// The server's devices and versions are recorded.
+	srv := st.GetAttr("server")
+	if devs := srv.GetAttr("devices"); devs.LengthInt() != 1 ||
+		devs.Index(cty.NumberIntVal(0)).GetAttr("name").AsString() != "cuda:0 comfytest fake GPU : cudaMallocAsync" ||
+		devs.Index(cty.NumberIntVal(0)).GetAttr("type").AsString() != "cuda" ||
+		!devs.Index(cty.NumberIntVal(0)).GetAttr("vram_total").RawEquals(cty.NumberIntVal(85017493504)) ||
+		srv.GetAttr("pytorch_version").AsString() != "2.11.0+cu130" || srv.GetAttr("python_version").AsString() != "3.12.3 (comfytest)" {
+		t.Errorf("server recorded as %#v", srv)
+	}
+	// Every output's sha256 and size are those of the file fetched.
+	for it := outs.ElementIterator(); it.Next(); {
+		_, o := it.Element()
+		b, err := os.ReadFile(o.GetAttr("path").AsString())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); o.GetAttr("sha256").AsString() != hex.EncodeToString(sum[:]) || !o.GetAttr("bytes").RawEquals(cty.NumberIntVal(int64(len(b)))) {
+			t.Errorf("output %s: recorded sha256 %s, %s bytes; the file has %x, %d bytes", o.GetAttr("path").AsString(), o.GetAttr("sha256").AsString(), o.GetAttr("bytes").AsBigFloat(), sum, len(b))
+		}
 	}
 	dir := filepath.Join(e.dir, ".sdform", "outputs", "comfyui_workflow.smoke")
 	if strAttr(st, "output_dir") != dir {
@@ -431,6 +457,8 @@ func TestWorkflowPlanOffline(t *testing.T) {
 		"bad key":    {map[string]cty.Value{"url": cty.StringVal("http://x:1"), "workflow": cty.StringVal("w.json"), "inputs": cty.MapVal(map[string]cty.Value{"seed": cty.StringVal("1")})}, "Invalid input override"},
 		"bad gpus":   {map[string]cty.Value{"image": cty.StringVal("i"), "workflow": cty.StringVal("w.json"), "gpus": cty.StringVal("some")}, "Invalid gpus"},
 		"bad url":    {map[string]cty.Value{"url": cty.StringVal("ftp://x"), "workflow": cty.StringVal("w.json")}, "Invalid url"},
+		"listen all": {map[string]cty.Value{"image": cty.StringVal("i"), "workflow": cty.StringVal("w.json"), "command": cty.ListVal([]cty.Value{cty.StringVal("python"), cty.StringVal("main.py"), cty.StringVal("--listen"), cty.StringVal("--port"), cty.StringVal("{port}")})}, "The command makes ComfyUI listen on 0.0.0.0,::."},
+		"listen lan": {map[string]cty.Value{"image": cty.StringVal("i"), "workflow": cty.StringVal("w.json"), "command": cty.ListVal([]cty.Value{cty.StringVal("python"), cty.StringVal("--listen=127.0.0.1,192.168.1.4")})}, "listen on 127.0.0.1,192.168.1.4."},
 		"no file":    {map[string]cty.Value{"url": cty.StringVal("http://127.0.0.1:9"), "workflow": cty.StringVal("missing.json")}, "Workflow file not readable"},
 		"bad expect": {map[string]cty.Value{"url": cty.StringVal("http://127.0.0.1:9"), "workflow": cty.StringVal("w.json")}, "Invalid expect.kind"},
 	} {
@@ -443,4 +471,242 @@ func TestWorkflowPlanOffline(t *testing.T) {
 			t.Errorf("%s: %s", name, diagsText(pr.Diagnostics))
 		}
 	}
+}
+
+// modelObject is a comfyui_model's value as a reference to the resource
+// gives it: more attributes than models uses, some unknown at plan.
+func modelObject(path, sha string, size cty.Value) cty.Value {
+	shaV := cty.UnknownVal(cty.String)
+	if sha != "" {
+		shaV = cty.StringVal(sha)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"source": cty.StringVal("hf://org/repo@main/" + path), "path": cty.StringVal(path), "sha256": shaV,
+		"models_dir": cty.StringVal("models"), "name": cty.StringVal(path), "size_bytes": size, "full_path": cty.UnknownVal(cty.String),
+	})
+}
+
+// TestWorkflowPlanReasons changes each input of the fingerprint in turn: the
+// plan says which, or "up to date" when none changed.
+func TestWorkflowPlanReasons(t *testing.T) {
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	e.copyFile("workflows/other.json", "testdata/workflow/animated-api.json")
+	e.file("models/checkpoints/plain.safetensors", []byte("weights"))
+	idA, idB := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	shaA, shaB := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	attrs := func(edit func(map[string]cty.Value)) cty.Value {
+		a := map[string]cty.Value{
+			"image":    cty.StringVal(idA),
+			"workflow": cty.StringVal("workflows/smoke.json"),
+			"models":   cty.TupleVal([]cty.Value{modelObject("diffusion_models/m.safetensors", shaA, cty.NumberIntVal(7)), cty.StringVal("checkpoints/plain.safetensors")}),
+			"inputs":   cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("32")}),
+		}
+		if edit != nil {
+			edit(a)
+		}
+		return wfCfg(a, map[string]cty.Value{"kind": cty.StringVal("image")})
+	}
+	first := e.plan(noWf(), attrs(nil))
+	if first.Diagnostics.HasErrors() || first.Reason != "not run yet" {
+		t.Fatalf("first plan: %q %s", first.Reason, diagsText(first.Diagnostics))
+	}
+	if d := strings.Join(first.Details, "\n"); !strings.Contains(d, "models given by path (checkpoints/plain.safetensors) are tracked by size and modification time") {
+		t.Errorf("details lack the note on plain paths:\n%s", d)
+	}
+	prior := wfObject{value: workflowValue(attrs(nil), map[string]cty.Value{}), private: first.PlannedPrivate}
+	if pr := e.plan(prior, attrs(nil)); pr.Reason != "up to date" || pr.Diagnostics.HasErrors() {
+		t.Fatalf("unchanged: %q %s", pr.Reason, diagsText(pr.Diagnostics))
+	}
+	for name, c := range map[string]struct {
+		edit   func(map[string]cty.Value)
+		reason string
+	}{
+		"image id": {func(a map[string]cty.Value) { a["image"] = cty.StringVal(idB) }, "image changed"},
+		"model sha256": {func(a map[string]cty.Value) {
+			a["models"] = cty.TupleVal([]cty.Value{modelObject("diffusion_models/m.safetensors", shaB, cty.NumberIntVal(7)), cty.StringVal("checkpoints/plain.safetensors")})
+		}, "model diffusion_models/m.safetensors changed (sha256 111111111111 → 222222222222)"},
+		"model re-download": {func(a map[string]cty.Value) {
+			a["models"] = cty.TupleVal([]cty.Value{modelObject("diffusion_models/m.safetensors", "", cty.UnknownVal(cty.Number)), cty.StringVal("checkpoints/plain.safetensors")})
+		}, "a model changes (its sha256 is known only after apply)"},
+		// Only the model's path and sha256 count: other attributes
+		// unknown at plan (a size read back after apply) change nothing.
+		"model size unknown": {func(a map[string]cty.Value) {
+			a["models"] = cty.TupleVal([]cty.Value{modelObject("diffusion_models/m.safetensors", shaA, cty.UnknownVal(cty.Number)), cty.StringVal("checkpoints/plain.safetensors")})
+		}, "up to date"},
+		"model removed": {func(a map[string]cty.Value) {
+			a["models"] = cty.TupleVal([]cty.Value{cty.StringVal("checkpoints/plain.safetensors")})
+		}, "model diffusion_models/m.safetensors removed"},
+		"input value": {func(a map[string]cty.Value) {
+			a["inputs"] = cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("40")})
+		}, "inputs.1.width changed"},
+		"input removed": {func(a map[string]cty.Value) { a["inputs"] = cty.NullVal(cty.Map(cty.String)) }, "inputs.1.width removed"},
+		"workflow":      {func(a map[string]cty.Value) { a["workflow"] = cty.StringVal("workflows/other.json") }, "workflow file changed"},
+		"server env":    {func(a map[string]cty.Value) { a["env"] = cty.MapVal(map[string]cty.Value{"X": cty.StringVal("1")}) }, "server command, env or models folder changed"},
+		"url instead": {func(a map[string]cty.Value) {
+			a["image"] = cty.NullVal(cty.String)
+			a["url"] = cty.StringVal("http://127.0.0.1:9")
+		}, "image changed, server command, env or models folder changed, url changed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pr := e.plan(prior, attrs(c.edit))
+			if pr.Reason != c.reason || pr.Diagnostics.HasErrors() {
+				t.Errorf("reason %q, want %q %s", pr.Reason, c.reason, diagsText(pr.Diagnostics))
+			}
+			if wantReplace := c.reason != "up to date"; (len(pr.RequiresReplace) == 1) != wantReplace {
+				t.Errorf("replace %v", pr.RequiresReplace)
+			}
+		})
+	}
+	// A plain path changes when the file does (it was downloaded again),
+	// even if the config does not.
+	time.Sleep(10 * time.Millisecond)
+	e.file("models/checkpoints/plain.safetensors", []byte("weights, again"))
+	if pr := e.plan(prior, attrs(nil)); pr.Reason != "model checkpoints/plain.safetensors changed" {
+		t.Errorf("plain path rewritten: %q", pr.Reason)
+	}
+}
+
+func TestWorkflowModelsDecode(t *testing.T) {
+	e := newWfEnv(t)
+	for name, c := range map[string]struct {
+		models cty.Value
+		want   string
+	}{
+		"number":       {cty.TupleVal([]cty.Value{cty.NumberIntVal(1)}), "Invalid models entry"},
+		"no path":      {cty.TupleVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"sha256": cty.StringVal("x")})}), "Invalid models entry"},
+		"bad sha256":   {cty.TupleVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"path": cty.StringVal("a"), "sha256": cty.StringVal("xyz")})}), `The sha256 "xyz" of model a is not 64 hexadecimal digits.`},
+		"not a list":   {cty.StringVal("a"), "Invalid models"},
+		"list is fine": {cty.ListVal([]cty.Value{cty.StringVal("a")}), ""},
+	} {
+		cfg := wfCfg(map[string]cty.Value{"url": cty.StringVal("http://127.0.0.1:9"), "workflow": cty.StringVal("w.json"), "models": c.models}, nil)
+		r := e.p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_workflow", Config: cfg})
+		text := diagsText(r.Diagnostics)
+		if c.want == "" && r.Diagnostics.HasErrors() || c.want != "" && !strings.Contains(text, c.want) {
+			t.Errorf("%s: %s", name, text)
+		}
+	}
+}
+
+// TestWorkflowImageTagUnresolved plans a workflow whose image is a tag
+// while no Docker Engine answers: the id the last run used is assumed, and
+// a warning says the tag was not checked.
+func TestWorkflowImageTagUnresolved(t *testing.T) {
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	cfg := wfCfg(map[string]cty.Value{"image": cty.StringVal("runpod/x:fp8"), "workflow": cty.StringVal("workflows/smoke.json"),
+		"docker_host": cty.StringVal("unix://" + filepath.Join(e.dir, "no-such.sock"))}, nil)
+	parts := map[string]string{}
+	last := "sha256:" + strings.Repeat("c", 64)
+	first := e.plan(noWf(), cfg)
+	if !strings.Contains(diagsText(first.Diagnostics), "Image tag not resolved") || first.Diagnostics.HasErrors() {
+		t.Fatalf("first plan: %s", diagsText(first.Diagnostics))
+	}
+	// What an apply against the Engine would have recorded.
+	if err := json.Unmarshal(first.PlannedPrivate, &struct {
+		Parts *map[string]string `json:"parts"`
+	}{&parts}); err != nil {
+		t.Fatal(err)
+	}
+	parts["image_id"] = last
+	prior := wfObject{value: workflowValue(cfg, map[string]cty.Value{}), private: wfPrivate{Parts: parts}.encode()}
+	pr := e.plan(prior, cfg)
+	text := diagsText(pr.Diagnostics)
+	if pr.Reason != "up to date" || !strings.Contains(text, "[1] Image tag not resolved") || !strings.Contains(text, "whether it still names image cccccccccccc, which the last run used, is not checked") {
+		t.Errorf("plan: %q\n%s", pr.Reason, text)
+	}
+}
+
+// TestWorkflowCancelInterrupts cancels an apply (Ctrl-C) while a node runs:
+// the prompt is interrupted on the server and the error says so.
+func TestWorkflowCancelInterrupts(t *testing.T) {
+	fake, url := comfytest.Start(t, comfytest.Options{HangClass: "ImageInvert"})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	cfg := smokeCfg(url, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	go func() {
+		for i := 0; i < 500 && !strings.Contains(out.String(), "node 2 (ImageInvert)"); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	ar := e.p.ApplyResource(ctx, providers.ApplyRequest{TypeName: "comfyui_workflow", Address: wfAddr, Action: providers.Create,
+		Prior: noWf().value, Planned: cfg, Config: cfg, UI: providers.UI{Out: out}})
+	text := diagsText(ar.Diagnostics)
+	if !ar.Diagnostics.HasErrors() || !ar.NewState.IsNull() || !strings.Contains(text, "run cancelled (prompt ") || !strings.Contains(text, "interrupted)") {
+		t.Fatalf("apply: %s\n%s", text, out.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("cancel took %s", d)
+	}
+	if got := fake.Interrupts(); len(got) != 1 || got[0] == "" || !strings.Contains(text, got[0]) {
+		t.Errorf("interrupts = %q; diagnostics:\n%s", got, text)
+	}
+}
+
+// TestWorkflowServerRejects has the server reject a prompt that passed
+// sdform's own checks (its /object_info, as proxied here, allows a width
+// the server does not): the 400 answer is shown node by node.
+func TestWorkflowServerRejects(t *testing.T) {
+	fake, err := comfytest.New(comfytest.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	var all map[string]map[string]any
+	if err := json.Unmarshal(comfytest.ObjectInfo080, &all); err != nil {
+		t.Fatal(err)
+	}
+	width := all["EmptyImage"]["input"].(map[string]any)["required"].(map[string]any)["width"].([]any)
+	width[1].(map[string]any)["min"] = -100
+	info, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/object_info" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(info)
+			return
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	cfg := smokeCfg(ts.URL, map[string]cty.Value{"inputs": cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("-5")})})
+	ar := e.apply(context.Background(), noWf(), cfg, providers.PlanResponse{Planned: cfg}, &bytes.Buffer{})
+	text := diagsText(ar.Diagnostics)
+	for _, want := range []string{
+		"node 1 (EmptyImage) input width: Value -5 smaller than min of 1: The server rejected input width of node 1 (EmptyImage): Value -5 smaller than min of 1. (file , attr",
+		"The server rejected the workflow: POST /prompt to " + ts.URL + " answered 400 (prompt_outputs_failed_validation: Prompt outputs failed validation); each node's errors are listed on their own.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, text)
+		}
+	}
+	if !ar.NewState.IsNull() {
+		t.Error("a rejected run was recorded")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
