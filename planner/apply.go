@@ -405,7 +405,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 	if d.HasErrors() {
 		return d, fmt.Errorf("apply %s: the configuration could not be evaluated", key)
 	}
-	cfg, pvm := cfgM.UnmarkDeepWithPaths()
+	cfg, pvm := unmarkDeepWithPaths(cfgM)
 	if !cfg.IsWhollyKnown() {
 		return d, fmt.Errorf("apply %s: the configuration is still not known", key)
 	}
@@ -414,7 +414,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 	if resp.Diagnostics.HasErrors() {
 		return d, fmt.Errorf("read %s: %w", key, providerError(resp.Diagnostics))
 	}
-	val, _ := conform(resp.State, typeOf(schema)).UnmarkDeep()
+	val := unmarkDeep(conform(resp.State, typeOf(schema)))
 	if val.IsNull() || !val.IsWhollyKnown() {
 		return d, fmt.Errorf("read %s: the provider returned a null or partly unknown value", key)
 	}
@@ -439,7 +439,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	if d.HasErrors() {
 		return d, fmt.Errorf("apply %s: the configuration could not be evaluated", key)
 	}
-	cfg, pvm := cfgM.UnmarkDeepWithPaths()
+	cfg, pvm := unmarkDeepWithPaths(cfgM)
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
 	prior, priv := cty.NullVal(ty), []byte(nil)
 	var created time.Time
@@ -463,7 +463,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	if presp.Planned == cty.NilVal || presp.Planned.IsNull() {
 		return d, fmt.Errorf("plan %s: the provider returned no planned value", key)
 	}
-	planned, _ := conform(presp.Planned, ty).UnmarkDeep()
+	planned := unmarkDeep(conform(presp.Planned, ty))
 	aresp := pi.p.ApplyResource(ctx, providers.ApplyRequest{
 		TypeName: res.Addr.Type, Address: key, Action: ch.Action, Prior: clear, Planned: planned,
 		Config: cfgIg, PlannedPrivate: presp.PlannedPrivate, UI: a.r.c.uiFor(key),
@@ -471,7 +471,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	d = append(d, convertDiags(key, aresp.Diagnostics, res.Config, n.decl.Ptr(), a.r.c.env.ConfigDir)...)
 	ns := aresp.NewState
 	if ns != cty.NilVal {
-		ns, _ = conform(ns, ty).UnmarkDeep()
+		ns = unmarkDeep(conform(ns, ty))
 	}
 	now := time.Now().UTC()
 	if created.IsZero() || ch.Action != plan.Update {
@@ -704,7 +704,7 @@ func (a *applier) promote(ctx context.Context) {
 		}
 		failed := a.testsFailing(key)
 		r.mu.Lock()
-		val, _ := r.vals[key].UnmarkDeep()
+		val := unmarkDeep(r.vals[key])
 		sens := r.sens[key]
 		r.mu.Unlock()
 		rs := a.resource(key)
@@ -730,7 +730,7 @@ func (a *applier) promote(ctx context.Context) {
 			pr.Err = fmt.Errorf("promote %s: %w", key, providerError(resp.Diagnostics))
 		}
 		if ns := resp.NewState; ns != cty.NilVal && !ns.IsNull() && ns.IsWhollyKnown() && rs != nil {
-			ns, _ = ns.UnmarkDeep()
+			ns = unmarkDeep(ns)
 			sens = appendPaths(sens, schemaSensitivePaths(pi.schema.Resources[ch.Type], ns)...)
 			nr := rs.Copy()
 			nr.Value = Redact(ns, sens, r.key)

@@ -388,17 +388,16 @@ func schemaSensitiveInto(schema *providers.Schema, v cty.Value, path cty.Path, o
 	if schema == nil {
 		return
 	}
-	for _, name := range sortedKeys(schema.Attributes) {
-		if schema.Attributes[name].Sensitive {
-			*out = append(*out, path.Copy().GetAttr(name))
-		}
+	si := sensitiveOf(schema)
+	for _, name := range si.attrs {
+		*out = append(*out, path.Copy().GetAttr(name))
 	}
-	if v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+	if len(si.blocks) == 0 || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
 		return
 	}
-	for _, name := range sortedKeys(schema.Blocks) {
+	for _, name := range si.blocks {
 		b := schema.Blocks[name]
-		if !v.Type().HasAttribute(name) || !hasSensitive(&b.Block) {
+		if !v.Type().HasAttribute(name) {
 			continue
 		}
 		bv := v.GetAttr(name)

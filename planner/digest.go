@@ -25,7 +25,7 @@ func (r *run) inputsDigest() string {
 		}
 	}
 	for _, name := range sortedKeys(r.vars) {
-		v, pvm := r.vars[name].UnmarkDeepWithPaths()
+		v, pvm := unmarkDeepWithPaths(r.vars[name])
 		v = Redact(v, sensitiveFromMarks(pvm), r.key)
 		writeField(h, "var", name)
 		if !v.IsWhollyKnown() {

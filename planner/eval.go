@@ -30,3 +30,52 @@ func tidy(diags hcl.Diagnostics) hcl.Diagnostics {
 	lang.SortDiagnostics(diags)
 	return diags
 }
+
+// unmarkDeep is v.UnmarkDeep() for values that are usually unmarked
+// (provider responses): cty rebuilds its walk over every attribute in
+// sorted order even when there is no mark; hasMarks looks first, cheaply.
+func unmarkDeep(v cty.Value) cty.Value {
+	if !hasMarks(v) {
+		return v
+	}
+	u, _ := v.UnmarkDeep()
+	return u
+}
+
+// unmarkDeepWithPaths is v.UnmarkDeepWithPaths() with unmarkDeep's fast
+// path.
+func unmarkDeepWithPaths(v cty.Value) (cty.Value, []cty.PathValueMarks) {
+	if !hasMarks(v) {
+		return v, nil
+	}
+	return v.UnmarkDeepWithPaths()
+}
+
+// hasMarks reports whether v or anything inside it is marked.
+func hasMarks(v cty.Value) bool {
+	if v.IsMarked() {
+		return true
+	}
+	if !v.IsKnown() || v.IsNull() {
+		return false
+	}
+	ty := v.Type()
+	switch {
+	case ty.IsPrimitiveType():
+		return false
+	case ty.IsObjectType():
+		for name := range ty.AttributeTypes() {
+			if hasMarks(v.GetAttr(name)) {
+				return true
+			}
+		}
+		return false
+	case ty.IsListType() || ty.IsTupleType() || ty.IsMapType() || ty.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			if _, e := it.Element(); hasMarks(e) {
+				return true
+			}
+		}
+	}
+	return false
+}

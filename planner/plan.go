@@ -138,7 +138,7 @@ func (r *run) planProvider(n *node) {
 		return
 	}
 	r.addDiags(d)
-	u, _ := v.UnmarkDeep()
+	u := unmarkDeep(v)
 	r.mu.Lock()
 	if v.IsWhollyKnown() {
 		r.provCfg[n.provider.Name] = u
@@ -173,7 +173,7 @@ func (r *run) planObject(ctx context.Context, n *node) {
 		return
 	}
 	r.addDiags(d)
-	cfg, pvm := cfgM.UnmarkDeepWithPaths()
+	cfg, pvm := unmarkDeepWithPaths(cfgM)
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
 	// Validate runs the providers' offline checks only: no Configure, so
 	// that it needs no daemon and no provider credentials.
@@ -240,7 +240,7 @@ func (r *run) planData(ctx context.Context, n *node, pi *providerInst, schema *p
 				Detail: "The provider's ReadData returned a null or partly unknown value; this is a bug in the provider.", Subject: n.decl.Ptr()}})
 			return
 		}
-		val, _ = val.UnmarkDeep()
+		val = unmarkDeep(val)
 		ch.Action, ch.Reason = plan.NoOp, "read during plan"
 	}
 	sens = appendPaths(sens, schemaSensitivePaths(schema, val)...)
@@ -326,7 +326,7 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 			Detail: "The provider's PlanResource returned a null value; this is a bug in the provider.", Subject: n.decl.Ptr()}})
 		return
 	}
-	planned, _ = conform(planned, ty).UnmarkDeep()
+	planned = unmarkDeep(conform(planned, ty))
 	sens = appendPaths(sens, schemaSensitivePaths(schema, planned)...)
 	plannedR := Redact(planned, sens, r.key)
 
@@ -380,7 +380,7 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 		r.mu.Unlock()
 		return cty.NullVal(prior.Type()), nil, true, reason, true
 	}
-	ns, _ = conform(ns, typeOf(schema)).UnmarkDeep()
+	ns = unmarkDeep(conform(ns, typeOf(schema)))
 	paths := appendPaths(sens, schemaSensitivePaths(schema, ns)...)
 	paths = appendPaths(paths, redacted...)
 	ns = Redact(ns, paths, r.key)
@@ -647,7 +647,7 @@ func (r *run) outputValue(o *lang.Output, v cty.Value) (cty.Value, bool, hcl.Dia
 			Subject:  o.DeclRange.Ptr(),
 		}}
 	}
-	u, _ := v.UnmarkDeep()
+	u := unmarkDeep(v)
 	if o.Sensitive {
 		u = Redact(u, []cty.Path{{}}, r.key)
 	}
@@ -668,7 +668,7 @@ func (r *run) evalCheck(n *node) (*plan.CheckResult, hcl.Diagnostics) {
 			res.Messages = append(res.Messages, "condition could not be evaluated")
 			continue
 		}
-		v, _ = v.UnmarkDeep()
+		v = unmarkDeep(v)
 		if !v.IsKnown() {
 			unknown = true
 			continue

@@ -46,7 +46,7 @@ func Redact(v cty.Value, paths []cty.Path, key string) cty.Value {
 // lang.SensitiveMark, plus extra. It returns the redacted value and the
 // sensitive paths (marks first, then extra).
 func RedactMarked(v cty.Value, extra []cty.Path, key string) (cty.Value, []cty.Path) {
-	u, pvm := v.UnmarkDeepWithPaths()
+	u, pvm := unmarkDeepWithPaths(v)
 	paths := sensitiveFromMarks(pvm)
 	paths = appendPaths(paths, extra...)
 	return Redact(u, paths, key), paths

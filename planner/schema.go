@@ -33,3 +33,33 @@ func specOf(s *providers.Schema) hcldec.Spec { return infoOf(s).spec }
 
 // typeOf is s.ImpliedType(), computed once.
 func typeOf(s *providers.Schema) cty.Type { return infoOf(s).ty }
+
+// sensitiveInfo is what schemaSensitivePaths needs of a schema, sorted
+// once: the names of its sensitive attributes, and of its blocks that hold
+// one somewhere.
+type sensitiveInfo struct {
+	attrs, blocks []string
+}
+
+// sensitiveCache maps *providers.Schema (nested block schemas included) to
+// *sensitiveInfo.
+var sensitiveCache sync.Map
+
+func sensitiveOf(s *providers.Schema) *sensitiveInfo {
+	if v, ok := sensitiveCache.Load(s); ok {
+		return v.(*sensitiveInfo)
+	}
+	si := &sensitiveInfo{}
+	for _, name := range sortedKeys(s.Attributes) {
+		if s.Attributes[name].Sensitive {
+			si.attrs = append(si.attrs, name)
+		}
+	}
+	for _, name := range sortedKeys(s.Blocks) {
+		if hasSensitive(&s.Blocks[name].Block) {
+			si.blocks = append(si.blocks, name)
+		}
+	}
+	v, _ := sensitiveCache.LoadOrStore(s, si)
+	return v.(*sensitiveInfo)
+}
