@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,6 +37,9 @@ type predictor struct {
 	res      *metaResolver
 	locals   map[string]*contextFS
 	noCache  bool
+	// lint: only findings are wanted, so context selections are checked
+	// for existence rather than hashed.
+	lint     bool
 	findings []Finding
 	keys     map[string]bool
 
@@ -58,10 +62,16 @@ func (p *predictor) addKeys(ks ...string) {
 
 func (p *predictor) finding(f Finding) { p.findings = append(p.findings, f) }
 
-func analyze(ctx context.Context, in Input) (*analysis, error) {
-	file := in.DockerfilePath
+func analyze(ctx context.Context, in Input, lint bool) (*analysis, error) {
+	file := in.DisplayName
+	if file == "" {
+		file = in.DockerfilePath
+	}
 	if file == "" {
 		file = "Dockerfile"
+	}
+	if lint {
+		in.CacheDir, in.PriorKeys = "", nil
 	}
 	a := &analysis{file: file, result: &Result{}}
 	var findings []Finding
@@ -128,6 +138,14 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 	}
 	if convErr != nil {
 		findings = append(findings, syntaxFinding(convErr))
+	} else if conv.Image != nil {
+		// The config as dockerfile2llb leaves it, before the exporter
+		// stamps creation times: deterministic for the same inputs.
+		dt, err := json.Marshal(conv.Image)
+		if err != nil {
+			return nil, fmt.Errorf("analyze %s: encode image config: %w", file, err)
+		}
+		a.result.ImageConfig = digest.FromBytes(dt).String()
 	}
 
 	pf, err := parseFile(in.Dockerfile)
@@ -148,7 +166,7 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 		return nil, fmt.Errorf("analyze %s: marshal LLB: %w", file, err)
 	}
 	p := &predictor{
-		file: file, hist: in.PriorKeys, res: mr, noCache: in.NoCache,
+		file: file, hist: in.PriorKeys, res: mr, noCache: in.NoCache, lint: lint,
 		locals: map[string]*contextFS{}, keys: map[string]bool{},
 		unresolved: map[string]bool{}, unresolvedErr: map[string]error{},
 	}
@@ -186,8 +204,10 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 			return nil, fmt.Errorf("analyze %s: %w", file, err)
 		}
 	}
-	if err := p.prefetch(nodes); err != nil {
-		return nil, fmt.Errorf("analyze %s: %w", file, err)
+	if !lint {
+		if err := p.prefetch(nodes); err != nil {
+			return nil, fmt.Errorf("analyze %s: %w", file, err)
+		}
 	}
 	if err := p.compute(root); err != nil {
 		return nil, fmt.Errorf("analyze %s: %w", file, err)
@@ -210,6 +230,9 @@ func analyze(ctx context.Context, in Input) (*analysis, error) {
 				Summary: "Base image not found",
 				Message: fmt.Sprintf("Base image %s could not be resolved: %s.", img.Ref, mask(err.Error()))})
 		}
+	}
+	if lint {
+		return a, nil
 	}
 	a.result.Prediction = p.prediction(nodes, mask)
 	return a, nil

@@ -172,6 +172,31 @@ func (c *contextFS) hash(sel selector) (selection, error) {
 	return selection{key: hex.EncodeToString(h.Sum(nil)), found: true}, nil
 }
 
+// exists says whether sel selects anything, as hash does, without walking
+// or reading the context: a path is looked up on its own and checked
+// against .dockerignore. A wildcard always counts as found (BuildKit does
+// not fail a COPY whose wildcard matches nothing), and so does a path that
+// .dockerignore excludes while a "!" pattern may take part of it back.
+func (c *contextFS) exists(sel selector) (selection, error) {
+	rel := strings.TrimPrefix(path.Clean("/"+sel.Path), "/")
+	key := digestOf("lint", rel)
+	if sel.Wildcard || rel == "" {
+		return selection{key: key, found: true}, nil
+	}
+	if _, err := os.Lstat(c.abs(rel)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return selection{key: key}, nil
+		}
+		return selection{}, fmt.Errorf("read context %s: %w", c.root, err)
+	}
+	if c.ignore != nil && !c.ignore.Exclusions() {
+		if m, _ := c.ignore.MatchesOrParentMatches(rel); m {
+			return selection{key: key, ignored: true}, nil
+		}
+	}
+	return selection{key: key, found: true}, nil
+}
+
 func optionalMatcher(patterns []string) (*patternmatcher.PatternMatcher, error) {
 	if len(patterns) == 0 {
 		return nil, nil

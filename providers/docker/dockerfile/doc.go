@@ -46,6 +46,12 @@
 // a URL without --checksum is Uncertain too: BuildKit checks the URL at
 // build time.
 //
+// What reaches only the image config (ENV, CMD, LABEL, USER…, and the
+// history of the target's instructions) is digested apart
+// (Result.ImageConfig), from the config dockerfile2llb builds, so that a
+// caller can tell "same image" from the keys and that digest without the
+// Dockerfile's text: a comment or a blank line changes neither.
+//
 // # History
 //
 // A key recorded at any earlier build counts as cached, since BuildKit keeps
@@ -67,6 +73,13 @@
 // solve by those names, so that a plan's claim can be checked against what
 // BuildKit did; a test replays a recorded scenario of real builds
 // (testdata/buildkit) and, with a daemon at hand, runs it again.
+//
+// # Lint
+//
+// Lint is the analysis without the prediction, for checks that must be
+// cheap: every finding Analyze would report, but context sources are only
+// looked up (does the path exist, does .dockerignore exclude it), never
+// walked or hashed.
 //
 // # Context stat cache
 //

@@ -15,10 +15,14 @@ import (
 type Input struct {
 	// Dockerfile is the Dockerfile's content.
 	Dockerfile []byte
-	// DockerfilePath names the Dockerfile in messages ("docker/Dockerfile:42").
-	// When it is a path that exists, "<DockerfilePath>.dockerignore" beside
-	// it takes precedence over ContextDir/.dockerignore, as in BuildKit.
+	// DockerfilePath is where the Dockerfile is. When it is a path that
+	// exists, "<DockerfilePath>.dockerignore" beside it takes precedence over
+	// ContextDir/.dockerignore, as in BuildKit.
 	DockerfilePath string
+	// DisplayName names the Dockerfile in findings and the prediction
+	// ("docker/Dockerfile:42"), as the user knows it; DockerfilePath when
+	// empty.
+	DisplayName string
 	// ContextDir is the local build context. Empty means no context: every
 	// COPY from it is reported as a finding.
 	ContextDir string
@@ -60,7 +64,9 @@ type Input struct {
 }
 
 // BaseImageResolver resolves an image reference (normalized, with tag:
-// "docker.io/library/busybox:latest") to its digest and image config.
+// "docker.io/library/busybox:latest") to its digest and image config. An
+// error means the image does not exist (a finding); an empty digest with no
+// error means it could not be checked (the steps over it are Uncertain).
 type BaseImageResolver interface {
 	ResolveImage(ctx context.Context, ref string) (digest string, configJSON []byte, err error)
 }
@@ -128,8 +134,16 @@ type Result struct {
 	Findings []Finding
 	// Images are the base images of the target and the stages it needs.
 	Images []Image
-	// Prediction is nil when the Dockerfile has errors BuildKit would refuse.
+	// Prediction is nil when the Dockerfile has errors BuildKit would refuse,
+	// and from Lint.
 	Prediction *Prediction
+	// ImageConfig is the digest ("sha256:…") of the image config the target
+	// gets from the Dockerfile: the base image's config as resolved, then
+	// ENV, CMD, LABEL, USER, WORKDIR… and the history of the instructions.
+	// Together with the steps' keys it says whether a build would give the
+	// same image; comments and blank lines change neither. Empty when
+	// BuildKit refuses the Dockerfile.
+	ImageConfig string
 }
 
 // HasErrors reports whether any finding is an Error.
@@ -143,7 +157,20 @@ func (r *Result) HasErrors() bool {
 // what in.Resolver does. The error is for what the world did (an unreadable
 // context); problems with what the user wrote are Findings.
 func Analyze(ctx context.Context, in Input) (*Result, error) {
-	a, err := analyze(ctx, in)
+	a, err := analyze(ctx, in, false)
+	if err != nil {
+		return nil, err
+	}
+	return a.result, nil
+}
+
+// Lint is Analyze without the prediction, for checks that must be cheap
+// (sdform validate): BuildKit's parse and lint, the build-arg and secret
+// checks, and whether each COPY and ADD source exists in its context, but no
+// context file is read or hashed and in.PriorKeys and in.CacheDir are not
+// used. Result.Prediction is nil.
+func Lint(ctx context.Context, in Input) (*Result, error) {
+	a, err := analyze(ctx, in, true)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +181,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 // KeyHistory.Record with the build's time), so that later plans see its steps
 // as cached. It is Analyze's Prediction.Keys, computed afresh.
 func Keys(ctx context.Context, in Input) ([]string, error) {
-	a, err := analyze(ctx, in)
+	a, err := analyze(ctx, in, false)
 	if err != nil {
 		return nil, err
 	}

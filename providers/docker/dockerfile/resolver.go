@@ -57,7 +57,9 @@ func (m *metaResolver) ResolveImageConfig(ctx context.Context, ref string, opt s
 	res.once.Do(func() {
 		var d string
 		d, res.config, res.err = m.r.ResolveImage(ctx, ref)
-		if res.err == nil {
+		// No digest and no error: the resolver could not check (a
+		// registry that does not answer); the image stays unresolved.
+		if res.err == nil && d != "" {
 			if _, err := digest.Parse(d); err != nil {
 				res.err = err
 			} else {
