@@ -32,11 +32,11 @@ type analysis struct {
 
 // predictor carries one prediction's state through the graph walk.
 type predictor struct {
-	file     string
-	hist     KeyHistory
-	res      *metaResolver
-	locals   map[string]*contextFS
-	noCache  bool
+	file    string
+	hist    KeyHistory
+	res     *metaResolver
+	locals  map[string]*contextFS
+	noCache bool
 	// lint: only findings are wanted, so context selections are checked
 	// for existence rather than hashed.
 	lint     bool

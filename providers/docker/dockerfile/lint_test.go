@@ -61,11 +61,11 @@ func TestImageConfigDigest(t *testing.T) {
 func TestDisplayName(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"ctx/a.txt":                        "a",
-		"ctx/secret.txt":                   "s",
-		"docker/Dockerfile":                "from busybox\nCOPY a.txt /a\nCOPY secret.txt /s\nRUN cat /a\n",
-		"docker/Dockerfile.dockerignore":   "secret.txt\n",
-		"ctx/.dockerignore":                "a.txt\n",
+		"ctx/a.txt":                      "a",
+		"ctx/secret.txt":                 "s",
+		"docker/Dockerfile":              "from busybox\nCOPY a.txt /a\nCOPY secret.txt /s\nRUN cat /a\n",
+		"docker/Dockerfile.dockerignore": "secret.txt\n",
+		"ctx/.dockerignore":              "a.txt\n",
 	})
 	in := Input{
 		DockerfilePath: filepath.Join(dir, "docker", "Dockerfile"),
