@@ -122,11 +122,20 @@ func (c *Client) Fetch(ctx context.Context, refs []OutputRef, dir string) ([]Fil
 		return nil, err
 	}
 	var files []File
+	used := map[string]OutputRef{}
 	for _, ref := range refs {
 		rel, err := LocalName(ref)
 		if err != nil {
 			return files, err
 		}
+		// "temp/a.png" is both a temp file and an output in subfolder
+		// temp: the second would overwrite the first, whose sha256 is
+		// already recorded.
+		if prev, ok := used[rel]; ok {
+			return files, fmt.Errorf("refuse output %q (%s) of node %s: it would overwrite %q (%s) of node %s at %s",
+				ref.Filename, ref.Type, ref.Node, prev.Filename, prev.Type, prev.Node, rel)
+		}
+		used[rel] = ref
 		path := filepath.Join(root, rel)
 		if r, err := filepath.Rel(root, path); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 			return files, fmt.Errorf("refuse output %q of node %s: it resolves outside %s", ref.Filename, ref.Node, root)

@@ -270,3 +270,30 @@ func TestFetchRefusesEscapingNames(t *testing.T) {
 		t.Errorf("LocalName = %q, %v", got, err)
 	}
 }
+
+// TestFetchRefusesCollidingNames fetches a temp file and an output in
+// subfolder "temp" of the same name: both map to temp/a.png, and the
+// second is refused rather than overwriting the first.
+func TestFetchRefusesCollidingNames(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{})
+	for _, f := range []string{"output/temp/a.png", "temp/a.png"} {
+		path := filepath.Join(fake.Dir(), f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	files, err := newClient(t, base).Fetch(context.Background(), []OutputRef{
+		{Node: "1", Filename: "a.png", Subfolder: "temp", Type: "output"},
+		{Node: "2", Filename: "a.png", Type: "temp"},
+	}, dir)
+	if err == nil || !strings.Contains(err.Error(), `refuse output "a.png" (temp) of node 2: it would overwrite "a.png" (output) of node 1 at temp/a.png`) {
+		t.Fatalf("err = %v", err)
+	}
+	if b, rerr := os.ReadFile(filepath.Join(dir, "temp", "a.png")); rerr != nil || string(b) != "output/temp/a.png" || len(files) != 1 {
+		t.Errorf("temp/a.png holds %q (%v); %d files", b, rerr, len(files))
+	}
+}
