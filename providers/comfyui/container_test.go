@@ -550,3 +550,31 @@ func TestPortHeldByAnotherServer(t *testing.T) {
 		t.Errorf("containers left: %v", left)
 	}
 }
+
+// TestGPURequests starts servers on the CI Engine, which has no NVIDIA
+// runtime: "auto" says so and starts without GPUs; "all" asks the Engine
+// for every GPU, and its refusal is the error.
+func TestGPURequests(t *testing.T) {
+	g := newEngine(t)
+	image := buildFakeImage(t, g.dc, g.base)
+	g.removeAtEnd(t, image)
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	var out bytes.Buffer
+	auto := g.fakeCfg(image, map[string]cty.Value{"gpus": cty.StringVal("auto")})
+	if ar := e.apply(context.Background(), noWf(), auto, e.plan(noWf(), auto), &out); ar.Diagnostics.HasErrors() {
+		t.Fatalf("auto: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "the Docker Engine has no NVIDIA runtime: the server runs without GPUs") || !strings.Contains(out.String(), "(GPUs: false)") {
+		t.Errorf("auto:\n%s", out.String())
+	}
+	all := g.fakeCfg(image, map[string]cty.Value{"gpus": cty.StringVal("all")})
+	ar := e.apply(context.Background(), noWf(), all, e.plan(noWf(), all), &out)
+	if text := diagsText(ar.Diagnostics); !strings.Contains(text, "could not select device driver") || !strings.Contains(text, "[[gpu]]") {
+		t.Errorf("all: %s", text)
+	}
+	e.p.Close()
+	if left := managedContainers(t, g.dc, image); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}
