@@ -368,3 +368,23 @@ func (c *Client) Interrupt(ctx context.Context, promptID string) error {
 	}
 	return nil
 }
+
+// queued reports whether the prompt is running or pending (GET /queue).
+func (c *Client) queued(ctx context.Context, promptID string) (bool, error) {
+	var q struct {
+		Running []json.RawMessage `json:"queue_running"`
+		Pending []json.RawMessage `json:"queue_pending"`
+	}
+	if err := c.getJSON(ctx, "/queue", nil, &q); err != nil {
+		return false, err
+	}
+	for _, item := range append(q.Running, q.Pending...) {
+		// [number, prompt_id, prompt, extra_data, outputs_to_execute]
+		var head []json.RawMessage
+		var id string
+		if json.Unmarshal(item, &head) == nil && len(head) > 1 && json.Unmarshal(head[1], &id) == nil && id == promptID {
+			return true, nil
+		}
+	}
+	return false, nil
+}

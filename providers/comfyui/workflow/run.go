@@ -374,6 +374,20 @@ func (r *run) poll(ctx context.Context) (*HistoryEntry, error) {
 	for {
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		e, err := r.c.History(actx, r.id)
+		if err == nil && e == nil {
+			// Not finished: it must still be queued or running, unless the
+			// server restarted (history and queue live in memory) or
+			// someone deleted it. ComfyUI moves a prompt from its queue
+			// to its history under one lock, so the history is read again
+			// after the queue.
+			var queued bool
+			if queued, err = r.c.queued(actx, r.id); err == nil && !queued {
+				if e, err = r.c.History(actx, r.id); err == nil && e == nil {
+					cancel()
+					return nil, fmt.Errorf("prompt %s is neither queued, running nor in the history of %s: the server restarted, or someone deleted the prompt", r.id, r.c.URL())
+				}
+			}
+		}
 		cancel()
 		if err == nil && e != nil {
 			return e, nil

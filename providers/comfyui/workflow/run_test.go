@@ -3,9 +3,13 @@ package workflow
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +299,72 @@ func TestFetchRefusesCollidingNames(t *testing.T) {
 	}
 	if b, rerr := os.ReadFile(filepath.Join(dir, "temp", "a.png")); rerr != nil || string(b) != "output/temp/a.png" || len(files) != 1 {
 		t.Errorf("temp/a.png holds %q (%v); %d files", b, rerr, len(files))
+	}
+}
+
+// TestRunNoticesLostPrompt drops the WebSocket and then answers as a
+// restarted server does (empty history, empty queue): the run ends at once
+// with the reason, not at its timeout.
+func TestRunNoticesLostPrompt(t *testing.T) {
+	fake, err := comfytest.New(comfytest.Options{Dir: t.TempDir(), DropWebSocketAt: "2", HangClass: "ImageInvert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	var restarted atomic.Bool
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/history/") {
+			restarted.Store(true)
+		}
+		if restarted.Load() {
+			switch {
+			case strings.HasPrefix(r.URL.Path, "/history/"):
+				io.WriteString(w, "{}")
+				return
+			case r.URL.Path == "/queue":
+				io.WriteString(w, `{"queue_running": [], "queue_pending": []}`)
+				return
+			}
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	defer ts.CloseClientConnections()
+	c := newClient(t, ts.URL)
+	start := time.Now()
+	_, err = c.Run(context.Background(), loadPrompt(t, "smoke-api.json"), RunOptions{Timeout: 20 * time.Second, PollInterval: 20 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "is neither queued, running nor in the history of "+ts.URL+": the server restarted") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("noticed after %s", d)
+	}
+}
+
+// TestRunPollsWhileQueued follows a run through /history while it waits in
+// the queue behind another prompt: being queued is not being lost.
+func TestRunPollsWhileQueued(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{DropWebSocketAt: "2", NodeDelay: 50 * time.Millisecond})
+	c := newClient(t, base)
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Run(context.Background(), loadPrompt(t, "animated-api.json"), RunOptions{Timeout: 20 * time.Second, PollInterval: 10 * time.Millisecond})
+		first <- err
+	}()
+	res, err := c.Run(context.Background(), loadPrompt(t, "smoke-api.json"), RunOptions{Timeout: 20 * time.Second, PollInterval: 10 * time.Millisecond})
+	if err != nil || len(res.Outputs) != 7 {
+		t.Fatalf("second run: %v %+v", err, res)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	queues := 0
+	for _, r := range fake.Requests() {
+		if r == "GET /queue" {
+			queues++
+		}
+	}
+	if queues == 0 {
+		t.Error("no run looked at the queue while it polled")
 	}
 }
