@@ -424,7 +424,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 	return d, a.record(key, func(st *state.File) {
 		st.Set(&state.Resource{
 			Address: key, Mode: state.ModeData, Type: n.res.Addr.Type, Name: n.res.Addr.Name, Provider: pi.name,
-			Value: Redact(val, sens, a.r.key), Dependencies: a.r.resourceDeps(key), SensitivePaths: sens, CreatedAt: now, UpdatedAt: now,
+			Value: Redact(val, sens, a.r.key), Dependencies: a.r.resourceDeps(key), SensitivePaths: record(sens), CreatedAt: now, UpdatedAt: now,
 		})
 	})
 }
@@ -486,7 +486,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 			st.Set(&state.Resource{
 				Address: key, Mode: state.ModeManaged, Type: res.Addr.Type, Name: res.Addr.Name, Provider: pi.name,
 				Value: Redact(v, sens, a.r.key), Fingerprint: fingerprint, Private: aresp.Private,
-				Dependencies: a.r.resourceDeps(key), SensitivePaths: sens, CreatedAt: created, UpdatedAt: now,
+				Dependencies: a.r.resourceDeps(key), SensitivePaths: record(sens), CreatedAt: created, UpdatedAt: now,
 			})
 		}
 	}
@@ -550,7 +550,7 @@ func (a *applier) finish(ctx context.Context) {
 		case ch.Mode == state.ModeData && ch.After.IsWhollyKnown():
 			now := time.Now().UTC()
 			nr := &state.Resource{Address: ch.Address, Mode: state.ModeData, Type: ch.Type, Name: ch.Name, Provider: ch.Provider,
-				Value: ch.After, Dependencies: ch.Dependencies, SensitivePaths: ch.SensitivePaths, CreatedAt: now, UpdatedAt: now}
+				Value: ch.After, Dependencies: ch.Dependencies, SensitivePaths: record(ch.SensitivePaths), CreatedAt: now, UpdatedAt: now}
 			if rs != nil {
 				nr.CreatedAt = rs.CreatedAt
 				if sameValue(rs.Value, ch.After) {
@@ -560,7 +560,7 @@ func (a *applier) finish(ctx context.Context) {
 			st.Set(nr)
 		case ch.Mode == state.ModeManaged && rs != nil && a.p.Options.Refresh && ch.Before.IsWhollyKnown() && !sameValue(rs.Value, ch.Before):
 			rs.Value = ch.Before
-			rs.SensitivePaths = appendPaths(append([]cty.Path{}, rs.SensitivePaths...), ch.SensitivePaths...)
+			rs.SensitivePaths = appendPaths(record(rs.SensitivePaths), ch.SensitivePaths...)
 			rs.UpdatedAt = time.Now().UTC()
 		}
 	}
@@ -734,7 +734,7 @@ func (a *applier) promote(ctx context.Context) {
 			sens = appendPaths(sens, schemaSensitivePaths(pi.schema.Resources[ch.Type], ns)...)
 			nr := rs.Copy()
 			nr.Value = Redact(ns, sens, r.key)
-			nr.SensitivePaths = sens
+			nr.SensitivePaths = record(sens)
 			nr.UpdatedAt = time.Now().UTC()
 			if resp.Private != nil {
 				nr.Private = resp.Private

@@ -472,6 +472,7 @@ resource "test_thing" "secret" {
   name   = var.tok
   secret = "s3cret"
 }
+resource "test_test" "t" { target = "x" }
 `
 	paths := func(ps []cty.Path) []string {
 		var out []string
@@ -488,6 +489,10 @@ resource "test_thing" "secret" {
 			st := f.state()
 			if got := paths(st.Resource("test_thing.secret").SensitivePaths); strings.Join(got, ",") != "name,secret" {
 				t.Errorf("recorded sensitive paths of test_thing.secret = %v, want [name secret]", got)
+			}
+			// Nothing sensitive is recorded as such, not left unrecorded.
+			if rs := st.Resource("test_test.t"); rs.SensitivePaths == nil || len(rs.SensitivePaths) != 0 {
+				t.Errorf("recorded sensitive paths of test_test.t = %#v, want an empty record", rs.SensitivePaths)
 			}
 			// secret is sensitive by the schema, null or not.
 			if got := paths(st.Resource("test_thing.plain").SensitivePaths); strings.Join(got, ",") != "secret" {

@@ -263,6 +263,12 @@ func redactedLeaves(rs *state.Resource, prior cty.Value) []cty.Path {
 	return out
 }
 
+// record is paths as state.Resource.SensitivePaths holds them: a copy,
+// never nil, since nil means "not recorded".
+func record(paths []cty.Path) []cty.Path {
+	return appendPaths(make([]cty.Path, 0, len(paths)), paths...)
+}
+
 // redactedPaths lists the paths of the leaves of v that are already
 // redacted strings: refresh must keep them redacted even when the
 // configuration that made them sensitive is gone.
