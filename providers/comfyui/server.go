@@ -525,10 +525,18 @@ func imageName(ref, id string) string {
 // reused, except those kept running.
 func (s *servers) stopAll(ctx context.Context) error {
 	s.mu.Lock()
+	// One container may be here twice (a run naming the image by tag,
+	// another by id, the second reusing the first's container): it is
+	// stopped once, and kept if either asked.
+	kept := map[string]bool{}
+	for _, srv := range s.started {
+		kept[srv.containerID] = kept[srv.containerID] || srv.keep
+	}
 	var list []*server
 	for _, srv := range s.started {
-		if !srv.keep {
+		if !kept[srv.containerID] {
 			list = append(list, srv)
+			kept[srv.containerID] = true // once
 		}
 	}
 	s.started = nil
