@@ -151,10 +151,14 @@ func (c *Context) typeSchema(r *lang.Resource) (*providerInst, *providers.Schema
 		if c.reg != nil && len(c.reg.Names()) > 0 {
 			known = strings.Join(c.reg.Names(), ", ")
 		}
+		detail := fmt.Sprintf("There is no provider %q for the type %s (a type's provider is the part of its name before the first underscore); known providers: %s.", name, typ, known)
+		if sug := closest(typ, c.allTypes(r.Addr.Mode)); sug != "" {
+			detail += fmt.Sprintf(" Did you mean %s?", sug)
+		}
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No provider for type " + typ,
-			Detail:   fmt.Sprintf("no provider for type %s: known providers %s. A type's provider is the part of its name before the first underscore.", typ, known),
+			Detail:   detail,
 			Subject:  r.TypeRange.Ptr(),
 		}}
 	}
@@ -180,6 +184,28 @@ func (c *Context) typeSchema(r *lang.Resource) (*providerInst, *providers.Schema
 		}}
 	}
 	return pi, s, nil
+}
+
+// allTypes lists the resource types (or data sources) of every registered
+// provider, for "did you mean" when a type's prefix names none. Only
+// mistakes get here, so instantiating providers (no I/O) is fine.
+func (c *Context) allTypes(mode lang.Mode) []string {
+	if c.reg == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range c.reg.Names() {
+		pi, err := c.provider(name)
+		if err != nil {
+			continue
+		}
+		types := pi.schema.Resources
+		if mode == lang.Data {
+			types = pi.schema.DataSources
+		}
+		out = append(out, sortedKeys(types)...)
+	}
+	return out
 }
 
 func closest(given string, candidates []string) string {

@@ -127,7 +127,7 @@ func TestConfigDiagnostics(t *testing.T) {
 		},
 		"no provider for the type": {
 			cfg:     "resource \"foo_bar\" \"a\" {}",
-			summary: "no provider for type foo_bar: known providers test", file: "main.sdf.hcl", line: 1,
+			summary: `There is no provider "foo" for the type foo_bar`, file: "main.sdf.hcl", line: 1,
 		},
 		"unknown type of a known provider": {
 			cfg:     "resource \"test_thingy\" \"a\" {}",
@@ -307,5 +307,25 @@ func TestDiagnosticsInSourceOrder(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMisspelledProviderPrefix writes a type whose prefix names no
+// provider: the diagnostic says which providers exist and suggests the
+// closest type among all of theirs.
+func TestMisspelledProviderPrefix(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `resource "tset_thing" "y" {}`})
+	diags := f.context().Validate(context.Background())
+	if len(diags) != 1 || diags[0].Summary != "No provider for type tset_thing" {
+		t.Fatalf("diagnostics: %s", diagString(diags))
+	}
+	d := diags[0].Detail
+	for _, want := range []string{"known providers: test", "Did you mean test_thing?"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("detail %q does not say %q", d, want)
+		}
+	}
+	if d[0] < 'A' || d[0] > 'Z' {
+		t.Errorf("detail is not a sentence: %q", d)
 	}
 }
