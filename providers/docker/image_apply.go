@@ -92,6 +92,9 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 	start := time.Now()
 	res, err := p.solve(ctx, b, req.Address, cfg, names, ui)
 	usedFallback := false
+	// Steps of a failed first try that finished are in BuildKit's cache:
+	// the fallback's prediction counts them, and the build remembers them.
+	var firstTry []string
 	// A failed first try gets the fallback; a cancelled or timed-out one
 	// does not (the timeout bounds each try, not their sum).
 	if err != nil && cfg.FallbackArgs != nil && ctx.Err() == nil && !errors.Is(err, errBuildTimeout) {
@@ -101,13 +104,16 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		if err2 != nil {
 			return fail(diags.FromError("Build failed", fmt.Errorf("build %s: first try: %v; fallback: %w", req.Address, err, err2)))
 		}
+		firstTry = finishedKeys(pred, res.vertices)
 		res, err, usedFallback = res2, nil, true
 		// The steps that ran are the fallback's: compare against its
 		// prediction and remember its keys, but keep the first try's
 		// fingerprint so the next plan does not retry what failed.
-		fp := pred.Fingerprint
-		pred = p.predict(ctx, fb, p.resolverFor(b, fb), priv.history())
-		pred.Fingerprint = fp
+		fp, ic := pred.Fingerprint, pred.ImageConfig
+		hist := priv.history()
+		hist.Record(firstTry, start)
+		pred = p.predict(ctx, fb, p.resolverFor(b, fb), hist)
+		pred.Fingerprint, pred.ImageConfig = fp, ic
 	}
 	if err != nil {
 		return fail(diags.FromError("Build failed", fmt.Errorf("build %s: %w", req.Address, err)))
@@ -151,8 +157,9 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		fmt.Fprintf(ui.Out, "prediction missed: %s\n", m)
 	}
 	priv.Fingerprint = pred.Fingerprint
+	priv.ImageConfig = pred.ImageConfig
 	priv.Builder = p.cfg.address()
-	priv.remember(start, pred.keys())
+	priv.remember(start, union(firstTry, pred.keys()))
 	priv.Candidates = nil
 	priv.Promoted, priv.RolledBack = true, false
 	if len(cfg.Tags) > 0 && gated(b, cfg) {
@@ -267,6 +274,53 @@ func compareSteps(pred *prediction, vertices []*bkclient.Vertex, file string) ([
 		missed = append(missed, fmt.Sprintf("%s:%d %s: %s", file, d.Step.Line, d.Step.Instruction, d.Message))
 	}
 	return out, missed
+}
+
+// finishedKeys are the keys to remember of a failed solve: those of its
+// prediction (steps, base images, parts) less the steps it did not finish
+// (run or find cached) before it failed; none when no step finished.
+func finishedKeys(pred *prediction, vertices []*bkclient.Vertex) []string {
+	if pred.Steps == nil {
+		return nil
+	}
+	var done []dockerfile.Vertex
+	for _, v := range vertices {
+		if v.Completed != nil && v.Error == "" {
+			done = append(done, dockerfile.Vertex{Name: v.Name, Cached: v.Cached})
+		}
+	}
+	unfinished := map[string]bool{}
+	finished := 0
+	for _, o := range dockerfile.Match(pred.Steps, done) {
+		if o.Vertex == "" {
+			unfinished[o.Step.Key] = true
+		} else {
+			finished++
+		}
+	}
+	if finished == 0 {
+		return nil
+	}
+	var keys []string
+	for _, k := range pred.Steps.Keys {
+		if !unfinished[k] {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// union returns the strings of a and b, each once, in order.
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // update changes what needs no build: tags of a promoted image, settings

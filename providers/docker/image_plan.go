@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"github.com/sdform/sdform/providers"
@@ -21,7 +22,8 @@ type imageType struct {
 func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest) providers.ValidateResponse {
 	cfg, diags := decodeImage(req.Config, t.p.env.ConfigDir)
 	if req.Config.IsWhollyKnown() && !diags.HasErrors() {
-		diags = append(diags, t.p.predict(ctx, cfg, nil, nil).Diagnostics...)
+		// Lint, not predict: plan hashes the context once, after this.
+		diags = append(diags, t.p.lint(ctx, cfg).Diagnostics...)
 	}
 	for i, tag := range cfg.Tags {
 		if _, err := candidateTag(tag); err != nil {
@@ -101,6 +103,9 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 			details = append(details, "builder: "+b.describe())
 		}
 		details = append(details, stepsLine(pred, cfg))
+		if !req.Prior.IsNull() && getBool(unmarked(req.Prior), "used_fallback") && cfg.FallbackArgs != nil {
+			details = append(details, "fallback: the last build needed the fallback args ("+strings.Join(sortedKeys(cfg.FallbackArgs), ", ")+"); this one tries the configured args first, as predicted above, and the fallback once if they fail")
+		}
 		if b != nil {
 			resp.Diagnostics = append(resp.Diagnostics, capabilityDiags(b, cfg, pred, p.env.ConfigDir)...)
 			pre, pdiags := preflight(ctx, b, p.cfg)
@@ -165,11 +170,11 @@ func decide(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *predict
 	if pred.Fingerprint == priv.Fingerprint {
 		return false, ""
 	}
-	return true, changeReason(prior, cfg, pred)
+	return true, changeReason(prior, priv, cfg, pred)
 }
 
 // changeReason names the first input that differs from the last build.
-func changeReason(prior cty.Value, cfg *imageConfig, pred *prediction) string {
+func changeReason(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *prediction) string {
 	prior, _ = prior.UnmarkDeep()
 	old := getMap(prior, "args")
 	for _, k := range sortedKeys(cfg.Args) {
@@ -193,8 +198,12 @@ func changeReason(prior cty.Value, cfg *imageConfig, pred *prediction) string {
 		return pred.FirstReason + " (" + pred.FirstChange + ")"
 	case pred.FirstChange != "":
 		return pred.FirstChange + " changed"
-	case pred.Steps != nil && pred.Steps.ToRun == 0 && pred.Steps.Uncertain == 0:
-		return "the Dockerfile changed outside its steps (CMD, ENV, LABEL…): no step runs, the image is exported again"
+	case pred.Steps != nil && len(pred.Steps.Unresolved) > 0:
+		return "cannot tell whether base image " + strings.Join(pred.Steps.Unresolved, ", ") + " changed: the plan could not resolve it"
+	case pred.Steps != nil && pred.Steps.ToRun == 0 && pred.Steps.Uncertain == 0 && priv.ImageConfig == "":
+		return "the build record is from an older sdform: no step runs, the image is exported again"
+	case pred.Steps != nil && pred.Steps.ToRun == 0 && pred.Steps.Uncertain == 0 && priv.ImageConfig != pred.ImageConfig:
+		return "the image config changed (CMD, ENV, LABEL…): no step runs, the image is exported again"
 	}
 	return "the Dockerfile, the build context or a base image changed"
 }

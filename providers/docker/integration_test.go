@@ -730,3 +730,105 @@ func TestIntegrationUnpushedRetag(t *testing.T) {
 		t.Fatalf("apply: %v", ar.Diagnostics)
 	}
 }
+
+// TestIntegrationCommentOnlyChange: a comment in the Dockerfile changes no
+// image, so the plan is a no-op; a CMD change re-exports with every step
+// cached, and the plan says the image config changed.
+func TestIntegrationCommentOnlyChange(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		df := "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nCMD [\"sh\"]\n"
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": df})
+		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, be.name == "buildkit")), "push": cty.BoolVal(be.name == "buildkit")})
+		h.mustBuild(cfg)
+		h.refresh()
+
+		writeFiles(t, h.dir, map[string]string{"Dockerfile": "# The image for the audit.\n" + strings.Replace(df, "RUN", "\n# why\nRUN", 1)})
+		solves := h.p.solves.Load()
+		pr := h.plan(cfg)
+		if a := h.action(pr); a != providers.NoOp {
+			t.Fatalf("plan after a comment: %s (%q), want no-op", a, pr.Reason)
+		}
+		if got := h.p.solves.Load(); got != solves {
+			t.Errorf("plan made %d solves", got-solves)
+		}
+
+		writeFiles(t, h.dir, map[string]string{"Dockerfile": strings.Replace(df, `CMD ["sh"]`, `CMD ["sh", "-c", "true"]`, 1)})
+		pr = h.plan(cfg)
+		if a := h.action(pr); a != providers.Replace || pr.Reason != "the image config changed (CMD, ENV, LABEL…): no step runs, the image is exported again" {
+			t.Fatalf("plan after a CMD change: %s %q", a, pr.Reason)
+		}
+		if d := detail(pr, "steps:"); d != "steps: 1 cached" {
+			t.Errorf("steps = %q, want 1 cached", d)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		if got := h.state.GetAttr("cmd"); !got.RawEquals(strs("sh", "-c", "true")) {
+			t.Errorf("cmd = %#v", got)
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+	})
+}
+
+// TestIntegrationFallbackFirstTry: the steps a failed first try finished
+// are in BuildKit's cache, so the fallback's prediction counts them and no
+// "prediction missed" is reported for them; the next plan says the last
+// build needed the fallback.
+func TestIntegrationFallbackFirstTry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nARG ENABLE_X=true\nRUN if [ \"$ENABLE_X\" = true ]; then exit 1; fi; echo \"$ENABLE_X\" > /x\n",
+		})
+		cfg := h.image(map[string]cty.Value{
+			"tags":     strs(be.tag(t, false)),
+			"args":     strMap("ENABLE_X", "true"),
+			"fallback": cty.ObjectVal(map[string]cty.Value{"args": strMap("ENABLE_X", "false")}),
+		})
+		h.mustBuild(cfg)
+		if !h.state.GetAttr("used_fallback").True() {
+			t.Fatalf("used_fallback = false after a failing first try")
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+		if strings.Contains(h.out.String(), "prediction missed") {
+			t.Errorf("output reports a miss:\n%s", h.out.String())
+		}
+		want := []string{"RUN echo", "RUN if [ \"false\" = true ]"}
+		got := stepFlags(h.state)
+		if len(got) != 2 || !strings.HasPrefix(got[0], want[0]) || !strings.HasSuffix(got[0], "=cached") || !strings.HasPrefix(got[1], want[1]) || !strings.HasSuffix(got[1], "=ran") {
+			t.Errorf("steps = %q", got)
+		}
+
+		h.refresh()
+		writeFiles(t, h.dir, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nARG ENABLE_X=true\nRUN if [ \"$ENABLE_X\" = true ]; then exit 1; fi; echo \"$ENABLE_X\" > /x\n"})
+		pr := h.plan(cfg)
+		if d := detail(pr, "fallback:"); !strings.Contains(d, "the last build needed the fallback args (ENABLE_X)") {
+			t.Errorf("plan details = %q, want the fallback note", pr.Details)
+		}
+	})
+}
+
+// TestIntegrationMissingBaseOnEngine: a base image the Engine does not
+// have, in a registry sdform cannot ask or that lacks it, is named as such:
+// an error naming the image, or a note that it could not be checked, but
+// never a digest-format error.
+func TestIntegrationMissingBaseOnEngine(t *testing.T) {
+	host := testenv.DockerHost(t)
+	h := newHarness(t, map[string]cty.Value{"docker_host": cty.StringVal(host)}, map[string]string{
+		"Dockerfile": "FROM busybox:sdform-it-missing-" + nonce() + "\nRUN true\n",
+	})
+	pr := h.plan(h.image(nil))
+	text := strings.Join(pr.Details, "\n")
+	for _, d := range pr.Diagnostics {
+		text += "\n" + d.Summary + ": " + d.Detail
+	}
+	if strings.Contains(text, "digest format") {
+		t.Errorf("plan says:\n%s", text)
+	}
+	if !strings.Contains(text, "docker.io/library/busybox:sdform-it-missing-") || !strings.Contains(text, "not in the Docker Engine's image store") {
+		t.Errorf("plan does not name the missing base image and where it looked:\n%s", text)
+	}
+}

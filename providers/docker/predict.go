@@ -40,6 +40,10 @@ type prediction struct {
 	// RUN make"; FirstReason says why it runs ("files changed: a.txt").
 	FirstChange string `json:"first_change,omitempty"`
 	FirstReason string `json:"first_reason,omitempty"`
+	// ImageConfig is the digest of the image config the build would give
+	// (dockerfile.Result.ImageConfig), to word a rebuild in which no step
+	// runs.
+	ImageConfig string `json:"image_config,omitempty"`
 	// Notes are what the plan cannot know.
 	Notes []string `json:"notes,omitempty"`
 	// Syntax is the `# syntax=` frontend image, "" when none.
@@ -74,6 +78,7 @@ func (p *Provider) analysis(cfg *imageConfig, res dockerfile.BaseImageResolver, 
 	in := dockerfile.Input{
 		Dockerfile:     dt,
 		DockerfilePath: cfg.Dockerfile,
+		DisplayName:    rel(p.env.ConfigDir, cfg.Dockerfile),
 		ContextDir:     cfg.ContextDir,
 		Target:         cfg.Target,
 		BuildArgs:      cfg.Args,
@@ -98,6 +103,16 @@ func (p *Provider) analysis(cfg *imageConfig, res dockerfile.BaseImageResolver, 
 // and digests the inputs into a fingerprint. res is nil when no builder or
 // registry can be asked; steps over base images are then uncertain.
 func (p *Provider) predict(ctx context.Context, cfg *imageConfig, res *baseResolver, history dockerfile.KeyHistory) *prediction {
+	return p.examine(ctx, cfg, res, history, dockerfile.Analyze)
+}
+
+// lint is predict without the prediction (dockerfile.Lint): the findings
+// only, without hashing the build context, for validate.
+func (p *Provider) lint(ctx context.Context, cfg *imageConfig) *prediction {
+	return p.examine(ctx, cfg, nil, nil, dockerfile.Lint)
+}
+
+func (p *Provider) examine(ctx context.Context, cfg *imageConfig, res *baseResolver, history dockerfile.KeyHistory, analyze func(context.Context, dockerfile.Input) (*dockerfile.Result, error)) *prediction {
 	pr := &prediction{}
 	relFile := rel(p.env.ConfigDir, cfg.Dockerfile)
 	var r dockerfile.BaseImageResolver
@@ -115,7 +130,7 @@ func (p *Provider) predict(ctx context.Context, cfg *imageConfig, res *baseResol
 			pr.SyntaxLine = rng[0].Start.Line
 		}
 	}
-	result, err := dockerfile.Analyze(ctx, in)
+	result, err := analyze(ctx, in)
 	if err != nil {
 		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("context"), "Build inputs unreadable", "sdform could not analyse the build of %s: %v.", relFile, err)
 		return pr
@@ -128,24 +143,27 @@ func (p *Provider) predict(ctx context.Context, cfg *imageConfig, res *baseResol
 		return pr
 	}
 	pr.Steps = result.Prediction
-	pr.Summary = strings.ReplaceAll(result.Prediction.Summary, cfg.Dockerfile, relFile)
+	pr.Summary = result.Prediction.Summary
 	if fc := result.Prediction.FirstChange; fc != nil {
 		pr.FirstChange = fmt.Sprintf("%s:%d %s", relFile, fc.Line, fc.Instruction)
 		pr.FirstReason = fc.Reason
 	}
-	pr.Fingerprint = fingerprint(cfg, in.Dockerfile, result)
+	pr.ImageConfig = result.ImageConfig
+	pr.Fingerprint = fingerprint(cfg, pr.Syntax, result)
 	return pr
 }
 
 // fingerprint digests what shapes the image: the step and part keys of the
 // prediction (content of what COPY selects, the environment each RUN sees,
-// base image digests), and what reaches only the image config (the
-// Dockerfile's text for CMD, ENV, LABEL…, build args, labels, target and
-// platform). Equal fingerprints mean no build is needed.
-func fingerprint(cfg *imageConfig, dockerfileText []byte, r *dockerfile.Result) string {
+// base image digests), the image config the Dockerfile gives the target
+// (CMD, ENV, LABEL…), the frontend (`# syntax=`), build args, labels,
+// target and platform. Equal fingerprints mean no build is needed; the
+// Dockerfile's text is not in it, so a comment rebuilds nothing.
+func fingerprint(cfg *imageConfig, syntax string, r *dockerfile.Result) string {
 	h := sha256.New()
 	field := func(k, v string) { fmt.Fprintf(h, "%s\x00%s\x00", k, v) }
-	field("dockerfile", string(dockerfileText))
+	field("image-config", r.ImageConfig)
+	field("syntax", syntax)
 	field("target", cfg.Target)
 	field("platform", cfg.Platform)
 	for _, k := range sortedKeys(cfg.Args) {
@@ -176,6 +194,10 @@ func findingDiags(fs []dockerfile.Finding, cfg *imageConfig, relFile string) pro
 			d.Summary = f.Rule
 		}
 		if f.URL != "" {
+			// BuildKit's lint messages have no full stop of their own.
+			if !strings.HasSuffix(d.Detail, ".") && !strings.HasSuffix(d.Detail, "?") && !strings.HasSuffix(d.Detail, "!") {
+				d.Detail += "."
+			}
 			d.Detail += " See " + f.URL + "."
 		}
 		if f.Line == 0 {
@@ -260,6 +282,8 @@ func (r *baseResolver) resolve(ctx context.Context, ref string) resolution {
 		return resolution{err: fmt.Errorf("not in the Docker Engine's image store, and %w", err)}
 	case errors.Is(err, errNotFound):
 		return resolution{err: err}
+	case engineErr != nil:
+		return resolution{note: fmt.Sprintf("cannot resolve %s: it is not in the Docker Engine's image store, and its registry could not be asked (%v)", ref, err)}
 	}
 	return resolution{note: fmt.Sprintf("cannot resolve %s: %v", ref, err)}
 }

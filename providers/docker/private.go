@@ -21,6 +21,10 @@ type imagePrivate struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Builder is the address the image was built on.
 	Builder string `json:"builder,omitempty"`
+	// ImageConfig is the digest of the image config the last build's
+	// Dockerfile gave (prediction.ImageConfig), so that a rebuild in which
+	// no step runs can say the config changed.
+	ImageConfig string `json:"image_config,omitempty"`
 	// History holds the step keys of earlier builds, newest last: BuildKit
 	// keeps their results until pruned, so the plan counts them as cached.
 	History []buildRecord `json:"history,omitempty"`
