@@ -713,7 +713,7 @@ func (w *workflowType) check(ctx context.Context, c *wfConfig) ([]string, provid
 	if err != nil {
 		return []string{fmt.Sprintf("workflow %s: not checked: reading %s/object_info failed: %v", c.Workflow, c.URL, err)}, nil
 	}
-	if _, diags := prepare(prompt, graph, info, c); diags.HasErrors() {
+	if _, diags := prepare(prompt, graph, info, c, workflow.NodeLines(data)); diags.HasErrors() {
 		return nil, diags
 	}
 	return []string{fmt.Sprintf("workflow %s (%s): checked against %s/object_info (%d node classes)", c.Workflow, format, c.URL, len(info))}, nil
@@ -722,7 +722,7 @@ func (w *workflowType) check(ctx context.Context, c *wfConfig) ([]string, provid
 // prepare makes the prompt to submit: converts a UI workflow, applies the
 // overrides and validates the result; problems are error diagnostics
 // naming the workflow file.
-func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, c *wfConfig) (workflow.Prompt, providers.Diagnostics) {
+func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, c *wfConfig, lines map[string]int) (workflow.Prompt, providers.Diagnostics) {
 	var diags providers.Diagnostics
 	var probs []workflow.Problem
 	if graph != nil {
@@ -745,7 +745,7 @@ func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, 
 	}
 	probs = append(probs, workflow.Validate(prompt, info)...)
 	for _, pr := range probs {
-		diags = append(diags, problemDiag(c, pr))
+		diags = append(diags, problemDiag(c, pr, lines))
 	}
 	if packs := workflow.MissingPacks(probs); len(packs) > 0 {
 		var lines []string
@@ -763,7 +763,9 @@ func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, 
 	return prompt, diags
 }
 
-func problemDiag(c *wfConfig, pr workflow.Problem) providers.Diagnostic {
+// problemDiag points at the input override a problem is about, else at the
+// node's line in the workflow file.
+func problemDiag(c *wfConfig, pr workflow.Problem, lines map[string]int) providers.Diagnostic {
 	summary := pr.Summary
 	where := ""
 	if pr.Node != "" {
@@ -776,11 +778,11 @@ func problemDiag(c *wfConfig, pr workflow.Problem) providers.Diagnostic {
 		}
 		summary = fmt.Sprintf("%s: %s", where, pr.Summary)
 	}
-	d := providers.Diagnostic{Severity: providers.Error, Summary: summary, Detail: pr.Detail, File: c.Workflow}
+	d := providers.Diagnostic{Severity: providers.Error, Summary: summary, Detail: pr.Detail, File: c.Workflow, Line: lines[pr.Node]}
 	if pr.Node != "" && pr.Input != "" {
 		if _, ok := c.Inputs[pr.Node+"."+pr.Input]; ok {
 			d.Attribute = cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))
-			d.File = ""
+			d.File, d.Line = "", 0
 		}
 	}
 	return d
@@ -965,7 +967,8 @@ func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, cli
 	if err != nil {
 		return nil, err
 	}
-	prompt, diags := prepare(prompt, graph, info, c)
+	lines := workflow.NodeLines(data)
+	prompt, diags := prepare(prompt, graph, info, c, lines)
 	if diags.HasErrors() {
 		return nil, &prepareError{diags}
 	}
@@ -976,7 +979,7 @@ func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, cli
 		if errors.As(err, &rej) {
 			var d providers.Diagnostics
 			for _, pr := range rej.Problems() {
-				d = append(d, problemDiag(c, pr))
+				d = append(d, problemDiag(c, pr, lines))
 			}
 			detail := rej.Error()
 			if len(rej.Nodes) > 0 {

@@ -710,3 +710,28 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestWorkflowDiagnosticLines: a problem found in the workflow file points
+// at its node's line; one about an override points at the override.
+func TestWorkflowDiagnosticLines(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{})
+	e := newWfEnv(t)
+	e.file("workflows/w.json", []byte("{\n \"1\": {\"class_type\": \"EmptyImage\", \"inputs\": {\"width\": 64, \"height\": 48, \"batch_size\": 1, \"color\": 0}},\n\n"+
+		" \"3\": {\"class_type\": \"SaveImage\",\n  \"inputs\": {\"filename_prefix\": \"x\"}}\n}\n"))
+	cfg := wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/w.json"),
+		"inputs": cty.MapVal(map[string]cty.Value{"1.width": cty.StringVal("0")})}, nil)
+	pr := e.plan(noWf(), cfg)
+	got := map[string]string{}
+	for _, d := range pr.Diagnostics {
+		got[d.Summary] = fmt.Sprintf("%s:%d %v", d.File, d.Line, d.Attribute)
+	}
+	want := map[string]string{
+		"node 3 (SaveImage) input images: Required input missing": "workflows/w.json:4 []",
+		"node 1 (EmptyImage) input width: Value out of range":     ":0 " + fmt.Sprint(cty.GetAttrPath("inputs").Index(cty.StringVal("1.width"))),
+	}
+	for s, w := range want {
+		if got[s] != w {
+			t.Errorf("%s: at %q, want %q (all: %v)", s, got[s], w, got)
+		}
+	}
+}
