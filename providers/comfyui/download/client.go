@@ -28,6 +28,9 @@ type Client struct {
 	Transport http.RoundTripper
 	// UserAgent is sent with every request.
 	UserAgent string
+	// BaseDir is the directory relative file: sources are read from (the
+	// configuration directory); the working directory when empty.
+	BaseDir string
 
 	once sync.Once
 	hc   *http.Client
@@ -56,10 +59,16 @@ const tokenHint = "accept its terms on the hub and set HF_TOKEN (or the provider
 type HTTPError struct {
 	URL    string // redacted
 	Status int
+	// Hint, when set, says what may help.
+	Hint string
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("%s: %d %s", e.URL, e.Status, http.StatusText(e.Status))
+	msg := fmt.Sprintf("%s: %d %s", e.URL, e.Status, http.StatusText(e.Status))
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 func (c *Client) init() error {
@@ -88,7 +97,7 @@ func (c *Client) init() error {
 			rt = t
 		}
 		c.hc = &http.Client{
-			Transport:     rt,
+			Transport:     schemeTransport{net: rt},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	})
@@ -163,17 +172,63 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, hdr http.H
 }
 
 // statusError turns a failed status into an error naming the URL (redacted)
-// and, for the hub, what to do about it.
-func (c *Client) statusError(u *url.URL, status int) error {
-	name := redactURL(u)
+// and, for the hub, what went wrong and what to do about it. src is the
+// source as written; the hub's X-Error-Code is put in its terms.
+func (c *Client) statusError(u *url.URL, resp *http.Response, src string) error {
+	name, status := redactURL(u), resp.StatusCode
+	if !c.isHub(u) {
+		switch {
+		case status == http.StatusNotFound || status == http.StatusGone:
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		case (status == http.StatusUnauthorized || status == http.StatusForbidden) && c.Token != "":
+			return &HTTPError{URL: name, Status: status, Hint: "sdform sends HF_TOKEN only to the Hugging Face endpoint (HF_ENDPOINT), never to this host"}
+		}
+		return &HTTPError{URL: name, Status: status}
+	}
+	// The hub's words, as huggingface_hub reads them: X-Error-Code says
+	// which thing is missing; a 401 without one may be a missing repository
+	// too, since the hub does not tell private names from unknown ones.
+	code, msg := resp.Header.Get("X-Error-Code"), resp.Header.Get("X-Error-Message")
+	s, _ := ParseSource(src)
+	repo := s.Repo
+	if repo == "" {
+		repo = "the repository"
+	}
+	tokenSent := c.Token != ""
 	switch {
+	case code == "RevisionNotFound":
+		return &hubError{ErrNotFound, fmt.Sprintf("revision %q not found in %s (%d from %s)", s.Revision, repo, status, name)}
+	case code == "EntryNotFound":
+		return &hubError{ErrNotFound, fmt.Sprintf("file %q not found in %s at revision %q (%d from %s)", s.Path, repo, s.Revision, status, name)}
+	case code == "RepoNotFound" && tokenSent:
+		return &hubError{ErrNotFound, fmt.Sprintf("repository not found, or the token sent cannot read it (%d from %s): check %s and HF_TOKEN (or the provider's token)", status, name, repo)}
+	case code == "RepoNotFound":
+		return &hubError{ErrNotFound, fmt.Sprintf("repository not found, or private (%d from %s): check %s, or set HF_TOKEN (or the provider's token) to a token that can read it", status, name, repo)}
+	case status == http.StatusUnauthorized && tokenSent && msg == "Invalid credentials in Authorization header":
+		return &hubError{ErrUnauthorized, fmt.Sprintf("the hub rejected the token sent (%d from %s): check HF_TOKEN (or the provider's token)", status, name)}
+	case code == "GatedRepo" && tokenSent:
+		return &hubError{ErrUnauthorized, fmt.Sprintf("gated repository (%d from %s): the token sent (HF_TOKEN or the provider's token) has not been granted access; accept its terms on the hub with that token's account", status, name)}
+	case code == "GatedRepo":
+		return &hubError{ErrUnauthorized, fmt.Sprintf("gated repository (%d from %s): %s", status, name, tokenHint)}
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return fmt.Errorf("%w: %s", ErrNotFound, name)
-	case (status == http.StatusUnauthorized || status == http.StatusForbidden) && c.isHub(u):
+	case (status == http.StatusUnauthorized || status == http.StatusForbidden) && tokenSent:
+		return fmt.Errorf("%w (%d from %s): the token sent has no access to it; %s", ErrUnauthorized, status, name, tokenHint)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return fmt.Errorf("%w (%d from %s): %s", ErrUnauthorized, status, name, tokenHint)
 	}
 	return &HTTPError{URL: name, Status: status}
 }
+
+// hubError is the hub's refusal in words; errors.Is matches its kind
+// (ErrNotFound, ErrUnauthorized) without the kind's words repeated.
+type hubError struct {
+	kind error
+	msg  string
+}
+
+func (e *hubError) Error() string { return e.msg }
+func (e *hubError) Unwrap() error { return e.kind }
 
 func isRedirect(code int) bool {
 	switch code {

@@ -5,12 +5,15 @@
 // The package knows nothing of sdform's provider contract; package comfyui
 // drives it. Its pieces:
 //
-//   - Client.Resolve turns a source ("hf://ORG/REPO@REV/PATH" or an http(s)
-//     URL) into a Remote: the URL to fetch plus size, sha256, commit and ETag
-//     from one HEAD request. For the hub it follows the hub's own relative
-//     redirects but not the redirect to the CDN, because the hub's answer
-//     carries the metadata (X-Repo-Commit, X-Linked-Etag, X-Linked-Size) and
-//     the CDN's does not.
+//   - Client.Resolve turns a source ("hf://ORG/REPO@REV/PATH", an http(s)
+//     URL, or a local "file:///ABS" or "file:REL") into a Remote: the URL to
+//     fetch plus size, sha256, commit and ETag from one HEAD request. For the
+//     hub it follows the hub's own relative redirects but not the redirect to
+//     the CDN, because the hub's answer carries the metadata (X-Repo-Commit,
+//     X-Linked-Etag, X-Linked-Size) and the CDN's does not. A file: URL is
+//     answered by a small transport that serves the local file as an HTTP
+//     server with ranges would, so a local copy gets everything a download
+//     gets (partial file, streamed sha256, verification, resume).
 //   - Client.Fetch downloads a Remote into DEST.partial and renames it to
 //     DEST only after size and sha256 match. Large files are fetched over
 //     several ranged connections; an in-order hasher digests the bytes as

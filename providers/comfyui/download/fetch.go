@@ -214,6 +214,17 @@ type fetcher struct {
 	requests              atomic.Int64
 }
 
+// local reports whether the source is a local file (a file: URL).
+func (fx *fetcher) local() bool { return fx.u.Scheme == "file" }
+
+// phase names the work for progress reports.
+func (fx *fetcher) phase() string {
+	if fx.local() {
+		return "copy"
+	}
+	return "download"
+}
+
 // load reads the partial file and its sidecar and decides what can be kept.
 func (fx *fetcher) load() error {
 	fi, err := fx.f.Stat()
@@ -262,7 +273,10 @@ func (fx *fetcher) restart(ranges bool) error {
 }
 
 func (fx *fetcher) run(ctx context.Context) (*Result, error) {
-	fx.parallel = fx.size >= fx.o.ParallelMin && fx.r.AcceptRanges && fx.o.Connections > 1
+	// Parallel ranges are there to get past what a server or CDN allows
+	// one connection. A local file is read fastest in one sequential pass,
+	// which also lets the hasher take every buffer in hand.
+	fx.parallel = fx.size >= fx.o.ParallelMin && fx.r.AcceptRanges && fx.o.Connections > 1 && !fx.local()
 	if fx.parallel && !fx.sparse {
 		fx.mu.Lock()
 		fx.sparse = true
@@ -326,7 +340,7 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 		if s := time.Since(fx.started).Seconds(); s > 0 {
 			rate = float64(fx.downloaded.Load()) / s
 		}
-		fx.o.Progress(Progress{Phase: "download", Done: total, Total: total, Resumed: fx.resumed, Rate: rate})
+		fx.o.Progress(Progress{Phase: fx.phase(), Done: total, Total: total, Resumed: fx.resumed, Rate: rate})
 	}
 	synced := time.Now()
 	if err := fx.commit(); err != nil {
@@ -488,7 +502,7 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 	case http.StatusRequestedRangeNotSatisfiable:
 		return false, wrap(fmt.Errorf("%w: the server has fewer than the expected %d bytes", ErrMismatch, fx.size))
 	default:
-		return false, fmt.Errorf("fetch: %w", fx.c.statusError(final, resp.StatusCode))
+		return false, fmt.Errorf("fetch: %w", fx.c.statusError(final, resp, fx.r.Source))
 	}
 	idle.Reset(fx.o.IdleTimeout)
 
@@ -640,7 +654,7 @@ func (fx *fetcher) reportProgress(stop <-chan struct{}) {
 	report := func(now time.Time) {
 		dl := fx.downloaded.Load()
 		fx.o.Progress(Progress{
-			Phase: "download", Done: fx.resumed + dl, Total: fx.size,
+			Phase: fx.phase(), Done: fx.resumed + dl, Total: fx.size,
 			Resumed: fx.resumed, Rate: m.rate(now, dl),
 		})
 	}

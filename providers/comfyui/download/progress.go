@@ -7,7 +7,8 @@ import (
 
 // Progress is one report of a fetch or a re-hash in flight.
 type Progress struct {
-	// Phase is "download" or "verify" (re-hashing a file on disk).
+	// Phase is "download", "copy" (from a file: source) or "verify"
+	// (re-hashing a file on disk).
 	Phase string
 	// Done counts bytes on disk (including those a resumed download
 	// already had); Total is -1 when unknown.

@@ -40,8 +40,11 @@ func (c *Client) Resolve(ctx context.Context, src string) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Hub {
+	switch {
+	case s.Hub:
 		return c.resolveHub(ctx, s)
+	case s.File != "":
+		return c.resolveFile(ctx, s)
 	}
 	return c.resolveURL(ctx, s)
 }
@@ -54,7 +57,7 @@ func (c *Client) resolveHub(ctx context.Context, s Source) (*Remote, error) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return nil, fmt.Errorf("resolve %s: %w", s.Raw, c.statusError(final, resp.StatusCode))
+		return nil, fmt.Errorf("resolve %s: %w", s.Raw, c.statusError(final, resp, s.Raw))
 	}
 	h := resp.Header
 	r := &Remote{
@@ -103,7 +106,7 @@ func (c *Client) resolveURL(ctx context.Context, s Source) (*Remote, error) {
 		return c.resolveByGet(ctx, s, r)
 	}
 	if resp.StatusCode >= 400 {
-		return nil, fmt.Errorf("resolve %s: %w", Redact(s.Raw), c.statusError(final, resp.StatusCode))
+		return nil, fmt.Errorf("resolve %s: %w", Redact(s.Raw), c.statusError(final, resp, s.Raw))
 	}
 	if n, ok := parseSize(resp.Header.Get("Content-Length")); ok {
 		r.Size = n
@@ -132,7 +135,7 @@ func (c *Client) resolveByGet(ctx context.Context, s Source, r *Remote) (*Remote
 			r.Size = n
 		}
 	default:
-		return nil, fmt.Errorf("resolve %s: %w", Redact(s.Raw), c.statusError(final, resp.StatusCode))
+		return nil, fmt.Errorf("resolve %s: %w", Redact(s.Raw), c.statusError(final, resp, s.Raw))
 	}
 	r.ETag = unquote(resp.Header.Get("ETag"))
 	return r, nil

@@ -306,3 +306,99 @@ func TestParseSource(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveHubErrorCodes: the hub says what went wrong in X-Error-Code and
+// X-Error-Message (it answers 401 for a repository that does not exist, so
+// that private names do not leak); the error says it in words, names
+// HF_TOKEN where a token would help, and never carries the token.
+func TestResolveHubErrorCodes(t *testing.T) {
+	type answer struct {
+		status        int
+		code, message string
+	}
+	var mu sync.Mutex
+	var next answer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		a := next
+		mu.Unlock()
+		if a.code != "" {
+			w.Header().Set("X-Error-Code", a.code)
+		}
+		if a.message != "" {
+			w.Header().Set("X-Error-Message", a.message)
+		}
+		w.WriteHeader(a.status)
+	}))
+	defer srv.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer other.Close()
+	cases := map[string]struct {
+		answer
+		token, src string
+		is         error
+		want       []string
+	}{
+		"missing repository": {
+			answer: answer{401, "RepoNotFound", "Repository not found"}, src: "hf://Org/Typo@main/x.bin",
+			is: ErrNotFound, want: []string{"repository not found, or private (401 from " + srv.URL + "/Org/Typo/resolve/main/x.bin)", "check Org/Typo", "set HF_TOKEN"},
+		},
+		"missing repository with a token": {
+			answer: answer{401, "RepoNotFound", ""}, token: testToken, src: "hf://Org/Typo@main/x.bin",
+			is: ErrNotFound, want: []string{"repository not found, or the token sent cannot read it (401 from", "check Org/Typo and HF_TOKEN"},
+		},
+		"missing revision": {
+			answer: answer{404, "RevisionNotFound", "Invalid rev id: v9"}, src: "hf://Org/Repo@v9/x.bin",
+			is: ErrNotFound, want: []string{"revision \"v9\" not found in Org/Repo (404 from " + srv.URL + "/Org/Repo/resolve/v9/x.bin)"},
+		},
+		"missing file": {
+			answer: answer{404, "EntryNotFound", "Entry not found"}, src: "hf://Org/Repo@main/dir/x.bin",
+			is: ErrNotFound, want: []string{"file \"dir/x.bin\" not found in Org/Repo at revision \"main\" (404 from"},
+		},
+		"gated without a token": {
+			answer: answer{401, "GatedRepo", "Access to model Org/Gated is restricted."}, src: "hf://Org/Gated/x.bin",
+			is: ErrUnauthorized, want: []string{"gated repository (401 from", "accept its terms on the hub and set HF_TOKEN"},
+		},
+		"gated, terms not accepted": {
+			answer: answer{403, "GatedRepo", ""}, token: testToken, src: "hf://Org/Gated/x.bin",
+			is: ErrUnauthorized, want: []string{"gated repository (403 from", "the token sent (HF_TOKEN or the provider's token) has not been granted access", "accept its terms on the hub with that token's account"},
+		},
+		"invalid token": {
+			answer: answer{401, "", "Invalid credentials in Authorization header"}, token: testToken, src: "hf://Org/Repo/x.bin",
+			is: ErrUnauthorized, want: []string{"the hub rejected the token sent (401 from", "check HF_TOKEN"},
+		},
+		"forbidden without a code, with a token": {
+			answer: answer{403, "", ""}, token: testToken, src: "hf://Org/Repo/x.bin",
+			is: ErrUnauthorized, want: []string{"gated or private repository (403 from", "the token sent has no access to it"},
+		},
+		"401 from another host": {
+			token: testToken, src: other.URL + "/x.bin",
+			want: []string{"401 Unauthorized", "sdform sends HF_TOKEN only to the Hugging Face endpoint"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			mu.Lock()
+			next = tc.answer
+			mu.Unlock()
+			c := &Client{Endpoint: srv.URL, Token: tc.token}
+			_, err := c.Resolve(context.Background(), tc.src)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("err = %v, want errors.Is %v", err, tc.is)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Fatalf("error leaks the token: %q", err)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package download
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -22,8 +23,12 @@ type Source struct {
 	// Repo is "ORG/REPO", Revision the branch, tag or commit ("main" when
 	// the source names none), Path the file inside the repository.
 	Repo, Revision, Path string
-	// URL is the http(s) URL of a plain source; empty for the hub.
+	// URL is the http(s) URL of a plain source; nil for the hub and for
+	// local files.
 	URL *url.URL
+	// File is the local path of a file: source, absolute or relative to
+	// the configuration directory (Client.BaseDir); empty otherwise.
+	File string
 }
 
 var (
@@ -35,11 +40,15 @@ var (
 // IsSHA256 reports whether s is a lower-case hex sha256 digest.
 func IsSHA256(s string) bool { return sha256Hex.MatchString(s) }
 
-// ParseSource parses "hf://[datasets/|spaces/]ORG/REPO[@REVISION]/PATH" or an
-// http(s) URL. A revision containing "/" (refs/pr/1) is written escaped
-// (refs%2Fpr%2F1), as the hub itself writes it in URLs.
+// ParseSource parses "hf://[datasets/|spaces/]ORG/REPO[@REVISION]/PATH", an
+// http(s) URL, or a local file: "file:///ABSOLUTE/PATH" or
+// "file:RELATIVE/PATH". A revision containing "/" (refs/pr/1) is written
+// escaped (refs%2Fpr%2F1), as the hub itself writes it in URLs.
 func ParseSource(raw string) (Source, error) {
 	s := Source{Raw: raw}
+	if strings.HasPrefix(raw, "file:") {
+		return parseFileSource(s)
+	}
 	if rest, ok := strings.CutPrefix(raw, "hf://"); ok {
 		s.Hub = true
 		for _, t := range []string{"datasets/", "spaces/"} {
@@ -78,9 +87,41 @@ func ParseSource(raw string) (Source, error) {
 		return s, fmt.Errorf("parse source: %w", err)
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return s, fmt.Errorf("parse source %q: want hf://ORG/REPO@REVISION/PATH or an http(s) URL", Redact(raw))
+		return s, fmt.Errorf("parse source %q: want hf://ORG/REPO@REVISION/PATH or an http(s) URL (or file:PATH for a local file)", Redact(raw))
 	}
 	s.URL = u
+	return s, nil
+}
+
+// parseFileSource parses a file: source. "file:///ABS" (or
+// file://localhost/ABS, file:/ABS) names an absolute path; "file:REL", with
+// no slashes after the colon, a path relative to the configuration
+// directory, so that a configuration checked in beside its weights works
+// from any checkout. "file://NAME/…" is refused: file URLs carry no host,
+// and reading NAME as the first directory would surprise.
+func parseFileSource(s Source) (Source, error) {
+	u, err := url.Parse(s.Raw)
+	if err != nil {
+		return s, fmt.Errorf("parse source: %w", err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return s, fmt.Errorf("parse source %q: a file URL takes no query or fragment", s.Raw)
+	}
+	var p string
+	switch {
+	case u.Opaque != "":
+		if p, err = url.PathUnescape(u.Opaque); err != nil {
+			return s, fmt.Errorf("parse source %q: %w", s.Raw, err)
+		}
+	case u.Host == "" || u.Host == "localhost":
+		p = u.Path
+	default:
+		return s, fmt.Errorf("parse source %q: a file URL names no host; write file:///ABSOLUTE/PATH or file:RELATIVE/PATH (relative to the configuration directory)", s.Raw)
+	}
+	if p == "" || strings.HasSuffix(p, "/") {
+		return s, fmt.Errorf("parse source %q: names no file", s.Raw)
+	}
+	s.File = filepath.FromSlash(p)
 	return s, nil
 }
 
@@ -90,6 +131,9 @@ func (s Source) IsCommit() bool { return commitHex.MatchString(s.Revision) }
 
 // FileName is the last element of the file's path.
 func (s Source) FileName() string {
+	if s.File != "" {
+		return filepath.Base(s.File)
+	}
 	p := s.Path
 	if !s.Hub {
 		p = s.URL.Path
