@@ -248,13 +248,23 @@ func (l *loader) file(f *hcl.File) {
 // declare records a name and reports a duplicate, naming the first
 // declaration. It returns false for a duplicate.
 func (l *loader) declare(kind, what, name string, rng hcl.Range) bool {
-	key := kind + " " + name
+	return l.declareKey(kind+" "+name, kind, what, name, rng)
+}
+
+// declareKey is declare with the key that must be unique given apart:
+// resources are unique per type (docker_image.app and
+// docker_image_test.app may both exist), everything else per kind.
+func (l *loader) declareKey(key, kind, what, name string, rng hcl.Range) bool {
 	if first, dup := l.seen[key]; dup {
+		scope := "within the configuration directory"
+		if kind == "resource" || kind == "data source" {
+			scope = "among the " + kind + "s of its type"
+		}
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Duplicate " + kind + " declaration",
-			Detail: fmt.Sprintf("%s %s was already declared at %s. Each %s must have a unique name within the configuration directory.",
-				what, name, first, kind),
+			Detail: fmt.Sprintf("%s %s was already declared at %s. Each %s must have a unique name %s.",
+				what, name, first, kind, scope),
 			Subject: rng.Ptr(),
 		})
 		return false
@@ -546,7 +556,7 @@ func (l *loader) resource(b *hcl.Block, mode Mode) {
 	valid = l.validName(kind, name, b.LabelRanges[1]) && valid
 	if valid {
 		what := fmt.Sprintf("A %s %q", kind, typ)
-		if !l.declare(kind, what, strconvQuote(name), b.DefRange) {
+		if !l.declareKey(kind+" "+typ+"."+name, kind, what, strconvQuote(name), b.DefRange) {
 			valid = false
 		}
 	}

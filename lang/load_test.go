@@ -14,8 +14,9 @@ import (
 // key phrases are there and that each diagnostic points into the source.
 func TestLoadDiagnostics(t *testing.T) {
 	tests := map[string]struct {
-		files map[string]string
-		want  []string // substrings of the rendered output
+		files    map[string]string
+		want     []string // substrings of the rendered output
+		dontWant []string // substrings it must not have
 	}{
 		"syntax_error": {
 			files: map[string]string{"main.sdf.hcl": "resource \"docker_image\" \"x\" {\n  context = \n}\n"},
@@ -90,6 +91,17 @@ sdform {}
 			want: []string{"Duplicate variable declaration", "Duplicate local value declaration", "Duplicate output declaration",
 				"Duplicate provider declaration", "Duplicate resource declaration", "Duplicate data source declaration",
 				"Duplicate check declaration", "Duplicate sdform block", "already declared at a.sdf.hcl:1,1-13"},
+		},
+		"same_name_other_type": {
+			// Names are unique per type, as in Terraform: an image and its
+			// test are both called "app".
+			files: map[string]string{"main.sdf.hcl": `resource "docker_image" "app" {}
+resource "docker_image_test" "app" {}
+data "gpu_host" "app" {}
+resource "docker_image" "app" {}
+`},
+			want:     []string{"Duplicate resource declaration"},
+			dontWant: []string{"docker_image_test"},
 		},
 		"invalid_names": {
 			files: map[string]string{"main.sdf.hcl": `variable "1x" {}
@@ -255,6 +267,11 @@ variable "v" {
 			for _, w := range tc.want {
 				if !strings.Contains(flat, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.dontWant {
+				if strings.Contains(flat, w) {
+					t.Errorf("output has %q:\n%s", w, out)
 				}
 			}
 			golden(t, "load/"+name, out)
