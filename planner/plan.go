@@ -753,9 +753,18 @@ func checkDiag(n *node, ch *plan.CheckResult, sev hcl.DiagnosticSeverity) *hcl.D
 	return &hcl.Diagnostic{
 		Severity: sev,
 		Summary:  ch.Address + " failed",
-		Detail:   strings.Join(ch.Messages, "; ") + ".",
+		Detail:   sentence(strings.Join(ch.Messages, "; ")),
 		Subject:  n.decl.Ptr(),
 	}
+}
+
+// sentence ends s with a full stop unless it already ends a sentence
+// (error messages are written either way).
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
 }
 
 func sortDrift(ds []*plan.Drift) {
