@@ -19,6 +19,7 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 	if width < 0 {
 		width = 0
 	}
+	diags, files = withSources(diags, files)
 	return hcl.NewDiagnosticTextWriter(w, files, uint(width), o.Color).WriteDiagnostics(diags)
 }
 
@@ -65,6 +66,7 @@ type JSONSnippet struct {
 // NewJSONDiagnostics converts diags for a -json document; never nil.
 func NewJSONDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) []JSONDiagnostic {
 	out := make([]JSONDiagnostic, 0, len(diags))
+	diags, files = withSources(diags, files)
 	for _, d := range diags {
 		jd := JSONDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {
