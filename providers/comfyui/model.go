@@ -22,11 +22,11 @@ import (
 type modelType struct{ p *Provider }
 
 var modelSchema = &providers.Schema{
-	Description: "A model weight file in ComfyUI's models folder, downloaded from Hugging Face or an http(s) URL and verified by sha256.",
+	Description: "A model weight file in ComfyUI's models folder, downloaded from Hugging Face or an http(s) URL (or copied from a local file) and verified by sha256.",
 	Verb:        "download",
 	Attributes: map[string]*providers.Attribute{
 		"source": {Type: cty.String, Required: true,
-			Description: "hf://ORG/REPO@REVISION/PATH (revision: branch, tag or commit) or an http(s) URL."},
+			Description: "hf://ORG/REPO@REVISION/PATH (revision: branch, tag or commit), an http(s) URL, or a local file: file:///ABSOLUTE/PATH or file:PATH relative to the configuration directory."},
 		"sha256": {Type: cty.String, Optional: true, Computed: true,
 			Description: "Expected sha256 (hex); taken from the hub (X-Linked-Etag) when not set, or from the download."},
 		"size": {Type: cty.Number, Optional: true,
@@ -107,7 +107,7 @@ func decodeModel(v cty.Value) (modelConfig, providers.Diagnostics) {
 		c.Source = s
 		if _, err := download.ParseSource(s); err != nil {
 			diags = diags.Errorf(cty.GetAttrPath("source"), "Invalid model source",
-				"The source %q is not usable: %v. Write hf://ORG/REPO@REVISION/PATH or an http(s) URL.", download.Redact(s), err)
+				"The source %q is not usable: %v.", download.Redact(s), err)
 		}
 	}
 	if s, ok := str(v, "sha256"); ok {
@@ -292,7 +292,10 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 	switch {
 	case statErr != nil:
 		step = stepDownload
-		if !req.Prior.IsNull() {
+		// Only a file missing where the prior object had it was deleted;
+		// at a new path (path or models_dir changed) the engine's reason,
+		// the changed attributes, is the right one.
+		if pfull, ok := priorFullPath(req.Prior); ok && pfull == full {
 			resp.Reason = "file deleted outside sdform"
 		}
 	case intact && remote.SHA256 != "" && pv.File.SHA256 == remote.SHA256:
@@ -317,6 +320,9 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 	case stepDownload:
 		have := download.PartialBytes(full, remote)
 		line := "will be downloaded: " + sizeText(size)
+		if lp := remote.LocalPath(); lp != "" {
+			line = "will be copied: " + sizeText(size) + " from " + lp
+		}
 		if have > 0 {
 			line += fmt.Sprintf(" (resuming: %s already in %s)", lang.FormatSize(have), filepath.Base(download.PartialPath(full)))
 		}
@@ -343,6 +349,15 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 	resp.PlannedPrivate = modelPrivate{File: pv.File, Remote: remote, Step: step}.encode()
 	resp.Fingerprint = fingerprint(step, remote, st)
 	return resp
+}
+
+// priorFullPath is the full_path the prior object recorded.
+func priorFullPath(prior cty.Value) (string, bool) {
+	if prior.IsNull() || !prior.IsKnown() {
+		return "", false
+	}
+	v, _ := prior.UnmarkDeep()
+	return str(v, "full_path")
 }
 
 // resolve asks the server about the source and reconciles the answer with
@@ -475,7 +490,11 @@ func (m *modelType) ensure(ctx context.Context, full string, remote *download.Re
 	if err != nil {
 		return nil, err
 	}
-	view.done("downloaded", res.Size)
+	verb := "downloaded"
+	if remote.LocalPath() != "" {
+		verb = "copied"
+	}
+	view.done(verb, res.Size)
 	st, err := download.Stat(full)
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", full, err)

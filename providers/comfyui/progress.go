@@ -46,8 +46,11 @@ func newProgressView(ui providers.UI, label string) *progressView {
 }
 
 func verbing(phase string) string {
-	if phase == "verify" {
+	switch phase {
+	case "verify":
 		return "verifying"
+	case "copy":
+		return "copying"
 	}
 	return "downloading"
 }

@@ -126,7 +126,7 @@ func (p *Provider) Configure(_ context.Context, req providers.ConfigureRequest) 
 	}
 	s.ModelsDirAbs = p.abs(s.ModelsDir)
 	p.cfg = s
-	p.client = &download.Client{Endpoint: s.Endpoint, Token: s.Token, UserAgent: "sdform/" + lang.Version}
+	p.client = &download.Client{Endpoint: s.Endpoint, Token: s.Token, UserAgent: "sdform/" + lang.Version, BaseDir: p.abs(".")}
 	return providers.ConfigureResponse{Diagnostics: diags}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -28,6 +30,15 @@ type Remote struct {
 	// AcceptRanges: the server (or, for the hub, its CDN) serves byte
 	// ranges, so a download can resume and run in parallel.
 	AcceptRanges bool `json:"accept_ranges"`
+}
+
+// LocalPath is the path of a file: source's file; empty for a download.
+func (r *Remote) LocalPath() string {
+	u, err := url.Parse(r.URL)
+	if err != nil || u.Scheme != "file" {
+		return ""
+	}
+	return filepath.FromSlash(u.Path)
 }
 
 // Resolve asks the server about src with one HEAD request (plus the hub's own
