@@ -4,9 +4,9 @@
 //   - comfyui_model (model.go): one weight file in ComfyUI's models folder,
 //     downloaded from Hugging Face or an http(s) URL, or copied from a local
 //     file (file:///ABS, or file:PATH relative to the configuration
-//     directory), by package download and keyed by its sha256. The stat record of the verified file lives in the
-//     resource's private data, so the next plan trusts the file without
-//     reading it.
+//     directory), by package download and keyed by its sha256. The stat
+//     record of the verified file lives in the resource's private data, so
+//     the next plan trusts the file without reading it.
 //   - comfyui_workflow (issue 6, workflow.go): a workflow run against a
 //     ComfyUI server, recorded as a test of the image and weights it used.
 //
