@@ -250,14 +250,17 @@ func sameTypesList(l []cty.Value) bool {
 // written before sensitive paths were recorded has no record; then every
 // leaf that looks redacted counts.
 func redactedLeaves(rs *state.Resource, prior cty.Value) []cty.Path {
-	paths := redactedPaths(prior)
-	if rs == nil || rs.SensitivePaths == nil || len(paths) == 0 {
-		return paths
+	if rs == nil || rs.SensitivePaths == nil {
+		return redactedPaths(prior)
 	}
-	out := paths[:0]
-	for _, p := range paths {
-		if under(p, rs.SensitivePaths) {
-			out = append(out, p)
+	// Only the recorded paths need a look (refresh calls this for every
+	// object, and most record one null secret or nothing).
+	var out []cty.Path
+	for _, p := range rs.SensitivePaths {
+		if v, ok := getPath(prior, p); ok {
+			var found []cty.Path
+			findRedacted(v, p.Copy(), &found)
+			out = appendPaths(out, found...)
 		}
 	}
 	return out
