@@ -100,6 +100,15 @@ func (c *cli) runPlan(ctx context.Context, args []string) int {
 		}
 	} else {
 		c.diagnostics(diags, cfg.Files)
+		if p != nil && diags.HasErrors() && len(p.Changes) > 0 {
+			// What did plan is still worth seeing (a GPU requirement that
+			// holds beside one that fails), marked so nobody mistakes it
+			// for a plan to apply.
+			fmt.Fprintf(c.stdout, "The errors above stop this plan. What could be planned is shown below; it is incomplete and cannot be applied.\n\n")
+			if err := view.Plan(c.stdout, p, c.viewOptions(c.stdout)); err != nil {
+				return c.fail(err)
+			}
+		}
 		if p != nil && !diags.HasErrors() {
 			if err := view.Plan(c.stdout, p, c.viewOptions(c.stdout)); err != nil {
 				return c.fail(err)
