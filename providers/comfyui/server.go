@@ -92,12 +92,24 @@ type server struct {
 }
 
 // logs returns the last lines of the container's log ("" for a URL
-// server or when they cannot be read).
+// server or when they cannot be read). The Engine copies a container's
+// output into its log asynchronously, so the lines a server wrote just
+// before a failure (its traceback) may not be there yet: the log is read
+// until two reads a moment apart agree, a second at most.
 func (s *server) logs(ctx context.Context) string {
 	if s == nil || s.docker == nil || s.containerID == "" {
 		return ""
 	}
-	return containerLogs(ctx, s.docker, s.containerID)
+	last := containerLogs(ctx, s.docker, s.containerID)
+	for range 4 {
+		time.Sleep(250 * time.Millisecond)
+		now := containerLogs(ctx, s.docker, s.containerID)
+		if now == last {
+			break
+		}
+		last = now
+	}
+	return last
 }
 
 func containerLogs(ctx context.Context, dc *mobyclient.Client, id string) string {
