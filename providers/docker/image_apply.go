@@ -134,7 +134,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 				where = "it is kept as " + strings.Join(names, ", ")
 			}
 			return fail(diags.Errorf(cty.GetAttrPath("max_size"), "Image over max_size",
-				"image is %s, over max_size %s; the tags were not moved (%s).", formatSize(facts.Size), cfg.MaxSizeText, where))
+				"The image is %s, over max_size %s; the tags were not moved (%s).", formatSize(facts.Size), cfg.MaxSizeText, where))
 		}
 	}
 	if cfg.Push && b.engineStore {

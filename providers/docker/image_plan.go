@@ -42,6 +42,11 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	if err != nil {
 		resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Unreadable build record", "%v; the image will be rebuilt to record it again.", err)
 	}
+	if g, ok := p.goneBuilds.Load(req.Address); ok && req.Prior.IsNull() && len(req.PriorPrivate) == 0 && g.(*imagePrivate).Builder == p.cfg.address() {
+		// The image went away outside sdform, not its steps in BuildKit's
+		// cache: predict the rebuild with the builds recorded before.
+		priv.History = g.(*imagePrivate).History
+	}
 	if !req.Config.IsWhollyKnown() {
 		resp.Planned = plannedValue(req.Config, cty.NullVal(req.Config.Type()))
 		resp.Details = []string{"steps: not predicted: some inputs are known only after apply"}

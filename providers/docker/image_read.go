@@ -35,6 +35,7 @@ func (t *imageType) read(ctx context.Context, req providers.ReadRequest) provide
 	gone := func(drift string) providers.ReadResponse {
 		resp.NewState = cty.NullVal(req.Prior.Type())
 		resp.Drift = drift
+		t.p.goneBuilds.Store(req.Address, &imagePrivate{Version: privateVersion, Builder: priv.Builder, History: priv.History})
 		return resp
 	}
 	if b.engineStore {

@@ -832,3 +832,50 @@ func TestIntegrationMissingBaseOnEngine(t *testing.T) {
 		t.Errorf("plan does not name the missing base image and where it looked:\n%s", text)
 	}
 }
+
+// TestIntegrationDriftKeepsHistory: an image deleted or retagged outside
+// sdform is rebuilt, but BuildKit's cache of its steps is still there, so
+// the plan predicts them cached, as BuildKit then finds them. The engine
+// drops the provider's private record of an object that is gone (the
+// harness does the same here).
+func TestIntegrationDriftKeepsHistory(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tag := be.tag(t, true)
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nCOPY a.txt /a\n",
+			"a.txt":      "a",
+		})
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.True})
+		h.mustBuild(cfg)
+		// Point the tag at the base image behind sdform's back.
+		if be.engine != nil {
+			if _, err := be.engine.ImageTag(context.Background(), mobyclient.ImageTagOptions{Source: be.base, Target: tag}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			src, _ := name.ParseReference(be.base, name.Insecure)
+			dst, _ := name.ParseReference(tag, name.Insecure)
+			img, err := remote.Image(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Write(dst, img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := h.refresh(); !r.NewState.IsNull() {
+			t.Fatalf("refresh after retag: no drift")
+		}
+		h.private = nil
+		pr := h.plan(cfg)
+		if d := detail(pr, "steps:"); !strings.HasPrefix(d, "steps: 2 cached") {
+			t.Errorf("plan after drift: %q, want the steps cached", d)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+	})
+}

@@ -32,6 +32,11 @@ type Provider struct {
 	// testRefs maps image IDs to references, for tests on a standalone
 	// BuildKit (see testRefs.note).
 	testRefs testRefs
+	// goneBuilds keeps, by address, the build record of an image that a
+	// refresh found deleted or retagged: the engine forgets a gone object's
+	// private data, but BuildKit still has the steps cached, and plan
+	// predicts with the record (see imageType.read).
+	goneBuilds sync.Map // address → *imagePrivate
 }
 
 var (
