@@ -20,14 +20,14 @@ resource "comfyui_workflow" "dance" {
   image    = docker_image.comfyui.id
   workflow = "workflows/steadydancer-dance.json"
   models = [
-    comfyui_model.diffusion.path,
-    comfyui_model.vae.path,
-    comfyui_model.text_encoder.path,
-    comfyui_model.clip_vision.path,
-    comfyui_model.lora.path,
-    comfyui_model.vitpose.path,
-    comfyui_model.vitpose_data.path,
-    comfyui_model.yolo.path,
+    comfyui_model.diffusion,
+    comfyui_model.vae,
+    comfyui_model.text_encoder,
+    comfyui_model.clip_vision,
+    comfyui_model.lora,
+    comfyui_model.vitpose,
+    comfyui_model.vitpose_data,
+    comfyui_model.yolo,
   ]
   # Node ids are those of the published workflow: every file name the
   # workflow loads comes from the weights declared in weights.sdf.hcl, so
