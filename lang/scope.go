@@ -82,12 +82,19 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 // when it recovers a panic inside a function or operator (such as
 // infinity % 2): the user needs the first line, not the goroutine dump.
 // It edits the diagnostics in place and returns them.
+//
+// A Go runtime error in such a panic (a nil pointer in math/big) is
+// replaced by its usual cause in the user's terms: an infinite number.
 func TidyDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
 	for _, d := range diags {
 		if i := strings.Index(d.Detail, "\ngoroutine "); i >= 0 {
 			d.Detail = strings.TrimRight(d.Detail[:i], ".\n ") + "."
 		}
-		d.Detail = strings.Replace(d.Detail, "panic in function implementation: ", "", 1)
+		const recovered = "panic in function implementation: "
+		if i := strings.Index(d.Detail, recovered+"runtime error"); i >= 0 {
+			d.Detail = d.Detail[:i] + "the result is not defined for these values (the usual cause is an infinite number, such as the result of 1/0)."
+		}
+		d.Detail = strings.Replace(d.Detail, recovered, "", 1)
 	}
 	return diags
 }

@@ -124,4 +124,9 @@ func TestTidyDiagnostics(t *testing.T) {
 	if d := diags[0].Detail; strings.Contains(d, "goroutine") || strings.Contains(d, "panic in function") {
 		t.Errorf("stack trace left in the detail: %q", d)
 	}
+	// The Go runtime's words mean nothing to the user; the likely cause
+	// does.
+	if d := diags[0].Detail; strings.Contains(d, "runtime error") || strings.Contains(d, "nil pointer") || !strings.Contains(d, "1/0") {
+		t.Errorf("detail does not say what went wrong in the user's terms: %q", d)
+	}
 }
