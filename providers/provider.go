@@ -41,9 +41,10 @@ type Provider interface {
 // Promoter is implemented by providers whose resources become visible only
 // after their tests pass (docker_image: tags move to a new build only then).
 // After apply, the engine calls Promote for every object created, replaced
-// or updated in this run (an update may be nothing but a pending promotion:
-// a provider plans one when an earlier run's tests failed) whose Test dependents (and checks) all passed; when one failed
-// it calls Promote with Passed=false so the provider can say what it kept.
+// or updated in this run, with Passed=true when its Test dependents (and
+// checks) all passed; when one failed it calls Promote with Passed=false so
+// the provider can say what it kept. An update may be nothing but a pending
+// promotion: a provider plans one when an earlier run's tests failed.
 type Promoter interface {
 	Promote(ctx context.Context, req PromoteRequest) PromoteResponse
 }
