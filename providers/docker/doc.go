@@ -34,7 +34,9 @@
 // config into a fingerprint: an equal fingerprint is a no-op with no solve.
 // After a build the prediction is compared with the cached flags of
 // BuildKit's status stream, and every disagreement is recorded
-// (prediction_missed) and printed.
+// (prediction_missed) and printed. An image deleted or retagged outside
+// sdform reads as gone, and its rebuild is predicted with the builds
+// recorded before, whose steps BuildKit still has cached.
 //
 // A build never moves a user's tags: the image is exported under candidate
 // tags ("<repo>:<tag>-sdform-candidate") and Promote, called by the engine
