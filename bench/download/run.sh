@@ -67,6 +67,13 @@ for i in $(seq "$REPS"); do
 	t=$(secs curl -sf -o /dev/null "$URL")
 	echo "server limit   curl -o /dev/null            run $i: ${t}s  $(calc "$BYTES / $t / 1000000") MB/s"
 done
+# The two ceilings of a single-pass download+verify: reading the bytes off
+# loopback, and reading them while one core hashes them (sha256 cannot be
+# split across cores).
+echo -n "ceiling        GET, body discarded (Go)     : "
+"$WORK/fetch" -url "$URL" -sink discard
+echo -n "ceiling        GET + sha256, no file (Go)   : "
+"$WORK/fetch" -url "$URL" -sink sha256
 for i in $(seq "$REPS"); do
 	t0=$(date +%s.%N)
 	curl -sf -o "$WORK/curl.bin" "$URL"

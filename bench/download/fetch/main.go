@@ -1,13 +1,22 @@
 // Command fetch times one download+verify by sdform's download engine
 // (package download) for bench/download/run.sh and prints one line of
-// results.
+// results. With -sink it times the ceilings instead: one GET whose body is
+// only read (discard) or only hashed (sha256), nothing written, so the
+// engine's time can be split into loopback, hashing and file writes.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"hash"
+	"io"
 	"log"
+	"net/http"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/sdform/sdform/providers/comfyui/download"
@@ -21,7 +30,23 @@ func main() {
 	handover := flag.Int64("handover", 0, "hand-over limit in bytes (0: default, -1: always read back)")
 	writeback := flag.Int64("writeback", 0, "start writeback every N bytes per connection (0: default, -1: only the final fsync)")
 	resolve := flag.Bool("resolve", true, "HEAD first, as a plan does (counted in the time)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fetch here (go tool pprof)")
+	sink := flag.String("sink", "", "discard or sha256: one GET, body read (and hashed), no file, no engine")
 	flag.Parse()
+	if *sink != "" {
+		sinkGet(*url, *sink)
+		return
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	c := &download.Client{}
 	ctx := context.Background()
 	start := time.Now()
@@ -39,10 +64,51 @@ func main() {
 	}
 	res, err := c.Fetch(ctx, r, *dest, opts)
 	if err != nil {
+		pprof.StopCPUProfile()
 		log.Fatal(err)
 	}
 	took := time.Since(start)
 	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_tail=%.3fs sync=%.3fs parallel=%v requests=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
 		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Requests,
 		res.HashedFromMemory, res.HashedFromFile, res.SHA256)
+}
+
+// sinkGet reads url's body with the engine's 1 MiB reads, hashing it when
+// mode is sha256, and prints the time.
+func sinkGet(url, mode string) {
+	var d hash.Hash
+	switch mode {
+	case "discard":
+	case "sha256":
+		d = sha256.New()
+	default:
+		log.Fatalf("-sink %q: want discard or sha256", mode)
+	}
+	start := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := io.ReadFull(resp.Body, buf)
+		if d != nil {
+			d.Write(buf[:k])
+		}
+		n += int64(k)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	sum := ""
+	if d != nil {
+		sum = " sha256=" + hex.EncodeToString(d.Sum(nil))
+	}
+	fmt.Printf("sink=%s bytes=%d seconds=%.3f MB/s=%.1f%s\n", mode, n, took.Seconds(), float64(n)/took.Seconds()/1e6, sum)
 }

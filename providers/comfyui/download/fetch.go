@@ -27,7 +27,8 @@ type FetchOptions struct {
 	// (64 MiB when 0).
 	ParallelMin int64
 	// ChunkSize is the size of the ranges parallel connections take in
-	// turn (size/(4×Connections), within 8–128 MiB, when 0).
+	// turn (size/(4×Connections), within 8–128 MiB, when 0); towards the
+	// end of a file they shrink (see planChunks).
 	ChunkSize int64
 	// Retries is how many attempts in a row a range may fail without any
 	// progress before the fetch gives up (5 when 0). An attempt that
@@ -363,15 +364,9 @@ func (fx *fetcher) download(ctx context.Context) error {
 	fx.mu.Lock()
 	gaps := fx.written.missing(fx.size)
 	fx.mu.Unlock()
-	var chunks []span
-	for _, g := range gaps {
-		if !fx.parallel {
-			chunks = append(chunks, g)
-			continue
-		}
-		for s := g.Start; s < g.End; s += fx.o.ChunkSize {
-			chunks = append(chunks, span{s, min(s+fx.o.ChunkSize, g.End)})
-		}
+	chunks := gaps
+	if fx.parallel {
+		chunks = planChunks(gaps, fx.o.ChunkSize, minChunk, fx.o.Connections)
 	}
 	conns := 1
 	if fx.parallel {
@@ -402,6 +397,35 @@ func (fx *fetcher) download(ctx context.Context) error {
 		})
 	}
 	return g.Wait()
+}
+
+// minChunk is the size below which planChunks does not shrink chunks.
+const minChunk = 8 << 20
+
+// planChunks cuts the gaps into the ranges parallel connections take in
+// turn, in file order. Chunks are chunk bytes long until less than
+// 2×conns×chunk is left; then each is a 2×conns-th of what is left, down to
+// minChunk. The in-order hasher digests only contiguous bytes, so when the
+// last byte arrives it still has about one round of chunks (conns of them)
+// to read back and hash: small chunks at the end keep that tail, and the
+// wait for a slow connection's last chunk, short, while large chunks before
+// keep requests few on a CDN, where each one costs a round trip.
+func planChunks(gaps []span, chunk, minChunk int64, conns int) []span {
+	var left int64
+	for _, g := range gaps {
+		left += g.End - g.Start
+	}
+	minChunk = min(minChunk, chunk)
+	var out []span
+	for _, g := range gaps {
+		for s := g.Start; s < g.End; {
+			e := min(s+min(chunk, max(left/int64(2*conns), minChunk)), g.End)
+			out = append(out, span{s, e})
+			left -= e - s
+			s = e
+		}
+	}
+	return out
 }
 
 // fetchSpan fetches [sp.Start, sp.End) (to EOF when End is -1), retrying
