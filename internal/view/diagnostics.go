@@ -3,14 +3,17 @@ package view
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
 // Diagnostics writes diags for people with HCL's own text writer, so each
-// one shows its file, line and a source snippet when files holds the file
-// it points into (lang.Config.Files).
+// one shows where it points and a source snippet when files holds the file
+// it points into (lang.Config.Files). The location reads
+// "on main.sdf.hcl:2:13, in resource …": file:line:column is what editors
+// and terminals turn into a link, where HCL writes "on main.sdf.hcl line 2".
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, o Options) error {
 	if len(diags) == 0 {
 		return nil
@@ -20,7 +23,48 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 		width = 0
 	}
 	diags, files = withSources(diags, files)
-	return hcl.NewDiagnosticTextWriter(w, files, uint(width), o.Color).WriteDiagnostics(diags)
+	var body, head bytes.Buffer
+	bw := hcl.NewDiagnosticTextWriter(&body, files, uint(width), o.Color)
+	hw := hcl.NewDiagnosticTextWriter(&head, nil, uint(width), o.Color)
+	for _, d := range diags {
+		body.Reset()
+		if err := bw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+		out := body.Bytes()
+		if d.Subject != nil && d.Subject.Filename != "" {
+			// HCL writes the heading (severity and summary) first; the
+			// location line follows it. Writing the heading alone tells
+			// exactly where that line starts, whatever the summary holds.
+			head.Reset()
+			if err := hw.WriteDiagnostic(&hcl.Diagnostic{Severity: d.Severity, Summary: d.Summary}); err != nil {
+				return err
+			}
+			out = withColumn(out, head.Len(), *d.Subject)
+		}
+		if _, err := w.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withColumn rewrites the location line that starts at offset at in out,
+// "  on FILE line N", as "  on FILE:N:C". out is returned unchanged when
+// the line is not there as expected.
+func withColumn(out []byte, at int, r hcl.Range) []byte {
+	old := fmt.Sprintf("  on %s line %d", r.Filename, r.Start.Line)
+	if at > len(out) || !bytes.HasPrefix(out[at:], []byte(old)) {
+		return out
+	}
+	loc := fmt.Sprintf("  on %s:%d", r.Filename, r.Start.Line)
+	if r.Start.Column > 0 {
+		loc += fmt.Sprintf(":%d", r.Start.Column)
+	}
+	res := make([]byte, 0, len(out)-len(old)+len(loc))
+	res = append(res, out[:at]...)
+	res = append(res, loc...)
+	return append(res, out[at+len(old):]...)
 }
 
 // JSONDiagnostic is one diagnostic in every -json document.
