@@ -206,7 +206,10 @@ func renderDrift(ew *errWriter, dr *plan.Drift, o Options) {
 		head += ": " + dr.Reason
 	}
 	ew.printf("  %s\n", o.paint(ansiBold, head))
-	d := &differ{}
+	// A sensitive leaf holds its redacted form ("sha256:<hmac>"), which
+	// tells a reader nothing but is no value either: it prints as
+	// "(sensitive value)", as it does in the changes below.
+	d := &differ{sens: dr.SensitivePaths}
 	d.diff("", nil, dr.Before, dr.After)
 	ew.printf("%s %s {\n", padSymbol(o.symbol(action), Symbol(action)), blockLabel(mode, typ, name))
 	d.write(ew, o)

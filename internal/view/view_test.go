@@ -78,7 +78,14 @@ func examplePlan() *plan.Plan {
 		FormatVersion: plan.FormatVersion,
 		SdformVersion: "0.1.0",
 		Drift: []*plan.Drift{
-			{Address: "docker_image.base", Reason: "tag moved to sha256:9999", Before: image(cty.StringVal("sha256:1111"), "fp8", "base:1"), After: image(cty.StringVal("sha256:9999"), "fp8", "base:1")},
+			// State holds a sensitive leaf redacted ("sha256:<hmac>"); a
+			// secret changed outside sdform changes its HMAC.
+			{
+				Address: "docker_image.base", Reason: "tag moved to sha256:9999",
+				Before:         withSecret(image(cty.StringVal("sha256:1111"), "fp8", "base:1"), cty.StringVal("sha256:hmac-old")),
+				After:          withSecret(image(cty.StringVal("sha256:9999"), "fp8", "base:1"), cty.StringVal("sha256:hmac-new")),
+				SensitivePaths: []cty.Path{cty.GetAttrPath("secrets").Index(cty.StringVal("hf_token"))},
+			},
 			{Address: "docker_image.old", Reason: "image deleted outside sdform", Before: obj(map[string]cty.Value{"id": cty.StringVal("sha256:0000")}), After: cty.NullVal(cty.DynamicPseudoType)},
 		},
 		Changes: []*plan.Change{
@@ -201,7 +208,7 @@ func TestPlanGolden(t *testing.T) {
 			if !tc.color && strings.Contains(buf.String(), "\x1b[") {
 				t.Error("colour codes written with Color off")
 			}
-			if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) {
+			if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) || strings.Contains(buf.String(), "hmac") {
 				t.Error("a sensitive value was printed")
 			}
 			golden(t, name, buf.Bytes())
@@ -218,6 +225,7 @@ func TestPlanLines(t *testing.T) {
 	// The lines DESIGN.md promises, independent of the golden file.
 	for _, want := range []string{
 		"Objects have changed outside of sdform:",
+		"  # docker_image.base has changed: tag moved to sha256:9999\n  ~ docker_image \"base\" {\n      ~ digest = \"sha256:1111\" -> \"sha256:9999\"\n      ~ id = \"sha256:1111\" -> \"sha256:9999\"\n      ~ secrets.hf_token = (sensitive value)\n",
 		"sdform will perform the following actions:",
 		"  # docker_image.comfyui will be rebuilt: build arg STEADYDANCER_VARIANT changed\n  ~ docker_image \"comfyui\" {",
 		`      ~ args.STEADYDANCER_VARIANT = "fp16" -> "fp8"`,
@@ -278,7 +286,7 @@ func TestPlanJSONGolden(t *testing.T) {
 	if err := PlanJSON(&buf, examplePlan(), diags[1:], files); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) {
+	if strings.Contains(buf.String(), "hf_SECRET") || strings.Contains(buf.String(), `"new"`) || strings.Contains(buf.String(), "hmac") {
 		t.Error("a sensitive value was printed")
 	}
 	golden(t, "plan-json", buf.Bytes())

@@ -92,6 +92,9 @@ func Marshal(p *Plan) ([]byte, error) {
 	}
 	for _, d := range p.Drift {
 		dj := driftJSON{Address: d.Address, Reason: d.Reason}
+		if dj.SensitivePaths, err = encodePaths(d.SensitivePaths); err != nil {
+			return nil, fmt.Errorf("encode drift %s sensitive paths: %w", d.Address, err)
+		}
 		if dj.Before, err = encodeTyped(d.Before); err != nil {
 			return nil, fmt.Errorf("encode drift %s: %w", d.Address, err)
 		}
@@ -184,6 +187,9 @@ func Unmarshal(data []byte) (*Plan, error) {
 	}
 	for _, dj := range f.Drift {
 		d := &Drift{Address: dj.Address, Reason: dj.Reason}
+		if d.SensitivePaths, err = decodePaths(dj.SensitivePaths); err != nil {
+			return nil, fmt.Errorf("decode drift %s sensitive paths: %w", dj.Address, err)
+		}
 		if d.Before, err = dj.Before.decode(); err != nil {
 			return nil, fmt.Errorf("decode drift %s: %w", dj.Address, err)
 		}
@@ -261,10 +267,11 @@ type changeJSON struct {
 }
 
 type driftJSON struct {
-	Address string      `json:"address"`
-	Reason  string      `json:"reason,omitempty"`
-	Before  *typedValue `json:"before,omitempty"`
-	After   *typedValue `json:"after,omitempty"`
+	Address        string      `json:"address"`
+	Reason         string      `json:"reason,omitempty"`
+	Before         *typedValue `json:"before,omitempty"`
+	After          *typedValue `json:"after,omitempty"`
+	SensitivePaths [][]any     `json:"sensitive_paths,omitempty"`
 }
 
 type checkJSON struct {
@@ -879,10 +886,10 @@ func NewJSONView(p *Plan) (*JSONView, error) {
 		rc := JSONResourceChange{Address: d.Address, Action: ActionString(action), Reason: d.Reason}
 		rc.Mode, rc.Type, rc.Name = splitAddress(d.Address)
 		var err error
-		if rc.Before, _, rc.BeforeSensitive, err = viewValue(d.Before, nil); err != nil {
+		if rc.Before, _, rc.BeforeSensitive, err = viewValue(d.Before, d.SensitivePaths); err != nil {
 			return nil, fmt.Errorf("render drift %s: %w", d.Address, err)
 		}
-		if rc.After, rc.AfterUnknown, rc.AfterSensitive, err = viewValue(d.After, nil); err != nil {
+		if rc.After, rc.AfterUnknown, rc.AfterSensitive, err = viewValue(d.After, d.SensitivePaths); err != nil {
 			return nil, fmt.Errorf("render drift %s: %w", d.Address, err)
 		}
 		out.ResourceDrift = append(out.ResourceDrift, rc)

@@ -355,3 +355,60 @@ func TestOutputAction(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftSensitivePaths checks that a drifted sensitive attribute (held
+// redacted, as "sha256:<hmac>") stays marked: the saved plan keeps its
+// paths, and the JSON view prints "(sensitive value)" and marks it.
+func TestDriftSensitivePaths(t *testing.T) {
+	obj := func(secret string) cty.Value {
+		return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("a"), "secret": cty.StringVal(secret)})
+	}
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		Drift: []*Drift{{
+			Address: "test_thing.a", Reason: "secret changed outside sdform",
+			Before: obj("sha256:hmac-before"), After: obj("sha256:hmac-after"),
+			SensitivePaths: []cty.Path{cty.GetAttrPath("secret")},
+		}},
+	}
+	data, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Drift) != 1 || !pathsEqual(back.Drift[0].SensitivePaths, p.Drift[0].SensitivePaths) {
+		t.Errorf("saved plan lost the drift's sensitive paths: %+v", back.Drift)
+	}
+	for name, pl := range map[string]*Plan{"plan": p, "saved plan": back} {
+		view, err := MarshalJSONView(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(view, []byte("hmac")) {
+			t.Errorf("%s: JSON view printed a redacted secret: %s", name, view)
+		}
+		var doc struct {
+			ResourceDrift []struct {
+				Before          map[string]any `json:"before"`
+				After           map[string]any `json:"after"`
+				BeforeSensitive any            `json:"before_sensitive"`
+				AfterSensitive  any            `json:"after_sensitive"`
+			} `json:"resource_drift"`
+		}
+		if err := json.Unmarshal(view, &doc); err != nil || len(doc.ResourceDrift) != 1 {
+			t.Fatalf("%s: %v\n%s", name, err, view)
+		}
+		d := doc.ResourceDrift[0]
+		if d.Before["secret"] != SensitiveString || d.After["secret"] != SensitiveString || d.Before["name"] != "a" {
+			t.Errorf("%s: drift values = %v -> %v", name, d.Before, d.After)
+		}
+		for side, m := range map[string]any{"before_sensitive": d.BeforeSensitive, "after_sensitive": d.AfterSensitive} {
+			if s, ok := m.(map[string]any); !ok || s["secret"] != true || len(s) != 1 {
+				t.Errorf("%s: %s = %#v, want {secret: true}", name, side, m)
+			}
+		}
+	}
+}
