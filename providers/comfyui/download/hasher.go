@@ -16,6 +16,12 @@ import (
 // keep progress and resume fine-grained.
 const bufSize = 1 << 20
 
+// maxReadBack bounds the read-back items that adjacent spans are merged
+// into: large enough that the reader's look-ahead hides the reads, small
+// enough that the digest state is snapshotted (between items) every few
+// hundred milliseconds.
+const maxReadBack = 256 << 20
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
 // hashItem is the next run of bytes to digest: a buffer handed over by a
@@ -115,7 +121,17 @@ func (h *orderedHasher) absorb() {
 		if !ok {
 			return
 		}
-		h.queue = append(h.queue, hashItem{off: sp.Start, n: sp.End - sp.Start})
+		// Adjacent read-backs queue as one item (up to maxReadBack), so
+		// that readBack's reader runs ahead of the digest across them
+		// instead of reading and hashing one write's bytes at a time in
+		// turn, which is what a hasher behind the network would otherwise
+		// do.
+		if k := len(h.queue); k > 0 && h.queue[k-1].buf == nil &&
+			h.queue[k-1].off+h.queue[k-1].n == sp.Start && h.queue[k-1].n < maxReadBack {
+			h.queue[k-1].n += sp.End - sp.Start
+		} else {
+			h.queue = append(h.queue, hashItem{off: sp.Start, n: sp.End - sp.Start})
+		}
 		h.claimed = sp.End
 	}
 }

@@ -1,9 +1,12 @@
 package download
 
 import (
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -136,4 +139,59 @@ func equalSpans(a, b []span) bool {
 		}
 	}
 	return true
+}
+
+// gatedReader is a ReaderAt whose first ReadAt waits until released, and
+// which counts its calls.
+type gatedReader struct {
+	r       io.ReaderAt
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+	calls   atomic.Int64
+}
+
+func (g *gatedReader) ReadAt(b []byte, off int64) (int, error) {
+	g.calls.Add(1)
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	return g.r.ReadAt(b, off)
+}
+
+// TestOrderedHasherMergesReadBacks: when the hasher is behind, adjacent
+// spans to read back queue as one item, so the file is read in large
+// blocks ahead of the digest rather than one small read per write, each
+// waited for in turn.
+func TestOrderedHasherMergesReadBacks(t *testing.T) {
+	const piece, pieces = 64 << 10, 64
+	content := randomContent(piece*pieces, 6)
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(content, 0); err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedReader{r: f, entered: make(chan struct{}), release: make(chan struct{})}
+	h, err := newOrderedHasher(g, hashSnapshot{}, 0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.written(0, piece, nil)
+	<-g.entered // the hasher is busy reading the first piece
+	for i := int64(1); i < pieces; i++ {
+		h.written(i*piece, piece, nil)
+	}
+	close(g.release)
+	sum, err := h.wait(int64(len(content)))
+	if err != nil || sum != sum256(content) {
+		t.Fatalf("digest %s, %v", sum, err)
+	}
+	// One read for the first piece, then the other 63 in one 4 MiB block.
+	if n := g.calls.Load(); n > 2 {
+		t.Fatalf("%d reads for %d adjacent pieces queued together", n, pieces)
+	}
 }
