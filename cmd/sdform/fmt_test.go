@@ -56,7 +56,7 @@ func TestFmt(t *testing.T) {
 	t.Run("syntax error", func(t *testing.T) {
 		dir := configDir(t, map[string]string{"main.sdf.hcl": "resource \"a\" {\n  x = \n"})
 		r := sdform(t, dir, "fmt", "-check")
-		if r.code != 1 || !strings.Contains(r.stderr, "main.sdf.hcl line") {
+		if r.code != 1 || !strings.Contains(r.stderr, "on main.sdf.hcl:2:") {
 			t.Errorf("fmt on a syntax error: %s", r)
 		}
 	})
