@@ -424,7 +424,7 @@ func TestStateCommands(t *testing.T) {
 		{name: "list", args: []string{"state", "list"}, stdout: "test_test.t\ntest_thing.a\ntest_thing.b\n"},
 		{name: "list filter", args: []string{"state", "list", "test_thing"}, stdout: "test_thing.a\ntest_thing.b\n"},
 		{name: "list exact", args: []string{"state", "list", "test_thing.b"}, stdout: "test_thing.b\n"},
-		{name: "show", args: []string{"state", "show", "test_thing.a"}, has: []string{"# test_thing.a:", `resource "test_thing" "a" {`, `name     = "a-fp8"`, `secret   = "sha256:`}},
+		{name: "show", args: []string{"state", "show", "test_thing.a"}, has: []string{"# test_thing.a:", `resource "test_thing" "a" {`, `name     = "a-fp8"`, `secret   = (sensitive value)`}},
 		{name: "show missing", args: []string{"state", "show", "test_thing.z"}, code: 1},
 		{name: "show no args", args: []string{"state", "show"}, code: 1},
 		{name: "rm missing", args: []string{"state", "rm", "test_thing.z"}, code: 1},

@@ -78,6 +78,9 @@ func (c *cli) showState(asJSON bool) int {
 		Name     string `json:"name"`
 		Provider string `json:"provider"`
 		Values   any    `json:"values"`
+		// SensitiveValues marks the values printed as "(sensitive
+		// value)", as before_sensitive does in the plan view.
+		SensitiveValues any `json:"sensitive_values"`
 	}
 	type outputJSON struct {
 		Value     any  `json:"value"`
@@ -92,11 +95,11 @@ func (c *cli) showState(asJSON bool) int {
 		Outputs       map[string]outputJSON `json:"outputs"`
 	}{plan.FormatVersion, st.SdformVersion, st.Serial, st.Lineage, []resourceJSON{}, map[string]outputJSON{}}
 	for _, r := range st.Resources {
-		v, err := plan.JSONValue(r.Value)
+		v, sens, err := plan.JSONValueSensitive(r.Value, r.SensitivePaths)
 		if err != nil {
 			return c.fail(fmt.Errorf("render %s: %w", r.Address, err))
 		}
-		doc.Resources = append(doc.Resources, resourceJSON{r.Address, r.Mode, r.Type, r.Name, r.Provider, v})
+		doc.Resources = append(doc.Resources, resourceJSON{r.Address, r.Mode, r.Type, r.Name, r.Provider, v, sens})
 	}
 	for name, o := range st.Outputs {
 		var v any = plan.SensitiveString

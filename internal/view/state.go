@@ -10,8 +10,10 @@ import (
 
 // StateResource writes one object of the state as `sdform state show`
 // prints it: a block in HCL syntax with one line per attribute that has a
-// value. Sensitive attributes are already hashed in state and print as
-// they are stored.
+// value. Sensitive attributes are stored redacted ("sha256:<hmac>"); those
+// the state records as sensitive (r.SensitivePaths) print as
+// "(sensitive value)". A state written before sdform recorded them has no
+// such paths, and its redacted values print as stored.
 func StateResource(w io.Writer, r *state.Resource, o Options) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s\n", o.paint(ansiBold, "# "+r.Address+":"))
@@ -31,7 +33,7 @@ func StateResource(w io.Writer, r *state.Resource, o Options) error {
 		width = max(width, len(hclKey(k)))
 	}
 	for _, i := range shown {
-		ew.printf("    %-*s = %s\n", width, hclKey(keys[i]), formatValue(vals[i], cty.Path{steps[i]}, nil))
+		ew.printf("    %-*s = %s\n", width, hclKey(keys[i]), formatValue(vals[i], cty.Path{steps[i]}, r.SensitivePaths))
 	}
 	ew.printf("}\n")
 	return ew.err

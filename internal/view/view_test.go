@@ -488,6 +488,23 @@ func TestStateGolden(t *testing.T) {
 		Address: "docker_image.comfyui", Mode: state.ModeManaged, Type: "docker_image", Name: "comfyui", Provider: "docker",
 		Value: image(cty.StringVal("sha256:3f1c"), "fp8", "runpod/steadydancer:fp8"),
 	})
+	// A secret stored redacted: shown as "(sensitive value)" where the
+	// state records its path; as stored in a state from before sdform
+	// recorded paths (SensitivePaths nil).
+	withToken := func(v cty.Value) cty.Value {
+		m := v.AsValueMap()
+		m["secrets"] = cty.MapVal(map[string]cty.Value{"hf_token": cty.StringVal("sha256:hmac-token")})
+		return cty.ObjectVal(m)
+	}
+	st.Set(&state.Resource{
+		Address: "docker_image.secret", Mode: state.ModeManaged, Type: "docker_image", Name: "secret", Provider: "docker",
+		Value:          withToken(image(cty.StringVal("sha256:5e5e"), "fp8", "secret:1")),
+		SensitivePaths: []cty.Path{cty.GetAttrPath("secrets").Index(cty.StringVal("hf_token"))},
+	})
+	st.Set(&state.Resource{
+		Address: "docker_image.older", Mode: state.ModeManaged, Type: "docker_image", Name: "older", Provider: "docker",
+		Value: withToken(image(cty.StringVal("sha256:01d0"), "fp8", "older:1")),
+	})
 	st.Set(&state.Resource{
 		Address: "data.gpu_host.local", Mode: state.ModeData, Type: "gpu_host", Name: "local", Provider: "gpu",
 		Value: obj(map[string]cty.Value{"driver": cty.StringVal("550.54"), "cuda": cty.StringVal("12.4"), "devices": cty.ListValEmpty(cty.String)}),
@@ -501,6 +518,12 @@ func TestStateGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "state", buf.Bytes())
+	if !strings.Contains(buf.String(), "secrets = { hf_token = (sensitive value) }") {
+		t.Error("a recorded sensitive attribute was not hidden")
+	}
+	if n := strings.Count(buf.String(), "sha256:hmac-token"); n != 1 {
+		t.Errorf("the redacted secret printed %d times, want once (only for the state that records no paths)", n)
+	}
 
 	buf.Reset()
 	if err := State(&buf, state.New(), Options{}); err != nil {

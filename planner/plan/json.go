@@ -979,6 +979,14 @@ func JSONValue(v cty.Value) (any, error) {
 	return val, err
 }
 
+// JSONValueSensitive is JSONValue that also hides the values at
+// sensitivePaths (a state resource's recorded sensitive paths), and
+// returns the marker tree of what it hid, as before_sensitive is written.
+func JSONValueSensitive(v cty.Value, sensitivePaths []cty.Path) (val, sensitive any, err error) {
+	val, _, sensitive, err = viewValue(v, sensitivePaths)
+	return val, sensitive, err
+}
+
 // viewValue renders v as plain JSON for the view: unknowns become null
 // and are flagged in the unknown tree, sensitive values (marked, or at one
 // of sensitivePaths) become SensitiveString and are flagged in the
