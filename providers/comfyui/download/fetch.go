@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -204,6 +205,10 @@ type fetcher struct {
 	mu      sync.Mutex
 	written spanSet
 	sparse  bool
+	// etag is the version the bytes in the partial file belong to (see
+	// sameVersion): the remote's, when some were kept from an earlier run
+	// (the sidecar matched it), else the first response's.
+	etag string
 
 	h *orderedHasher
 	// writeback receives written spans for startWriteback, off the
@@ -254,6 +259,9 @@ func (fx *fetcher) load() error {
 		return fx.restart(fx.r.AcceptRanges)
 	}
 	fx.resumed = fx.written.bytes()
+	if fx.resumed > 0 {
+		fx.etag = fx.r.ETag
+	}
 	return nil
 }
 
@@ -266,7 +274,7 @@ func (fx *fetcher) restart(ranges bool) error {
 		return &diskError{fmt.Errorf("truncate %s: %w", fx.partial, err)}
 	}
 	fx.mu.Lock()
-	fx.written, fx.sparse = nil, false
+	fx.written, fx.sparse, fx.etag = nil, false, ""
 	fx.mu.Unlock()
 	fx.from, fx.resumed = hashSnapshot{}, 0
 	fx.discarded.Add(fx.downloaded.Swap(0))
@@ -528,6 +536,9 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 	default:
 		return false, fmt.Errorf("fetch: %w", fx.c.statusError(final, resp, fx.r.Source))
 	}
+	if err := fx.sameVersion(resp); err != nil {
+		return false, wrap(err)
+	}
 	idle.Reset(fx.o.IdleTimeout)
 
 	flushed := *cur // start of the bytes not yet handed to writeback
@@ -582,6 +593,27 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 			return false, wrap(rerr)
 		}
 	}
+}
+
+// sameVersion checks, when no sha256 will vouch for the bytes, that a
+// response carries the version of the file that the download started with:
+// ranges of two versions would otherwise pass the size check as one file.
+// The hub is left out: its ETag describes the hub's answer, not the CDN's.
+func (fx *fetcher) sameVersion(resp *http.Response) error {
+	et := unquote(resp.Header.Get("ETag"))
+	if fx.r.SHA256 != "" || et == "" || strings.HasPrefix(fx.r.Source, "hf://") {
+		return nil
+	}
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	if fx.etag == "" {
+		fx.etag = et
+		return nil
+	}
+	if et != fx.etag {
+		return fmt.Errorf("%w: the file changed on the server during the download (ETag %q, now %q); set sha256 to pin the content", ErrMismatch, fx.etag, et)
+	}
+	return nil
 }
 
 // flush hands [from, to) to the writeback goroutine once it is large enough
