@@ -30,7 +30,9 @@ Without PLANFILE, apply plans first and asks for confirmation ("yes") on a
 terminal; without a terminal it refuses unless -auto-approve is given. With
 PLANFILE (from "sdform plan -out=PLANFILE") it applies exactly that plan,
 without asking, and refuses with "saved plan is stale" if the state, the
-configuration or any input file changed since.
+configuration or any input file changed since. The plan's variables travel
+with it: give only sensitive ones again (a plan does not store them); a
+-var that would change another variable is refused.
 
 Ctrl-C once stops gracefully (providers clean up, finished work is saved);
 twice exits at once.
@@ -122,7 +124,7 @@ func (c *cli) apply(ctx context.Context, args []string, name, usage string, dest
 		parallelism: r.f.parallelism, json: r.f.json, output: r.providerOutput,
 	}
 	if saved != nil {
-		opts.saved = saved.Variables
+		opts.saved, opts.savedPlan = saved.Variables, true
 	}
 	s, cfg, diags := c.open(ctx, opts)
 	r.files = cfg.Files

@@ -47,8 +47,11 @@ type session struct {
 type sessionOptions struct {
 	vars varFlags
 	// saved are the variable values of a saved plan; they win over every
-	// other source.
-	saved map[string]cty.Value
+	// other source. savedPlan is set when a saved plan is applied: -var
+	// and -var-file may then only give sensitive variables (which a plan
+	// does not store) or repeat the plan's values.
+	saved     map[string]cty.Value
+	savedPlan bool
 	// noVars skips variables (validate, graph: values are not needed).
 	noVars bool
 	// optionalVars leaves required variables without a value unknown
@@ -79,6 +82,12 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 	}
 	s := &session{cfg: cfg, statePath: cfg.StateFile()}
 	if !o.noVars {
+		if o.savedPlan {
+			diags = append(diags, savedPlanVarDiags(cfg, o.vars, o.saved, c.env)...)
+			if diags.HasErrors() {
+				return nil, cfg, diags
+			}
+		}
 		in := lang.VarInputs{CLI: o.vars.vars, Files: o.vars.varFiles, Env: c.env}
 		for _, name := range sortedKeys(o.saved) {
 			if lit, ok := literal(o.saved[name]); ok {
@@ -150,6 +159,65 @@ func (s *session) close() hcl.Diagnostics {
 func (s *session) persist(st *state.File) error {
 	st.SdformVersion = lang.Version
 	return st.Save(s.statePath)
+}
+
+// savedPlanVarDiags refuses -var and -var-file values that would change a
+// non-sensitive variable of a saved plan: the plan applies the values it
+// was made with, and ignoring the option silently would apply something
+// other than what the user asked for. Sensitive variables are not stored
+// in a plan and are given again this way (the plan's digest of them makes
+// a different value stale); a value equal to the plan's is accepted.
+func savedPlanVarDiags(cfg *lang.Config, vf varFlags, saved map[string]cty.Value, env []string) hcl.Diagnostics {
+	if len(vf.vars) == 0 && len(vf.varFiles) == 0 {
+		return nil
+	}
+	// The options' effect is the difference they make over the other
+	// sources (a -var-file names its variables only inside the file).
+	// Problems with the values themselves are reported by the caller's
+	// own VariableValues.
+	without, _ := cfg.VariableValues(lang.VarInputs{Env: env})
+	with, _ := cfg.VariableValues(lang.VarInputs{CLI: vf.vars, Files: vf.varFiles, Env: env})
+	named := map[string]bool{}
+	for _, kv := range vf.vars {
+		name, _, _ := strings.Cut(kv, "=")
+		named[strings.TrimSpace(name)] = true
+	}
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(cfg.Variables) {
+		decl := cfg.Variables[name]
+		planned, inPlan := saved[name]
+		given, ok := with[name]
+		if decl.Sensitive || !inPlan || !ok || !given.IsWhollyKnown() {
+			continue
+		}
+		if !named[name] && given.RawEquals(without[name]) {
+			continue // not set by an option
+		}
+		g, _ := given.UnmarkDeep()
+		pv, _ := planned.UnmarkDeep()
+		if g.RawEquals(pv) {
+			continue
+		}
+		option := "-var-file"
+		if named[name] {
+			option = "-var"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot change a variable of a saved plan",
+			Detail: fmt.Sprintf("The saved plan was made with var.%s = %s, and %s sets it to %s. A saved plan applies exactly what it showed: "+
+				"run sdform plan -out=FILE with this option and apply the new plan, or leave the option out. "+
+				"Only sensitive variables, which a plan does not store, are given again when applying one.",
+				name, hclValue(pv), option, hclValue(g)),
+			Subject: decl.DeclRange.Ptr(),
+		})
+	}
+	return diags
+}
+
+// hclValue writes a non-sensitive value as HCL, for a message.
+func hclValue(v cty.Value) string {
+	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
 }
 
 // literal writes a variable value so that lang's -var parser reads it
