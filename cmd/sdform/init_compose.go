@@ -52,6 +52,11 @@ func translateCompose(data []byte, composePath, composeDir, configDir string) ([
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, "", fmt.Errorf("parse compose file %s: %w", composePath, err)
 	}
+	resolved, err := resolveYAML(&doc, 0)
+	if err != nil {
+		return nil, "", fmt.Errorf("parse compose file %s: %w", composePath, err)
+	}
+	doc = *resolved
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, "", fmt.Errorf("parse compose file %s: the top level is not a mapping of keys such as services", composePath)
 	}
@@ -83,6 +88,9 @@ func translateCompose(data []byte, composePath, composeDir, configDir string) ([
 	}
 	if len(t.errs) > 0 {
 		return nil, "", errors.Join(t.errs...)
+	}
+	if err := t.applyDotEnv(); err != nil {
+		return nil, "", err
 	}
 	out, diags := lang.Format(t.render(), "main"+lang.FileSuffix)
 	if diags.HasErrors() {
@@ -130,6 +138,70 @@ type composeVar struct {
 	nullable   bool     // a build arg without value: not passed when unset
 	usedBy     []string // addresses of the resources that read it
 	errMessage string   // ${NAME:?message}: compose's words when unset
+	fromDotEnv bool     // def is the value of the .env file
+}
+
+// applyDotEnv gives each variable the value the .env file beside the
+// compose file sets, as compose would read it, as its default; secrets
+// excepted: their values stay out of a file that is checked in.
+func (t *composeTranslation) applyDotEnv() error {
+	path := filepath.Join(t.composeDir, ".env")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s, which compose reads variables from: %w", path, err)
+	}
+	env := parseDotEnv(data)
+	for name, v := range t.vars {
+		val, ok := env[name]
+		if !ok || val == "" || v.sensitive {
+			// An empty value leaves ${NAME:-default} its default, as
+			// compose does.
+			continue
+		}
+		v.def, v.required, v.nullable, v.fromDotEnv = &val, false, false, true
+	}
+	return nil
+}
+
+// parseDotEnv reads a compose .env file: NAME=VALUE lines, "export "
+// allowed before the name, # comments, values in single quotes taken as
+// they are, in double quotes with backslash escapes, and unquoted ones up
+// to an inline " #" comment.
+func parseDotEnv(data []byte) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		name, val, ok := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		switch {
+		case len(val) >= 2 && val[0] == '\'' && strings.LastIndexByte(val, '\'') > 0:
+			val = val[1:strings.LastIndexByte(val, '\'')]
+		case len(val) >= 2 && val[0] == '"' && strings.LastIndexByte(val, '"') > 0:
+			q := val[:strings.LastIndexByte(val, '"')+1]
+			if u, err := strconv.Unquote(q); err == nil {
+				val = u
+			} else {
+				val = q[1 : len(q)-1]
+			}
+		default:
+			if i := strings.Index(val, " #"); i >= 0 {
+				val = strings.TrimSpace(val[:i])
+			}
+		}
+		env[name] = val
+	}
+	return env
 }
 
 // composeProject is the project name compose would use: the file's name
@@ -225,6 +297,12 @@ func (t *composeTranslation) service(name string, svc *yaml.Node) bool {
 	default:
 		t.errs = append(t.errs, fmt.Errorf("parse compose file %s: build of service %q (line %d) is neither a path nor a mapping", t.composePath, name, build.Line))
 		return true
+	}
+	if p := scalarValue(mapValue(svc, "platform")); p != "" && attrs.platform == "" && !hasKey(build, "platforms") {
+		// Compose builds for the service's platform when the build
+		// names none: how an image for RunPod's amd64 hosts is built on
+		// an arm64 laptop.
+		attrs.platform = p
 	}
 	if context == "" {
 		context = "."
@@ -414,13 +492,15 @@ sdform {
 		b.WriteString("\n")
 		fmt.Fprintf(&b, "variable %q {\n  type = string\n", v.name)
 		desc := fmt.Sprintf("The compose file's variable %s, read by %s; set it with -var %s=… or SDF_VAR_%s, as the environment set it for compose.",
-			v.name, strings.Join(v.usedBy, " and "), v.name, v.name)
+			v.name, joinAnd(v.usedBy), v.name, v.name)
 		switch {
 		case v.sensitive:
 			desc = fmt.Sprintf("The secret compose read from the environment variable %s, for %s; set it with SDF_VAR_%s. Never printed, stored hashed.",
-				v.name, strings.Join(v.usedBy, " and "), v.name)
+				v.name, joinAnd(v.usedBy), v.name)
 		case v.required && v.errMessage != "":
 			desc += " Required: " + v.errMessage
+		case v.fromDotEnv:
+			desc += " The default is the value in .env."
 		}
 		fmt.Fprintf(&b, "  description = %s\n", hclString(desc))
 		switch {
@@ -598,6 +678,132 @@ func keyValues(n *yaml.Node) []kv {
 		}
 	}
 	return out
+}
+
+// maxYAMLDepth bounds resolveYAML: aliases nested deeper than any compose
+// file needs are refused rather than expanded without end.
+const maxYAMLDepth = 64
+
+// resolveYAML returns a copy of n with aliases replaced by what their
+// anchors name and merge keys ("<<: *base", "<<: [*a, *b]") applied as
+// compose applies them: the mapping's own keys win over merged ones, and
+// among merged mappings the first that has a key wins. Compose files share
+// build settings this way (an x- extension field with an anchor), so
+// without it a service's build would lose everything it inherits.
+func resolveYAML(n *yaml.Node, depth int) (*yaml.Node, error) {
+	if n == nil {
+		return nil, nil
+	}
+	if depth > maxYAMLDepth {
+		return nil, fmt.Errorf("line %d: aliases nested more than %d deep", n.Line, maxYAMLDepth)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, fmt.Errorf("line %d: alias *%s names no anchor", n.Line, n.Value)
+		}
+		return resolveYAML(n.Alias, depth+1)
+	case yaml.MappingNode:
+		return resolveMapping(n, depth)
+	}
+	c := *n
+	c.Content = nil
+	for _, child := range n.Content {
+		r, err := resolveYAML(child, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		c.Content = append(c.Content, r)
+	}
+	return &c, nil
+}
+
+// resolveMapping is resolveYAML for a mapping: the merged keys first, in
+// the order of the mappings they come from, each replaced by the
+// mapping's own value when it has one; then the mapping's other keys.
+func resolveMapping(n *yaml.Node, depth int) (*yaml.Node, error) {
+	var merged, own []*yaml.Node // key, value pairs
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			r, err := resolveYAML(v, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			sources := []*yaml.Node{r}
+			if r.Kind == yaml.SequenceNode {
+				sources = r.Content
+			}
+			for _, src := range sources {
+				if src.Kind != yaml.MappingNode {
+					return nil, fmt.Errorf("line %d: a merge key (<<) takes a mapping or a list of mappings", k.Line)
+				}
+				for j := 0; j+1 < len(src.Content); j += 2 {
+					if pairIndex(merged, src.Content[j].Value) < 0 {
+						merged = append(merged, src.Content[j], src.Content[j+1])
+					}
+				}
+			}
+			continue
+		}
+		r, err := resolveYAML(v, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		own = append(own, k, r)
+	}
+	c := *n
+	c.Content = nil
+	for i := 0; i+1 < len(merged); i += 2 {
+		if j := pairIndex(own, merged[i].Value); j >= 0 {
+			continue
+		}
+		c.Content = append(c.Content, merged[i], merged[i+1])
+	}
+	// The mapping's own keys: one that overrides a merged key takes that
+	// key's place, so that merged args keep their order.
+	for i := 0; i+1 < len(own); i += 2 {
+		if j := pairIndex(merged, own[i].Value); j >= 0 {
+			c.Content = insertPair(c.Content, merged, j, own[i], own[i+1])
+			continue
+		}
+		c.Content = append(c.Content, own[i], own[i+1])
+	}
+	return &c, nil
+}
+
+// pairIndex returns the index of key among the keys of a key, value list,
+// or -1.
+func pairIndex(pairs []*yaml.Node, key string) int {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// insertPair puts k, v into content where the merged key at index at of
+// merged would have been: before the first merged key after it that
+// content holds.
+func insertPair(content, merged []*yaml.Node, at int, k, v *yaml.Node) []*yaml.Node {
+	for i := at + 2; i+1 < len(merged); i += 2 {
+		if j := pairIndex(content, merged[i].Value); j >= 0 {
+			return append(content[:j], append([]*yaml.Node{k, v}, content[j:]...)...)
+		}
+	}
+	return append(content, k, v)
+}
+
+// hasKey reports whether the mapping n has key.
+func hasKey(n *yaml.Node, key string) bool { return mapValue(n, key) != nil }
+
+// joinAnd joins "a", "b" and "c" as "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // mapValue returns the value of key in a mapping node, or nil.

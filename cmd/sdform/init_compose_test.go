@@ -19,6 +19,7 @@ func TestTranslateCompose(t *testing.T) {
 		composeSub string
 		summary    string
 		contains   []string
+		lacks      []string
 	}{
 		"short": {summary: "1 image (app) from docker-compose.yml",
 			contains: []string{`context = "app"`, `tags    = ["myorg/app:dev"]`}},
@@ -44,6 +45,18 @@ func TestTranslateCompose(t *testing.T) {
 				`# additional context base (docker-image://nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04) left out`, `min_count = 1`}},
 		"subdir": {composeSub: "deploy", summary: "1 image (app) from deploy/docker-compose.yml",
 			contains: []string{`context = "deploy/app"`}},
+		// Anchors, aliases and merge keys are resolved as compose resolves
+		// them; a service's platform is the build's when build sets none.
+		"anchors": {summary: "3 images (steadydancer-fp8, steadydancer-fp16, tools) from docker-compose.yml",
+			contains: []string{
+				`resource "docker_image" "steadydancer-fp8" { context = "." dockerfile = "docker/Dockerfile" tags = ["runpod/steadydancer:fp8"] platform = "linux/amd64"`,
+				`BAKE_STEADYDANCER = var.BAKE_STEADYDANCER ENABLE_FLASH_ATTN = "true" MAX_JOBS = "4" STEADYDANCER_VARIANT = "fp8"`,
+				`BAKE_STEADYDANCER = var.BAKE_STEADYDANCER ENABLE_FLASH_ATTN = "true" MAX_JOBS = "8" STEADYDANCER_VARIANT = "fp16"`,
+				`resource "docker_image" "tools" { context = "." dockerfile = "docker/Dockerfile" tags = ["runpod/steadydancer-tools:dev"] args = {`,
+				`resource "gpu_requirement" "steadydancer-fp8_gpu" { min_count = 1 }`,
+				`variable "BAKE_STEADYDANCER" {`, `default = "false"`,
+			},
+			lacks: []string{"<<", "left out: sdform has no equivalent", "steadydancer-fp16_gpu"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := name
@@ -73,6 +86,11 @@ func TestTranslateCompose(t *testing.T) {
 					t.Errorf("output lacks %q", s)
 				}
 			}
+			for _, s := range c.lacks {
+				if strings.Contains(flat, s) {
+					t.Errorf("output holds %q", s)
+				}
+			}
 			formatted, diags := lang.Format(out, "main.sdf.hcl")
 			if diags.HasErrors() || string(formatted) != string(out) {
 				t.Errorf("output is not in canonical format (%v):\n%s", diags, formatted)
@@ -95,6 +113,7 @@ func TestTranslateComposeErrors(t *testing.T) {
 		"list at top":   {"- a\n- b\n", "the top level is not a mapping"},
 		"service list":  {"services:\n  app: [1, 2]\n", `service "app" (line 2) is not a mapping`},
 		"build is list": {"services:\n  app:\n    build: [a]\n", `build of service "app" (line 3) is neither a path nor a mapping`},
+		"merge scalar":  {"services:\n  app:\n    <<: 3\n    build: .\n", "line 3: a merge key (<<) takes a mapping or a list of mappings"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := translateCompose([]byte(c.yaml), "docker-compose.yml", "/w", "/w")
@@ -102,6 +121,55 @@ func TestTranslateComposeErrors(t *testing.T) {
 				t.Errorf("error = %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestTranslateComposeDotEnv: compose reads variables from the .env file
+// beside the compose file, so those values become the variables'
+// defaults; a secret's value is never copied into the configuration.
+func TestTranslateComposeDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	compose := `services:
+  comfyui:
+    image: runpod/steadydancer:${STEADYDANCER_VARIANT:-fp8}
+    build:
+      context: .
+      args:
+        STEADYDANCER_VARIANT: ${STEADYDANCER_VARIANT:-fp8}
+        BAKE_STEADYDANCER: ${BAKE_STEADYDANCER}
+        PIP_INDEX: ${PIP_INDEX:?set PIP_INDEX}
+        TORCH_CUDA_ARCH_LIST: ${ARCHS:-9.0}
+      secrets: [hf_token]
+secrets:
+  hf_token:
+    environment: HF_TOKEN
+`
+	dotenv := "# values for docker compose\nexport STEADYDANCER_VARIANT=fp16\nBAKE_STEADYDANCER = true # inline comment\nPIP_INDEX=\"https://pypi.example.com/simple\"\nARCHS=\nHF_TOKEN=hf_secretsecret\n"
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := translateCompose([]byte(compose), "docker-compose.yml", dir, dir)
+	if err != nil {
+		t.Fatalf("translate: %v", err)
+	}
+	flat := strings.Join(strings.Fields(string(out)), " ")
+	for _, want := range []string{
+		`variable "STEADYDANCER_VARIANT" { type = string description = "The compose file's variable STEADYDANCER_VARIANT, read by docker_image.comfyui; set it with -var STEADYDANCER_VARIANT=… or SDF_VAR_STEADYDANCER_VARIANT, as the environment set it for compose. The default is the value in .env." default = "fp16" }`,
+		`variable "BAKE_STEADYDANCER" {`, `default = "true" }`,
+		`default = "https://pypi.example.com/simple" }`,
+		// An empty value in .env leaves ${ARCHS:-9.0} its fallback.
+		`default = "9.0" }`,
+		`hf_token = var.HF_TOKEN`,
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "hf_secretsecret") {
+		t.Errorf("the secret's value from .env was written into the configuration:\n%s", out)
+	}
+	if strings.Contains(string(out), "Required:") {
+		t.Errorf("a variable .env sets is still described as required:\n%s", out)
 	}
 }
 
