@@ -123,7 +123,7 @@ func TestExampleDockerfiles(t *testing.T) {
 			builds["steadydancer "+variant+" flash="+flash] = build{example: "steadydancer", secrets: []string{"hf_token"}, steps: 15,
 				args: map[string]string{"BAKE_STEADYDANCER": "false", "STEADYDANCER_VARIANT": variant, "ENABLE_FLASH_ATTN": flash}}
 		}
-		builds["steadydancer "+variant+" baked"] = build{example: "steadydancer", secrets: []string{"hf_token"}, steps: 21,
+		builds["steadydancer "+variant+" baked"] = build{example: "steadydancer", secrets: []string{"hf_token"}, steps: 22,
 			args:  map[string]string{"BAKE_STEADYDANCER": "true", "STEADYDANCER_VARIANT": variant, "ENABLE_FLASH_ATTN": "true"},
 			named: map[string]string{"weights": weights}}
 	}
@@ -281,6 +281,50 @@ func TestSteadyDancerPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSteadyDancerBuildBesideDownloads: the hour-long build and the 30 GB
+// of downloads run at the same time, as sdform promises, unless the
+// weights are baked into the image, which must wait for them.
+func TestSteadyDancerBuildBesideDownloads(t *testing.T) {
+	dir := copyExample(t, "steadydancer")
+	r := sdform(t, dir, "graph")
+	if r.code != 0 {
+		t.Fatalf("graph: %s", r)
+	}
+	deps := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*"([^"]+)" -> "([^"]+)"`).FindAllStringSubmatch(r.stdout, -1) {
+		deps[m[1]] = append(deps[m[1]], m[2])
+	}
+	// waitsFor lists the resources addr depends on, transitively.
+	waitsFor := func(addr string) []string {
+		seen := map[string]bool{}
+		var out []string
+		var visit func(string)
+		visit = func(a string) {
+			for _, d := range deps[a] {
+				if !seen[d] {
+					seen[d] = true
+					if strings.HasPrefix(d, "comfyui_model.") {
+						out = append(out, d)
+					}
+					visit(d)
+				}
+			}
+		}
+		visit(addr)
+		sort.Strings(out)
+		return out
+	}
+	if len(deps) == 0 {
+		t.Fatalf("no edges in the graph:\n%s", r.stdout)
+	}
+	if got := waitsFor("docker_image.comfyui"); len(got) > 0 {
+		t.Errorf("docker_image.comfyui waits for %v: the build cannot start before the downloads end", got)
+	}
+	if got := waitsFor("comfyui_workflow.dance"); len(got) != 8 {
+		t.Errorf("comfyui_workflow.dance waits for %v, want the 8 weight files", got)
 	}
 }
 

@@ -26,11 +26,15 @@ provider "docker" {
 }
 
 provider "comfyui" {
-  models_dir = "models"
+  models_dir = local.models_dir
   token      = var.hf_token
 }
 
 locals {
+  # Where the comfyui_model resources download to (ComfyUI's models folder
+  # layout), mounted into the workflow's container, or baked.
+  models_dir = "models"
+
   # GPU memory each variant needs with the workflow's block swapping.
   # Decimal units on purpose: a "24 GB" card reports a little less than
   # 24 GiB, and an H100 80GB reports 79.6 GiB, so "80GiB" would reject it.
@@ -38,24 +42,6 @@ locals {
     fp8  = "24GB"
     fp16 = "40GB"
   }
-
-  # With bake_weights the image copies ./models through the named build
-  # context "weights" (docker/Dockerfile, stage bake-true). Naming the
-  # models' folder through the resources makes the build wait for the
-  # downloads, so a half-downloaded file is never baked in; without
-  # bake_weights no context is passed, but the build still starts only
-  # after the downloads (sdform orders by references, whichever branch is
-  # taken).
-  weights_dir = element(distinct([
-    comfyui_model.diffusion.models_dir,
-    comfyui_model.vae.models_dir,
-    comfyui_model.text_encoder.models_dir,
-    comfyui_model.clip_vision.models_dir,
-    comfyui_model.lora.models_dir,
-    comfyui_model.vitpose.models_dir,
-    comfyui_model.vitpose_data.models_dir,
-    comfyui_model.yolo.models_dir,
-  ]), 0)
 }
 
 # The machine this runs on: NVML facts (driver, CUDA, devices, memory).
@@ -83,7 +69,13 @@ resource "docker_image" "comfyui" {
     STEADYDANCER_VARIANT = var.variant
     ENABLE_FLASH_ATTN    = tostring(var.flash_attn)
   }
-  contexts = { for name, dir in { weights = local.weights_dir } : name => dir if var.bake_weights }
+  # With bake_weights the image copies ./models in through the named build
+  # context "weights" (docker/Dockerfile, stage bake-true). The image names
+  # the folder, not the comfyui_model resources, so that the build runs
+  # while the weights download: a reference would make it wait for all of
+  # them, every time. A bake that meets a download still running
+  # (NAME.partial) fails in the bake stage, saying so; see the README.
+  contexts = { for name, dir in { weights = local.models_dir } : name => dir if var.bake_weights }
   # A BuildKit secret mount (docker/hooks/fetch-extras.sh reads it), never
   # a build argument: it stays out of the image and its history.
   secrets = { hf_token = var.hf_token }
