@@ -38,6 +38,7 @@ func NewApply(w io.Writer, p *plan.Plan, o Options) *Apply {
 // Progressive is the "-ing" word for an action: "Building…",
 // "Downloading…", "Running…", "Creating…".
 func Progressive(act plan.Action, verb string) string {
+	verb = plan.ActionVerb(act, verb)
 	switch act {
 	case plan.Create, plan.Update, plan.Replace:
 		switch verb {
@@ -70,6 +71,7 @@ func Progressive(act plan.Action, verb string) string {
 // Completed is the past-tense word for an action: "Built", "Downloaded",
 // "Passed" (for tests that ran), "Created", "Destroyed".
 func Completed(act plan.Action, verb string) string {
+	verb = plan.ActionVerb(act, verb)
 	switch act {
 	case plan.Create, plan.Update, plan.Replace:
 		switch verb {

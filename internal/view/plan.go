@@ -139,7 +139,10 @@ func (o Options) symbol(a plan.Action) string {
 // "will be built", "will be rebuilt", "will be downloaded", "will run",
 // "will be created", "will be updated in place", "must be replaced",
 // "will be destroyed", "will be forgotten", "will be read during apply".
+// An in-place update of a build type builds nothing: it reads "will be
+// updated in place" (plan.ActionVerb).
 func Heading(a plan.Action, verb string) string {
+	verb = plan.ActionVerb(a, verb)
 	switch a {
 	case plan.Create:
 		switch verb {

@@ -91,10 +91,19 @@ func examplePlan() *plan.Plan {
 		Changes: []*plan.Change{
 			{
 				Address: "docker_image.comfyui", Mode: "managed", Type: "docker_image", Name: "comfyui", Provider: "docker",
-				Action: plan.Update, Verb: "build", Reason: "build arg STEADYDANCER_VARIANT changed",
-				Before:  withSecret(image(cty.StringVal("sha256:3f1c"), "fp16", "runpod/steadydancer:fp16"), token),
-				After:   withSecret(image(cty.UnknownVal(cty.String), "fp8", "runpod/steadydancer:fp8"), token),
-				Details: []string{"steps: 14 cached, 6 to run (first change: Dockerfile:42 ARG STEADYDANCER_VARIANT)"},
+				// Providers plan a rebuild as a replace of the image id.
+				Action: plan.Replace, Verb: "build", Reason: "build arg STEADYDANCER_VARIANT changed",
+				ReplacePaths: []cty.Path{cty.GetAttrPath("id")},
+				Before:       withSecret(image(cty.StringVal("sha256:3f1c"), "fp16", "runpod/steadydancer:fp16"), token),
+				After:        withSecret(image(cty.UnknownVal(cty.String), "fp8", "runpod/steadydancer:fp8"), token),
+				Details:      []string{"steps: 14 cached, 6 to run (first change: Dockerfile:42 ARG STEADYDANCER_VARIANT)"},
+			},
+			{
+				// An in-place update of a build type builds nothing.
+				Address: "docker_image.retag", Mode: "managed", Type: "docker_image", Name: "retag", Provider: "docker",
+				Action: plan.Update, Verb: "build", Reason: "tags changed",
+				Before: image(cty.StringVal("sha256:7a7a"), "fp8", "retag:1"),
+				After:  image(cty.StringVal("sha256:7a7a"), "fp8", "retag:1", "retag:latest"),
 			},
 			{
 				Address: "comfyui_model.steadydancer", Mode: "managed", Type: "comfyui_model", Name: "steadydancer", Provider: "comfyui",
@@ -227,7 +236,8 @@ func TestPlanLines(t *testing.T) {
 		"Objects have changed outside of sdform:",
 		"  # docker_image.base has changed: tag moved to sha256:9999\n  ~ docker_image \"base\" {\n      ~ digest = \"sha256:1111\" -> \"sha256:9999\"\n      ~ id = \"sha256:1111\" -> \"sha256:9999\"\n      ~ secrets.hf_token = (sensitive value)\n",
 		"sdform will perform the following actions:",
-		"  # docker_image.comfyui will be rebuilt: build arg STEADYDANCER_VARIANT changed\n  ~ docker_image \"comfyui\" {",
+		"  # docker_image.comfyui will be rebuilt: build arg STEADYDANCER_VARIANT changed\n-/+ docker_image \"comfyui\" {",
+		"  # docker_image.retag will be updated in place: tags changed\n  ~ docker_image \"retag\" {",
 		`      ~ args.STEADYDANCER_VARIANT = "fp16" -> "fp8"`,
 		`      ~ digest = "sha256:3f1c" -> (known after apply)`,
 		"        steps: 14 cached, 6 to run (first change: Dockerfile:42 ARG STEADYDANCER_VARIANT)",
@@ -247,7 +257,7 @@ func TestPlanLines(t *testing.T) {
 		"      ~ password = (sensitive value)",
 		"        # (3 unchanged attributes hidden)",
 		"Changes to Outputs:",
-		"Plan: 2 to build, 1 to download, 1 check to run, 1 to update, 1 to replace, 1 to destroy, 1 to forget, 1 to read, 1 unchanged.",
+		"Plan: 2 to build, 1 to download, 1 check to run, 2 to update, 1 to replace, 1 to destroy, 1 to forget, 1 to read, 1 unchanged.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q", want)
@@ -258,6 +268,40 @@ func TestPlanLines(t *testing.T) {
 	}
 	if strings.Contains(out, "comfyui_model.vae") {
 		t.Error("an unchanged object was listed")
+	}
+}
+
+// TestWordsForActions checks the heading, progress and completion words:
+// a type's verb words its creates and replaces, and its updates unless the
+// update does not do the verb (a build type's in-place update builds
+// nothing: providers plan a rebuild as a replace).
+func TestWordsForActions(t *testing.T) {
+	tests := map[string]struct {
+		a                           plan.Action
+		verb                        string
+		heading, progress, complete string
+	}{
+		"build create":    {plan.Create, "build", "will be built", "Building…", "Built"},
+		"build replace":   {plan.Replace, "build", "will be rebuilt", "Building…", "Built"},
+		"build update":    {plan.Update, "build", "will be updated in place", "Updating…", "Updated"},
+		"download create": {plan.Create, "download", "will be downloaded", "Downloading…", "Downloaded"},
+		"run replace":     {plan.Replace, "run", "will run", "Running…", "Passed"},
+		"plain update":    {plan.Update, "", "will be updated in place", "Updating…", "Updated"},
+		"plain replace":   {plan.Replace, "", "must be replaced", "Replacing…", "Replaced"},
+		"build delete":    {plan.Delete, "build", "will be destroyed", "Destroying…", "Destroyed"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := Heading(tc.a, tc.verb); got != tc.heading {
+				t.Errorf("Heading = %q, want %q", got, tc.heading)
+			}
+			if got := Progressive(tc.a, tc.verb); got != tc.progress {
+				t.Errorf("Progressive = %q, want %q", got, tc.progress)
+			}
+			if got := Completed(tc.a, tc.verb); got != tc.complete {
+				t.Errorf("Completed = %q, want %q", got, tc.complete)
+			}
+		})
 	}
 }
 
@@ -390,9 +434,11 @@ func TestApplyGolden(t *testing.T) {
 			var buf bytes.Buffer
 			a := NewApply(&buf, p, o.opts)
 			a.Start("comfyui_model.steadydancer", plan.Create)
-			a.Start("docker_image.comfyui", plan.Update)
+			a.Start("docker_image.comfyui", plan.Replace)
+			a.Start("docker_image.retag", plan.Update)
 			a.Done("comfyui_model.steadydancer", plan.Create, "", nil, 1500*time.Millisecond)
-			a.Done("docker_image.comfyui", plan.Update, "sha256:abcd", nil, 3*time.Minute+2*time.Second+400*time.Millisecond)
+			a.Done("docker_image.retag", plan.Update, "sha256:7a7a", nil, 20*time.Millisecond)
+			a.Done("docker_image.comfyui", plan.Replace, "sha256:abcd", nil, 3*time.Minute+2*time.Second+400*time.Millisecond)
 			a.Start("docker_image_test.imports", plan.Replace)
 			a.Done("docker_image_test.imports", plan.Replace, "", errors.New("command deps: exit code 1, want 0\nTraceback: no module named mmcv"), 12*time.Second)
 			a.Skip("example_thing.meta", "depends on docker_image_test.imports, which failed")
@@ -402,7 +448,7 @@ func TestApplyGolden(t *testing.T) {
 			a.Start("docker_image.legacy", plan.Forget)
 			a.Done("docker_image.legacy", plan.Forget, "", nil, 0)
 			a.Summary(ApplyResult{
-				Succeeded:   []string{"comfyui_model.steadydancer", "docker_image.comfyui", "example_thing.removed", "docker_image.legacy"},
+				Succeeded:   []string{"comfyui_model.steadydancer", "docker_image.comfyui", "docker_image.retag", "example_thing.removed", "docker_image.legacy"},
 				Failed:      []string{"docker_image_test.imports"},
 				Skipped:     []string{"example_thing.meta", "example_thing.other"},
 				SkipReasons: map[string]string{"example_thing.other": "interrupted before it started"},
@@ -543,11 +589,13 @@ func TestApplyJSONGolden(t *testing.T) {
 	if err := a.Plan(p); err != nil {
 		t.Fatal(err)
 	}
-	a.Start("docker_image.comfyui", plan.Update)
+	a.Start("docker_image.comfyui", plan.Replace)
 	w := a.Writer("docker_image.comfyui")
 	w.Write([]byte("#1 [internal] load build definition\n#2 DONE"))
 	w.Flush()
-	a.Done("docker_image.comfyui", plan.Update, "sha256:abcd", nil, 3*time.Second)
+	a.Done("docker_image.comfyui", plan.Replace, "sha256:abcd", nil, 3*time.Second)
+	a.Start("docker_image.retag", plan.Update)
+	a.Done("docker_image.retag", plan.Update, "sha256:7a7a", nil, 20*time.Millisecond)
 	a.Start("docker_image_test.imports", plan.Replace)
 	a.Done("docker_image_test.imports", plan.Replace, "", errors.New("exit code 1\nTraceback"), time.Second)
 	a.Skip("example_thing.meta", "depends on docker_image_test.imports, which failed")

@@ -1108,9 +1108,21 @@ func viewWalk(v cty.Value, path cty.Path, sensitivePaths []cty.Path) (val, unkno
 	return nil, nil, nil, fmt.Errorf("cannot render a value of type %s", ty.FriendlyName())
 }
 
+// ActionVerb is the verb a change is worded and counted under: its type's
+// verb (Change.Verb), except none for an in-place update of a "build" type.
+// Providers plan a rebuild as a replace, so such an update builds nothing
+// (it moves tags, promotes, records): "will be updated in place", "1 to
+// update".
+func ActionVerb(a Action, verb string) string {
+	if a == Update && verb == "build" {
+		return ""
+	}
+	return verb
+}
+
 // Summary counts a plan's changes the way its last line reads: changes of
-// types with a verb (build, download, run) count under the verb, the rest
-// under their action.
+// types with a verb (build, download, run) count under the verb (see
+// ActionVerb), the rest under their action.
 type Summary struct {
 	// ByVerb counts creates, updates and replaces of types with a Verb.
 	ByVerb    map[string]int
@@ -1129,8 +1141,8 @@ func Summarize(p *Plan) Summary {
 	for _, c := range p.Changes {
 		switch c.Action {
 		case Create, Update, Replace:
-			if c.Verb != "" && c.Verb != "create" {
-				s.ByVerb[c.Verb]++
+			if v := ActionVerb(c.Action, c.Verb); v != "" && v != "create" {
+				s.ByVerb[v]++
 				continue
 			}
 			switch c.Action {

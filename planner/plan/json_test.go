@@ -322,14 +322,16 @@ func TestSummarize(t *testing.T) {
 		{Action: Create, Verb: "build"}, {Action: Replace, Verb: "build"}, {Action: Update, Verb: "run"},
 		{Action: Create}, {Action: Update}, {Action: Replace}, {Action: Delete, Verb: "build"},
 		{Action: Forget}, {Action: Read}, {Action: NoOp}, {Action: NoOp, Verb: "download"},
+		// An in-place update of a build type builds nothing: an update.
+		{Action: Update, Verb: "build"},
 	}}
 	s := Summarize(p)
-	if s.ByVerb["build"] != 2 || s.ByVerb["run"] != 1 || s.Create != 1 || s.Update != 1 || s.Replace != 1 ||
+	if s.ByVerb["build"] != 2 || s.ByVerb["run"] != 1 || s.Create != 1 || s.Update != 2 || s.Replace != 1 ||
 		s.Delete != 1 || s.Forget != 1 || s.Read != 1 || s.Unchanged != 2 {
 		t.Errorf("Summarize = %+v", s)
 	}
-	if s.Changes() != 8 {
-		t.Errorf("Changes() = %d, want 8", s.Changes())
+	if s.Changes() != 9 {
+		t.Errorf("Changes() = %d, want 9", s.Changes())
 	}
 }
 
