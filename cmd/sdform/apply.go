@@ -83,6 +83,10 @@ type applyRun struct {
 	// (text mode); aj is the JSON stream (-json).
 	progress *view.SyncWriter
 	aj       *view.ApplyJSON
+	// shown are the warnings already printed (the plan's, above it), so
+	// that the same warning from apply is not printed again: a check that
+	// fails as a warning at plan time fails the same way after apply.
+	shown map[string]bool
 }
 
 func (c *cli) apply(ctx context.Context, args []string, name, usage string, destroy bool) int {
@@ -149,11 +153,35 @@ func (r *applyRun) providerOutput(addr string) *view.PrefixWriter {
 }
 
 func (r *applyRun) diagnostics(diags hcl.Diagnostics) bool {
+	var fresh hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning {
+			k := diagKey(d)
+			if r.shown[k] {
+				continue
+			}
+			if r.shown == nil {
+				r.shown = map[string]bool{}
+			}
+			r.shown[k] = true
+		}
+		fresh = append(fresh, d)
+	}
+	diags = fresh
 	if r.aj != nil {
 		r.aj.Diagnostics(diags, r.files)
 		return diags.HasErrors()
 	}
 	return r.c.diagnostics(diags, r.files)
+}
+
+// diagKey identifies a diagnostic by what it prints.
+func diagKey(d *hcl.Diagnostic) string {
+	subject := ""
+	if d.Subject != nil {
+		subject = d.Subject.String()
+	}
+	return fmt.Sprintf("%d\x00%s\x00%s\x00%s", d.Severity, d.Summary, d.Detail, subject)
 }
 
 func (r *applyRun) fail(err error) int {
