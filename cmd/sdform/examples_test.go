@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/sdform/sdform/internal/testenv"
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers/comfyui/comfytest"
 	"github.com/sdform/sdform/providers/comfyui/workflow"
 	"github.com/sdform/sdform/providers/docker/dockerfile"
@@ -509,6 +510,45 @@ func TestQuickstartApply(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "models", "checkpoints", "tiny-model.safetensors")); err == nil {
 		t.Errorf("destroy left the model file")
+	}
+}
+
+// TestReadmeHCL: the configuration README.md teaches the language with
+// is what sdform fmt writes and validates (with the steadydancer
+// example's Dockerfile and workflow beside it); every other HCL block is
+// at least in canonical format, so that a reader's copy stays unchanged
+// by fmt.
+func TestReadmeHCL(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```hcl\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	if len(blocks) < 2 {
+		t.Fatalf("README.md has %d hcl blocks, want the language example and the remote BuildKit one", len(blocks))
+	}
+	for i, b := range blocks {
+		src := []byte(b[1])
+		got, diags := lang.Format(src, "README.md")
+		if diags.HasErrors() {
+			t.Errorf("hcl block %d does not parse: %s", i+1, diags.Error())
+			continue
+		}
+		if string(got) != string(src) {
+			t.Errorf("hcl block %d is not in canonical format; sdform fmt writes:\n%s", i+1, got)
+		}
+	}
+	dir := copyExample(t, "steadydancer")
+	for _, f := range []string{"main.sdf.hcl", "variables.sdf.hcl", "weights.sdf.hcl", "tests.sdf.hcl", "workflow.sdf.hcl"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.sdf.hcl"), []byte(blocks[0][1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := sdform(t, dir, "validate"); r.code != 0 || r.stderr != "" {
+		t.Errorf("validate of README.md's language example: %s", r)
 	}
 }
 
