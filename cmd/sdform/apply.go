@@ -294,7 +294,7 @@ func (r *applyRun) run(ctx context.Context, s *session, p *plan.Plan, diags *hcl
 	for _, c := range p.Changes {
 		tests[c.Address] = c.Test
 	}
-	summary := view.ApplyResult{Succeeded: res.Succeeded, Failed: res.Failed, Skipped: res.Skipped, Errors: res.Errors, SkipReasons: res.SkipReasons}
+	summary := view.ApplyResult{Destroy: p.Options.Destroy, Succeeded: res.Succeeded, Failed: res.Failed, Skipped: res.Skipped, Errors: res.Errors, SkipReasons: res.SkipReasons}
 	for _, p := range res.Promotions {
 		if p.Passed && p.Err == nil && tests[p.Address] {
 			continue // a test passing its own tests is no news

@@ -280,6 +280,9 @@ func TestApplyCycle(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "to destroy") {
 		t.Fatalf("destroy: %s", r)
 	}
+	if !strings.Contains(r.stdout, "\nDestroy complete! 3 destroyed, 0 failed, 0 skipped.\n") || strings.Contains(r.stdout, "Apply complete") {
+		t.Errorf("destroy does not end with its own summary: %s", r)
+	}
 	r = sdform(t, dir, "state", "list")
 	if r.code != 0 || strings.Contains(r.stdout, "test_thing") {
 		t.Fatalf("state list after destroy: %s", r)

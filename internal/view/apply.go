@@ -157,6 +157,9 @@ func (a *Apply) Skip(addr, reason string) {
 
 // ApplyResult is what an apply did, as the summary reports it.
 type ApplyResult struct {
+	// Destroy words the summary for `sdform destroy` (a plan made with
+	// -destroy): "Destroy complete! 2 destroyed, …".
+	Destroy                    bool
 	Succeeded, Failed, Skipped []string
 	Errors                     map[string]error
 	// SkipReasons fill in reasons the Skip hook did not give.
@@ -175,14 +178,17 @@ type Promotion struct {
 }
 
 // Summary writes the closing lines: "Apply complete! 3 succeeded, 1
-// failed, 2 skipped." then every failure with its full error and every
-// skipped object with its reason.
+// failed, 2 skipped." (for a destroy, "Destroy complete! 3 destroyed, …")
+// then every failure with its full error and every skipped object with its
+// reason.
 func (a *Apply) Summary(r ApplyResult) {
-	head := a.o.paint(ansiBold+ansiGreen, "Apply complete!")
+	line := ApplySummaryLine(r)
+	word, rest, _ := strings.Cut(line, "! ")
+	color := ansiBold + ansiGreen
 	if len(r.Failed) > 0 {
-		head = a.o.paint(ansiBold+ansiRed, "Apply complete!")
+		color = ansiBold + ansiRed
 	}
-	a.printf("\n%s%s\n", head, strings.TrimPrefix(ApplySummaryLine(r), "Apply complete!"))
+	a.printf("\n%s %s\n", a.o.paint(color, word+"!"), rest)
 	if len(r.Failed) > 0 {
 		var b strings.Builder
 		b.WriteString("\nFailed:\n")

@@ -185,8 +185,12 @@ func (j *jsonLineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// ApplySummaryLine is "Apply complete! 3 succeeded, 1 failed, 2 skipped."
+// ApplySummaryLine is "Apply complete! 3 succeeded, 1 failed, 2 skipped.",
+// or for a destroy "Destroy complete! 3 destroyed, 1 failed, 2 skipped."
 func ApplySummaryLine(r ApplyResult) string {
+	if r.Destroy {
+		return fmt.Sprintf("Destroy complete! %d destroyed, %d failed, %d skipped.", len(r.Succeeded), len(r.Failed), len(r.Skipped))
+	}
 	return fmt.Sprintf("Apply complete! %d succeeded, %d failed, %d skipped.", len(r.Succeeded), len(r.Failed), len(r.Skipped))
 }
 

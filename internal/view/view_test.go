@@ -305,6 +305,42 @@ func TestWordsForActions(t *testing.T) {
 	}
 }
 
+func TestApplySummaryLine(t *testing.T) {
+	tests := map[string]struct {
+		r     ApplyResult
+		color bool
+		want  string // the text view's output
+	}{
+		"apply":         {r: ApplyResult{Succeeded: []string{"a", "b"}, Skipped: []string{"c"}}, want: "\nApply complete! 2 succeeded, 0 failed, 1 skipped.\n"},
+		"destroy":       {r: ApplyResult{Destroy: true, Succeeded: []string{"a", "b"}}, want: "\nDestroy complete! 2 destroyed, 0 failed, 0 skipped.\n"},
+		"destroy color": {r: ApplyResult{Destroy: true, Succeeded: []string{"a"}}, color: true, want: "\n\x1b[1m\x1b[32mDestroy complete!\x1b[0m 1 destroyed, 0 failed, 0 skipped.\n"},
+		"failed color":  {r: ApplyResult{Failed: []string{"a"}}, color: true, want: "\n\x1b[1m\x1b[31mApply complete!\x1b[0m 0 succeeded, 1 failed, 0 skipped.\n"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			NewApply(&buf, nil, Options{Color: tc.color}).Summary(tc.r)
+			// A blank line, the summary, then the lists of failed and
+			// skipped objects.
+			lines := strings.SplitN(buf.String(), "\n", 3)
+			if got := lines[0] + "\n" + lines[1] + "\n"; got != tc.want {
+				t.Errorf("summary = %q, want %q", got, tc.want)
+			}
+			var js bytes.Buffer
+			NewApplyJSON(&js, nil).Summary(tc.r)
+			var ev struct {
+				Message string `json:"@message"`
+			}
+			if err := json.Unmarshal(js.Bytes(), &ev); err != nil || ev.Message != ApplySummaryLine(tc.r) {
+				t.Errorf("JSON summary = %q (%v), want %q", ev.Message, err, ApplySummaryLine(tc.r))
+			}
+		})
+	}
+	if got := ApplySummaryLine(ApplyResult{Destroy: true, Succeeded: []string{"a"}, Failed: []string{"b"}}); got != "Destroy complete! 1 destroyed, 1 failed, 0 skipped." {
+		t.Errorf("ApplySummaryLine(destroy) = %q", got)
+	}
+}
+
 func TestSummaryLine(t *testing.T) {
 	tests := map[string]struct {
 		s    plan.Summary
