@@ -544,10 +544,24 @@ func (t *imageTestType) apply(ctx context.Context, req providers.ApplyRequest) p
 		diags = append(diags, providers.Diagnostic{
 			Severity: providers.Error,
 			Summary:  "Image test failed",
-			Detail:   fmt.Sprintf("%s (%s, image %s): %s.", req.Address, run.runner, short(run.imageID), strings.Join(run.failures(), "; ")),
+			Detail:   failureDetail(req.Address, run),
 		})
 	}
 	return providers.ApplyResponse{NewState: ns, Private: priv.encode(), Diagnostics: diags}
+}
+
+// failureDetail words a failed run for its diagnostic: the test, its
+// runner and image and how many expectations failed on the first line,
+// which is all apply's progress line shows; then each failure, with what
+// was expected and what was seen, on a line of its own when there are
+// several, so that twenty of them stay readable.
+func failureDetail(addr string, run *testRun) string {
+	fails := run.failures()
+	head := fmt.Sprintf("%s (%s, image %s): %d of %d expectations failed", addr, run.runner, short(run.imageID), len(fails), len(run.results))
+	if len(fails) == 1 {
+		return head + ": " + fails[0] + "."
+	}
+	return head + ":\n- " + strings.Join(fails, "\n- ")
 }
 
 // stdoutValue records each command's output, bounded: state is no place

@@ -336,3 +336,33 @@ func TestImageTestApplyOffline(t *testing.T) {
 		t.Errorf("a test that did not run recorded a state: %#v", th.state)
 	}
 }
+
+// TestFailureDetail: a failed run's diagnostic names the test, the runner
+// and the image, then each failed expectation with what was expected and
+// what was seen, one per line, so that the first line alone (what apply's
+// progress prints) says how many failed and a list of many stays readable.
+func TestFailureDetail(t *testing.T) {
+	id := "sha256:0978df926d53a2828e36f645e00ca4bef3d2cfe0c45a30b443d88af126d84ed6"
+	pass := testResult{Name: "file /app/hello.sh: exists", Passed: true, Expected: "present", Seen: "present (a regular file)"}
+	code := testResult{Name: "command deps: exit code", Expected: "0", Seen: "1", Context: "stderr: ModuleNotFoundError: No module named 'mmcv'"}
+	mode := testResult{Name: "file /app/hello.sh: mode", Expected: "0600", Seen: "0755"}
+	for name, tc := range map[string]struct {
+		results []testResult
+		want    string
+	}{
+		"one failure": {[]testResult{pass, code},
+			"docker_image_test.t (docker engine, image sha256:0978df926d53): 1 of 2 expectations failed: " +
+				"command deps: exit code: expected 0, got 1; stderr: ModuleNotFoundError: No module named 'mmcv'."},
+		"several": {[]testResult{code, pass, mode},
+			"docker_image_test.t (docker engine, image sha256:0978df926d53): 2 of 3 expectations failed:\n" +
+				"- command deps: exit code: expected 0, got 1; stderr: ModuleNotFoundError: No module named 'mmcv'\n" +
+				"- file /app/hello.sh: mode: expected 0600, got 0755"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := &testRun{runner: runnerEngine, imageID: id, results: tc.results}
+			if got := failureDetail("docker_image_test.t", run); got != tc.want {
+				t.Errorf("detail:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
