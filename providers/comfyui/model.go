@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,22 @@ type modelPrivate struct {
 	File    *download.Record `json:"file,omitempty"`
 	Remote  *download.Remote `json:"remote,omitempty"`
 	Step    string           `json:"step,omitempty"`
+	// Source is the stat of a local (file:) source when it was copied: a
+	// no-op plan compares it, as cheap as the stat of the copy, so that a
+	// changed source is noticed without a sha256 in the config.
+	Source *download.StatRecord `json:"source,omitempty"`
+}
+
+// sourceStat is the stat of remote's local file, nil for remote sources.
+func sourceStat(remote *download.Remote) *download.StatRecord {
+	if remote == nil || remote.LocalPath() == "" {
+		return nil
+	}
+	st, err := download.Stat(remote.LocalPath())
+	if err != nil {
+		return nil
+	}
+	return &st
 }
 
 func decodePrivate(b []byte) modelPrivate {
@@ -270,7 +287,8 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		pfull, _ := str(prior, "full_path")
 		psha, _ := str(prior, "sha256")
 		if ps == c.Source && pfull == full && psha == pv.File.SHA256 &&
-			(c.SHA256 == "" || c.SHA256 == pv.File.SHA256) && (c.Size < 0 || c.Size == st.Size) {
+			(c.SHA256 == "" || c.SHA256 == pv.File.SHA256) && (c.Size < 0 || c.Size == st.Size) &&
+			localSourceUnchanged(pv) {
 			planned := m.value(req.Config, computed{modelsDir: dir, fullPath: full, sha256: cty.StringVal(pv.File.SHA256),
 				commit: prior.GetAttr("resolved_commit"), size: cty.NumberIntVal(st.Size)})
 			return providers.PlanResponse{
@@ -281,8 +299,11 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		}
 	}
 
-	// Something must be decided: ask the server what it has.
-	remote, diags := m.resolve(ctx, c)
+	// Something must be decided: ask the server what it has. A server that
+	// cannot be reached at all (no network, DNS, a mirror that is down) does
+	// not stop the plan, as a missing daemon does not stop the docker
+	// provider's: the plan says what it cannot know and apply asks again.
+	remote, diags, unreachable := m.resolvePlan(ctx, c)
 	if diags.HasErrors() {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
 	}
@@ -302,6 +323,9 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		step = stepRecord
 		resp.Reason = "the file on disk already has the expected sha256"
 		resp.Details = append(resp.Details, "up to date: no download")
+	case intact && !localSourceUnchanged(pv):
+		step = stepDownload
+		resp.Reason = "source file changed: " + remote.LocalPath()
 	case intact:
 		step = stepDownload
 		resp.Reason = "the recorded file is not the one wanted now (sha256 or source changed)"
@@ -346,9 +370,40 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		planned.size = cty.NumberIntVal(st.Size)
 	}
 	resp.Planned = m.value(req.Config, planned)
-	resp.PlannedPrivate = modelPrivate{File: pv.File, Remote: remote, Step: step}.encode()
+	planRemote := remote
+	if unreachable {
+		// Apply resolves the source itself; the commit is not known.
+		planRemote = nil
+		resp.Planned = m.value(req.Config, computed{modelsDir: dir, fullPath: full, sha256: planned.sha256,
+			commit: cty.UnknownVal(cty.String), size: planned.size})
+	}
+	resp.PlannedPrivate = modelPrivate{File: pv.File, Remote: planRemote, Step: step}.encode()
 	resp.Fingerprint = fingerprint(step, remote, st)
 	return resp
+}
+
+// resolvePlan is resolve for plan: when the source's server cannot be
+// reached at all, it returns what the config says (sha256 and size when
+// given, unknown otherwise) with a warning instead of an error. A server
+// that answers — 404, 401, a wrong sha256 — is still an error.
+func (m *modelType) resolvePlan(ctx context.Context, c modelConfig) (*download.Remote, providers.Diagnostics, bool) {
+	remote, err := m.p.client.Resolve(ctx, c.Source)
+	if err != nil && unreachable(err) && ctx.Err() == nil {
+		var diags providers.Diagnostics
+		diags = diags.Warnf(cty.GetAttrPath("source"), "Model source not reachable",
+			"%s cannot be reached now (%v), so the plan cannot tell its size, sha256 or commit; apply asks again and verifies the file as usual.", download.Redact(c.Source), err)
+		return &download.Remote{Source: c.Source, Size: c.Size, SHA256: c.SHA256}, diags, true
+	}
+	remote, diags := m.reconcile(c, remote, err)
+	return remote, diags, false
+}
+
+// unreachable reports whether err means no server answered: the name did
+// not resolve, the connection was refused or timed out.
+func unreachable(err error) bool {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	return errors.As(err, &dnsErr) || errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // priorFullPath is the full_path the prior object recorded.
@@ -364,8 +419,13 @@ func priorFullPath(prior cty.Value) (string, bool) {
 // the sha256 and size the config expects; the returned remote carries the
 // expected sha256 and size that the download must match.
 func (m *modelType) resolve(ctx context.Context, c modelConfig) (*download.Remote, providers.Diagnostics) {
-	var diags providers.Diagnostics
 	remote, err := m.p.client.Resolve(ctx, c.Source)
+	return m.reconcile(c, remote, err)
+}
+
+// reconcile checks a Resolve answer against the config's sha256 and size.
+func (m *modelType) reconcile(c modelConfig, remote *download.Remote, err error) (*download.Remote, providers.Diagnostics) {
+	var diags providers.Diagnostics
 	if err != nil {
 		return nil, diags.Errorf(cty.GetAttrPath("source"), "Cannot resolve model source", "%v.", err)
 	}
@@ -460,7 +520,18 @@ func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) provi
 	}
 	state := m.value(req.Config, computed{modelsDir: dir, fullPath: full, sha256: cty.StringVal(rec.SHA256),
 		commit: strOrNull(remote.Commit), size: cty.NumberIntVal(rec.Stat.Size)})
-	return providers.ApplyResponse{NewState: state, Private: modelPrivate{File: rec, Remote: remote}.encode()}
+	return providers.ApplyResponse{NewState: state, Private: modelPrivate{File: rec, Remote: remote, Source: sourceStat(remote)}.encode()}
+}
+
+// localSourceUnchanged reports whether a file: source still has the stat it
+// had when it was copied (true for remote sources, which a no-op plan does
+// not ask: pin them with sha256 or a commit).
+func localSourceUnchanged(pv modelPrivate) bool {
+	if pv.Source == nil || pv.Remote == nil || pv.Remote.LocalPath() == "" {
+		return true
+	}
+	st, err := download.Stat(pv.Remote.LocalPath())
+	return err == nil && st == *pv.Source
 }
 
 // ensure makes the file at full the one remote describes and returns its

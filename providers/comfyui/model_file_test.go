@@ -128,3 +128,38 @@ func TestModelPathChangeReason(t *testing.T) {
 		t.Fatalf("reason %q after a delete", pr.Reason)
 	}
 }
+
+// TestModelFileSourceChanged: a file: source rewritten after the copy is
+// noticed by the next plan from its stat alone (no sha256 in the config),
+// and apply copies the new content.
+func TestModelFileSourceChanged(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "weights", "w.bin")
+	os.MkdirAll(filepath.Dir(src), 0o755)
+	if err := os.WriteFile(src, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := configure(t, nil, dir, nil)
+	cfg := modelCfg("file:weights/w.bin", "checkpoints/w.bin", nil, nil)
+	pr := planModel(t, p, none(), cfg)
+	ar := applyModel(t, p, none(), cfg, pr, &bytes.Buffer{})
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %s", diagText(ar.Diagnostics))
+	}
+	obj := object{ar.NewState, ar.Private}
+	if pr = planModel(t, p, obj, cfg); !pr.Planned.RawEquals(obj.value) {
+		t.Fatalf("unchanged source: the plan is not a no-op")
+	}
+	if err := os.WriteFile(src, []byte("two, longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pr = planModel(t, p, obj, cfg)
+	if pr.Planned.RawEquals(obj.value) || !strings.Contains(pr.Reason, "source file changed") {
+		t.Fatalf("changed source: planned %#v, reason %q", pr.Planned, pr.Reason)
+	}
+	ar = applyModel(t, p, obj, cfg, pr, &bytes.Buffer{})
+	full := filepath.Join(dir, "models", "checkpoints", "w.bin")
+	if got, _ := os.ReadFile(full); ar.Diagnostics.HasErrors() || string(got) != "two, longer" {
+		t.Fatalf("apply after the change: %q, %s", got, diagText(ar.Diagnostics))
+	}
+}
