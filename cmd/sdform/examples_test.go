@@ -15,10 +15,13 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	mobyclient "github.com/moby/moby/client"
 	"github.com/sdform/sdform/internal/testenv"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers/comfyui/comfytest"
@@ -479,6 +482,23 @@ func TestQuickstartApply(t *testing.T) {
 	t.Setenv("SDF_VAR_base_image", base)
 	t.Setenv("SDF_VAR_weights_url", weights.URL+"/tiny-model.safetensors")
 	t.Setenv("NO_COLOR", "1")
+	// A tag of the test's own: the user's quickstart on the same Engine
+	// (run.sh, as the README says, then ci/test.sh) keeps its tag, so
+	// its next run is still a no-op.
+	tag := "sdform-quickstart:test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	t.Setenv("SDF_VAR_tag", tag)
+	engine, err := mobyclient.New(mobyclient.WithHost(host), mobyclient.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	tagged := func() string {
+		res, err := engine.ImageInspect(context.Background(), tag)
+		if err != nil {
+			return ""
+		}
+		return res.ID
+	}
 
 	r := sdform(t, dir, "plan", "-detailed-exitcode")
 	if r.code != exitChanges || !strings.Contains(r.stdout, "docker_image.app") || !strings.Contains(r.stdout, "comfyui_model.tiny") {
@@ -500,6 +520,9 @@ func TestQuickstartApply(t *testing.T) {
 			t.Errorf("apply output lacks %q: %s", want, r)
 		}
 	}
+	if got := tagged(); got == "" || !strings.Contains(r.stdout, got) {
+		t.Errorf("%s names %q after apply, want the image_id the apply printed", tag, got)
+	}
 	r = sdform(t, dir, "plan", "-detailed-exitcode")
 	if r.code != exitOK {
 		t.Errorf("plan after apply is not a no-op: %s", r)
@@ -507,6 +530,9 @@ func TestQuickstartApply(t *testing.T) {
 	r = sdform(t, dir, "destroy", "-auto-approve")
 	if r.code != 0 {
 		t.Errorf("destroy: %s", r)
+	}
+	if got := tagged(); got != "" {
+		t.Errorf("destroy left %s on %s", tag, got)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "models", "checkpoints", "tiny-model.safetensors")); err == nil {
 		t.Errorf("destroy left the model file")

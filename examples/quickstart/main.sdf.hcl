@@ -27,6 +27,12 @@ variable "buildkit" {
   description = "\"docker\" builds with the Docker Engine of DOCKER_HOST; unix://…, tcp://… or docker-container://NAME name a BuildKit daemon."
 }
 
+variable "tag" {
+  type        = string
+  default     = "sdform-quickstart:dev"
+  description = "Tag the image gets once its tests passed."
+}
+
 variable "greeting" {
   type    = string
   default = "hello from sdform"
@@ -42,7 +48,7 @@ provider "comfyui" {
 
 resource "docker_image" "app" {
   context = "docker"
-  tags    = ["sdform-quickstart:dev"]
+  tags    = [var.tag]
   args = {
     BASE_IMAGE = var.base_image
     GREETING   = var.greeting
