@@ -237,7 +237,7 @@ func TestComfyUIContainer(t *testing.T) {
 	newSum := sha256Hex(t, filepath.Join(dir, "weights", "tiny.safetensors"))
 	r = step("plan with new weights", "plan", "-detailed-exitcode")
 	for _, want := range []string{
-		"# comfyui_model.tiny will be downloaded again: the recorded file is not the one wanted now",
+		"# comfyui_model.tiny will be downloaded again: source file changed",
 		"# comfyui_workflow.smoke will run: model checkpoints/tiny.safetensors changed (sha256 " + oldSum[:12] + " → " + newSum[:12] + ")",
 	} {
 		if r.code != exitChanges || !strings.Contains(r.stdout, want) {
