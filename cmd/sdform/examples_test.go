@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -285,6 +286,38 @@ func TestSteadyDancerPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSteadyDancerPlanOffline: CI has no hub, no GPU and no Docker Engine,
+// and `sdform validate` and `sdform plan -refresh=false` still work on the
+// real example: every weight file the hub cannot tell about now is a
+// warning, sized and hashed at apply, and the plan is complete.
+func TestSteadyDancerPlanOffline(t *testing.T) {
+	dir := copyExample(t, "steadydancer")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() // nothing listens: the hub is away
+	l.Close()
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/sdform-test/docker.sock")
+	t.Setenv("HF_ENDPOINT", dead)
+	t.Setenv("HF_TOKEN", "")
+	if r := sdform(t, dir, "validate"); r.code != 0 {
+		t.Fatalf("validate: %s", r)
+	}
+	r := sdform(t, dir, "plan", "-refresh=false", "-var", "allow_no_gpu=true", "-detailed-exitcode")
+	if r.code != 2 {
+		t.Fatalf("offline plan: want exit 2 (changes, no errors)\n%s", r)
+	}
+	if n := strings.Count(r.stderr, "Model source not reachable"); n != 8 {
+		t.Errorf("%d warnings about the unreachable hub, want one per weight file (8)\n%s", n, r)
+	}
+	for _, want := range []string{"comfyui_model.diffusion will be downloaded", "docker_image.comfyui will be built", "Plan: "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("offline plan lacks %q\n%s", want, r)
+		}
 	}
 }
 

@@ -100,7 +100,7 @@ func (c *cli) runPlan(ctx context.Context, args []string) int {
 		}
 	} else {
 		c.diagnostics(diags, cfg.Files)
-		if p != nil && diags.HasErrors() && len(p.Changes) > 0 {
+		if p != nil && diags.HasErrors() && hasChanges(p) {
 			// What did plan is still worth seeing (a GPU requirement that
 			// holds beside one that fails), marked so nobody mistakes it
 			// for a plan to apply.
