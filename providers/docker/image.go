@@ -86,16 +86,20 @@ type imageConfig struct {
 	Platform      string
 	Args          map[string]string
 	Secrets       map[string]string
-	Contexts      map[string]string // name → absolute directory
-	Tags          []string
-	Labels        map[string]string
-	CacheFrom     []string
-	CacheTo       []string
-	Push          bool
-	NoCache       bool
-	Timeout       time.Duration
-	MaxSize       int64
-	MaxSizeText   string
+	// UnsetSecrets are secrets declared with a null value (a token that is
+	// optional, like HF_TOKEN for public weights): not passed to the build,
+	// and not reported as forgotten by the Dockerfile checks.
+	UnsetSecrets []string
+	Contexts     map[string]string // name → absolute directory
+	Tags         []string
+	Labels       map[string]string
+	CacheFrom    []string
+	CacheTo      []string
+	Push         bool
+	NoCache      bool
+	Timeout      time.Duration
+	MaxSize      int64
+	MaxSizeText  string
 	// FallbackArgs is nil without a fallback block.
 	FallbackArgs map[string]string
 }
@@ -123,6 +127,7 @@ func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) 
 		Tags: getList(v, "tags"), CacheFrom: getList(v, "cache_from"), CacheTo: getList(v, "cache_to"),
 		Target: getString(v, "target"), Platform: getString(v, "platform"),
 		Push: getBool(v, "push"), NoCache: getBool(v, "no_cache"),
+		UnsetSecrets: nullKeys(v, "secrets"),
 	}
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -229,6 +234,26 @@ func getMap(v cty.Value, name string) map[string]string {
 			out[k.AsString()] = e.AsString()
 		}
 	}
+	return out
+}
+
+// nullKeys returns the keys of map attribute name whose values are null.
+func nullKeys(v cty.Value, name string) []string {
+	if !v.Type().HasAttribute(name) {
+		return nil
+	}
+	a := v.GetAttr(name)
+	if a.IsNull() || !a.IsKnown() {
+		return nil
+	}
+	var out []string
+	for it := a.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() {
+			out = append(out, k.AsString())
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

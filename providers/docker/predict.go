@@ -92,6 +92,7 @@ func (p *Provider) analysis(cfg *imageConfig, res dockerfile.BaseImageResolver, 
 		in.SecretIDs = append(in.SecretIDs, id)
 		in.SecretValues = append(in.SecretValues, cfg.Secrets[id])
 	}
+	in.UnsetSecretIDs = cfg.UnsetSecrets
 	if p.env.DataDir != "" {
 		in.CacheDir = filepath.Join(p.env.DataDir, "cache", "docker-context")
 	}

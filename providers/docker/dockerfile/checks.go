@@ -327,9 +327,16 @@ func (f *parsedFile) checkSecrets(in Input, reach map[int]bool) []Finding {
 				if slices.Contains(in.SecretIDs, id) {
 					continue
 				}
+				unset := slices.Contains(in.UnsetSecretIDs, id)
+				if unset && !m.Required {
+					continue
+				}
 				sev, what := Warning, "the mount is empty"
 				if m.Required {
 					sev, what = Error, "BuildKit would fail this step (required=true)"
+				}
+				if unset {
+					what += "; the secret is declared but its value is null"
 				}
 				out = append(out, Finding{Severity: sev, Rule: "MissingSecret", Line: firstLine(run.Location()),
 					Summary: "Secret " + id + " not passed",

@@ -32,6 +32,10 @@ type Input struct {
 	BuildArgs map[string]string
 	// SecretIDs are the ids of the secrets passed as secret mounts.
 	SecretIDs []string
+	// UnsetSecretIDs are secrets the configuration declares with no value
+	// this time (an optional token): an optional mount of one is expected
+	// to be empty and is not reported; a required one still is.
+	UnsetSecretIDs []string
 	// SecretValues are the secrets' values. They are only compared with
 	// build-arg values (a secret passed as a build arg ends up in the image
 	// history) and masked in texts; they never enter a key, a finding or a
