@@ -21,6 +21,10 @@ type RollbackResult struct {
 	// Messages are the provider's words for what it moved back, one per
 	// tag or part ("tag runpod/x:fp8: sha256:new… -> sha256:old…").
 	Messages []string
+	// Changed is true when the rollback changed what the state records
+	// for the object: false when the provider found nothing to move (its
+	// messages say why) or failed before moving anything.
+	Changed bool
 }
 
 // Rollback asks the provider of the managed object at addr to put it back
@@ -106,6 +110,11 @@ func (c *Context) Rollback(ctx context.Context, st *state.File, addr string, per
 	}
 	nr.UpdatedAt = time.Now().UTC()
 	st.Set(nr)
+	res.Changed = true
+	// Outputs computed from the object must now say what it is after the
+	// rollback (the image the tags point to), not what the last apply
+	// built: `sdform show` prints them, and the next plan diffs from them.
+	diags = append(diags, c.rollbackOutputs(ctx, st, addr)...)
 	if persist != nil {
 		if err := persist(st); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Failed to save state",
@@ -113,6 +122,88 @@ func (c *Context) Rollback(ctx context.Context, st *state.File, addr string, per
 		}
 	}
 	return res, diags
+}
+
+// rollbackOutputs evaluates again, into st, each output that depends on
+// addr, seeing the values st records now (locals on the way evaluated
+// again too). An output that cannot be evaluated keeps its recorded value
+// and gets a warning: the rollback itself is done.
+func (c *Context) rollbackOutputs(ctx context.Context, st *state.File, addr string) hcl.Diagnostics {
+	r, diags := c.newRun(st, plan.Options{}, false)
+	if diags.HasErrors() {
+		return asWarnings(diags)
+	}
+	r.diags = nil
+	var outs []string
+	for _, name := range sortedKeys(c.cfg.Outputs) {
+		key := "output." + name
+		if r.g.nodes[key] == nil {
+			continue
+		}
+		if contains(r.resourceDeps(key), addr) {
+			outs = append(outs, key)
+		}
+	}
+	if len(outs) == 0 {
+		return nil
+	}
+	need := map[string]bool{}
+	for _, o := range outs {
+		for _, k := range closureOf(r.g, o) {
+			need[k] = true
+		}
+	}
+	if st.Outputs == nil {
+		st.Outputs = map[string]*state.Output{}
+	}
+	var out hcl.Diagnostics
+	for _, key := range r.g.order {
+		n := r.g.nodes[key]
+		if !need[key] || n == nil {
+			continue
+		}
+		switch n.kind {
+		case KindResource, KindData:
+			// What the state records, with the leaves it holds redacted
+			// marked sensitive, so that an output of a secret is
+			// refused or redacted as apply would.
+			v := r.stateValue(key)
+			if v.IsKnown() {
+				v = markSensitive(v, redactedLeaves(st.Resource(key), v))
+			}
+			r.setVal(key, v)
+		case KindLocal:
+			r.visit(ctx, key)
+		case KindOutput:
+			if r.depFailed(key) {
+				continue
+			}
+			o := n.output
+			v, d := evalExpr(o.Expr, r.scope(n).EvalContext())
+			if !d.HasErrors() {
+				var after cty.Value
+				var sensitive bool
+				after, sensitive, d = r.outputValue(o, v)
+				if !d.HasErrors() && after.IsWhollyKnown() {
+					st.Outputs[o.Name] = &state.Output{Value: after, Sensitive: sensitive}
+				}
+			}
+			out = append(out, d...)
+		}
+	}
+	out = append(r.diags, out...)
+	return asWarnings(out)
+}
+
+// asWarnings turns errors into warnings.
+func asWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			d.Severity = hcl.DiagWarning
+			d.Summary = "Output not updated after rollback: " + d.Summary
+		}
+	}
+	return diags
 }
 
 // configureFor configures pi from its provider block, evaluating first the

@@ -197,3 +197,81 @@ func TestRollbackThenPlan(t *testing.T) {
 		t.Errorf("plan's prior out = %q, want the rolled-back value", got)
 	}
 }
+
+// TestRollbackOutputs: the outputs computed from the rolled-back object say
+// what the state records now, through locals too; others stay as applied,
+// and a sensitive output stays redacted.
+func TestRollbackOutputs(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": rollbackConfig + `
+resource "test_thing" "other" { name = "two" }
+locals { via = "v-${test_thing.img.out}" }
+output "direct" { value = test_thing.img.out }
+output "via_local" { value = local.via }
+output "other" { value = test_thing.other.out }
+output "secret" {
+  value     = test_thing.img.secret
+  sensitive = true
+}
+`})
+	f.mustApply(defaultOpts())
+	applied := f.state()
+	rp := &rollbackProvider{Provider: f.prov}
+	res, diags := rollbackContext(t, f, rp).Rollback(context.Background(), f.state(), "test_thing.img", f.persist)
+	if diags.HasErrors() || len(diags) != 0 {
+		t.Fatalf("rollback diagnostics: %s", diagString(diags))
+	}
+	if !res.Changed {
+		t.Error("Changed = false after a rollback that changed the object")
+	}
+	after := f.state()
+	tests := []struct {
+		name string
+		want cty.Value
+	}{
+		{"direct", cty.StringVal("rolled back")},
+		{"via_local", cty.StringVal("v-rolled back")},
+		{"other", applied.Outputs["other"].Value},
+		{"secret", applied.Outputs["secret"].Value},
+	}
+	for _, tc := range tests {
+		o := after.Outputs[tc.name]
+		if o == nil {
+			t.Errorf("output %s gone from the state", tc.name)
+			continue
+		}
+		if !o.Value.RawEquals(tc.want) {
+			t.Errorf("output %s = %#v, want %#v", tc.name, o.Value, tc.want)
+		}
+	}
+	if !after.Outputs["secret"].Sensitive || !planner.IsRedacted(after.Outputs["secret"].Value.AsString()) {
+		t.Errorf("sensitive output after rollback: %#v", after.Outputs["secret"])
+	}
+	if got := applied.Outputs["direct"].Value.AsString(); got == "rolled back" {
+		t.Fatalf("the apply already gave %q: the test proves nothing", got)
+	}
+	// The next plan starts from the rolled-back value.
+	p := f.plan(plan.Options{Refresh: false})
+	for _, o := range p.Outputs {
+		if o.Name == "direct" && !o.Before.RawEquals(cty.StringVal("rolled back")) {
+			t.Errorf("plan's output direct before = %#v, want the rolled-back value", o.Before)
+		}
+	}
+}
+
+// TestRollbackNothingMoved: a provider that moves nothing leaves the state
+// as it was and the result says so.
+func TestRollbackNothingMoved(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": rollbackConfig})
+	f.mustApply(defaultOpts())
+	before := f.state()
+	res, diags := rollbackContext(t, f, &rollbackProvider{Provider: f.prov, noChange: true}).Rollback(context.Background(), f.state(), "test_thing.img", f.persist)
+	if diags.HasErrors() {
+		t.Fatalf("rollback: %s", diagString(diags))
+	}
+	if res.Changed {
+		t.Error("Changed = true though the provider moved nothing")
+	}
+	if after := f.state(); after.Serial != before.Serial {
+		t.Errorf("state written: serial %d → %d", before.Serial, after.Serial)
+	}
+}
