@@ -23,7 +23,9 @@ the configuration, or apply when the cause is fixed.
 
 A rollback restores one step: the digests recorded at the last promotion.
 Without one (the tags were new, or never moved) it fails and changes
-nothing.
+nothing. Running it again right after a rollback moves nothing: it says the
+tags already point to the previous build and exits 0 (it never moves them
+forward again). To return to the configured build, run "sdform apply".
 
 Examples:
   sdform rollback docker_image.comfyui
@@ -66,6 +68,10 @@ func (c *cli) runRollback(ctx context.Context, args []string) int {
 	}
 	if c.diagnostics(diags, cfg.Files) {
 		return exitError
+	}
+	if !res.Changed {
+		fmt.Fprintf(c.stdout, "\nNothing rolled back: the state of %s is unchanged.\n", addr)
+		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "\nRolled back %s. Run \"sdform plan\" to see what applying the configuration would change now.\n", addr)
 	return exitOK

@@ -14,6 +14,7 @@ import (
 	mobyclient "github.com/moby/moby/client"
 	"github.com/sdform/sdform/internal/testenv"
 	"github.com/sdform/sdform/planner/state"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func TestRollbackUsageAndRefusals(t *testing.T) {
@@ -169,6 +170,10 @@ resource "docker_image_test" "version" {
   }
 }
 
+output "app_id" {
+  value = docker_image.app.id
+}
+
 check "gate" {
   assert {
     condition     = docker_image.app.size > 0 && var.gate
@@ -261,7 +266,10 @@ check "gate" {
 
 		// Everything passes: the tag moves to v2.
 		apply(exitOK, "v=2", "expect=2")
-		v2msg := recorded("docker_image.app", be.msgKey)
+		v2msg, v2id := recorded("docker_image.app", be.msgKey), recorded("docker_image.app", "id")
+		if got := recordedOutput(t, dir, "app_id"); got != v2id {
+			t.Errorf("output app_id after promoting v2 = %q, want %q", got, v2id)
+		}
 		if got := be.lookup(tag); got != v2 {
 			t.Fatalf("%s after a passing apply names %s, want v2 %s", tag, got, v2)
 		}
@@ -281,9 +289,50 @@ check "gate" {
 		if got := recorded("docker_image.app", be.key); got != v1 {
 			t.Errorf("state after rollback records %s, want v1 %s", got, v1)
 		}
-		r = sdform(t, dir, "plan", "-detailed-exitcode", "-no-color", "-var", "v=2", "-var", "expect=2")
-		if r.code != exitChanges || !strings.Contains(r.stdout, "docker_image.app will be rebuilt: rolled back by `sdform rollback`") {
-			t.Errorf("plan after rollback: exit %d, want 2 with the rollback as reason:\n%s", r.code, r)
+		// The output computed from the image says what the tags name now.
+		if got, want := recordedOutput(t, dir, "app_id"), recorded("docker_image.app", "id"); got != want || got == v2id {
+			t.Errorf("output app_id after rollback = %q, want the rolled-back image's id %q (not v2's %q)", got, want, v2id)
+		}
+		planAfterRollback := func(when string) {
+			t.Helper()
+			r := sdform(t, dir, "plan", "-detailed-exitcode", "-no-color", "-var", "v=2", "-var", "expect=2")
+			if r.code != exitChanges || !strings.Contains(r.stdout, "docker_image.app will be rebuilt: rolled back by `sdform rollback`") {
+				t.Errorf("plan %s: exit %d, want 2 with the rollback as reason:\n%s", when, r.code, r)
+			}
+			// docker_image_test.version's record still names v2 (the
+			// test ran on it); the image and the output must not.
+			if want := "~ app_id = " + strconv.Quote(recorded("docker_image.app", "id")) + " -> (known after apply)"; !strings.Contains(r.stdout, want) {
+				t.Errorf("plan %s lacks %q:\n%s", when, want, r)
+			}
+		}
+		planAfterRollback("after rollback")
+
+		// A second rollback moves nothing: the tag already names v1, and
+		// it must not go forward to v2 again.
+		r = sdform(t, dir, "rollback", "-no-color", "docker_image.app")
+		if want := "docker_image.app: tags already point to the previous build " + shortDigest(v1msg) + "; nothing to roll back\n"; r.code != exitOK || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "Nothing rolled back") {
+			t.Errorf("second rollback: exit %d, want 0 and %q:\n%s", r.code, want, r)
+		}
+		if got := be.lookup(tag); got != v1 {
+			t.Errorf("%s after a second rollback names %s, want v1 %s", tag, got, v1)
+		}
+		planAfterRollback("after a second rollback")
+
+		// Applying promotes v2 again, and rollback then goes back to v1:
+		// the digest recorded before that promotion.
+		apply(exitOK, "v=2", "expect=2")
+		if got := be.lookup(tag); got != v2 {
+			t.Fatalf("%s after applying again names %s, want v2 %s", tag, got, v2)
+		}
+		if got := recordedOutput(t, dir, "app_id"); got != v2id {
+			t.Errorf("output app_id after applying again = %q, want v2's %q", got, v2id)
+		}
+		r = sdform(t, dir, "rollback", "-no-color", "docker_image.app")
+		if want := "docker_image.app: tag " + tag + ": " + shortDigest(v2msg) + " -> " + shortDigest(v1msg) + "\n"; r.code != exitOK || !strings.Contains(r.stdout, want) {
+			t.Errorf("rollback after applying again: want %q:\n%s", want, r)
+		}
+		if got := be.lookup(tag); got != v1 {
+			t.Errorf("%s after rolling back again names %s, want v1 %s", tag, got, v1)
 		}
 
 		// The image without tests never had a previous target.
@@ -302,4 +351,18 @@ func shortDigest(d string) string {
 		hex = hex[:12]
 	}
 	return algo + ":" + hex
+}
+
+// recordedOutput is the string value of output name in dir's state.
+func recordedOutput(t *testing.T, dir, name string) string {
+	t.Helper()
+	st, err := state.Load(filepath.Join(dir, ".sdform", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := st.Outputs[name]
+	if o == nil || o.Value.IsNull() || !o.Value.Type().Equals(cty.String) {
+		t.Fatalf("output %s in state: %#v", name, o)
+	}
+	return o.Value.AsString()
 }

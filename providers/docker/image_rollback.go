@@ -45,9 +45,29 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 	st := unmarked(req.State)
 	pushed := getBool(st, "push")
 	reg := registry{cfg: t.p.cfg}
+	// live says what tag names now, in the store its Previous digest
+	// came from.
+	live := func(tag string) (string, error) {
+		if b.engineStore {
+			return engineStore{b.engine}.lookup(ctx, tag)
+		}
+		return reg.head(ctx, tag)
+	}
 	var facts *imageFacts
+	var already []string
+	moved, back := 0, 0
 	for _, tag := range tags {
 		prev, cur := priv.Previous[tag], priv.Applied[tag]
+		// A tag an earlier rollback moved back (the record says so, and
+		// it still names that image) stays: rolling back again would
+		// otherwise move it forward to the build it was rolled back from.
+		if cur == prev {
+			if now, err := live(tag); err == nil && now == prev {
+				already = append(already, tag)
+				back++
+				continue
+			}
+		}
 		if b.engineStore {
 			es := engineStore{b.engine}
 			if err := es.tag(ctx, prev, tag); err != nil {
@@ -76,7 +96,24 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 			resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Previous image not read back", "%v.", err)
 		}
 		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: %s -> %s", tag, short(cur), short(prev)))
-		priv.Applied[tag], priv.Previous[tag] = prev, cur
+		// Previous keeps the digest recorded before the last promotion:
+		// it is still where a rollback goes, and the next promotion
+		// records it afresh.
+		priv.Applied[tag] = prev
+		moved++
+		back++
+	}
+	if len(already) > 0 {
+		if moved == 0 && !resp.Diagnostics.HasErrors() {
+			resp.Messages = append(resp.Messages, fmt.Sprintf("tags already point to the previous build %s; nothing to roll back", short(priv.Previous[already[0]])))
+			return resp
+		}
+		for _, tag := range already {
+			resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: already points to the previous build %s", tag, short(priv.Previous[tag])))
+		}
+	}
+	if back == 0 {
+		return resp
 	}
 	priv.RolledBack = true
 	resp.Private = priv.encode()
