@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -55,8 +56,12 @@ type FetchOptions struct {
 	// WritebackEvery is how many written bytes a connection accumulates
 	// before it asks the kernel to start writing them to disk (Linux
 	// sync_file_range), so that the final fsync has little left (32 MiB
-	// when 0; negative: never, leaving it all to the final fsync).
+	// when 0; negative: never, leaving it all to the final fsync). Only
+	// for writes through the page cache (see Buffered).
 	WritebackEvery int64
+	// Buffered turns off O_DIRECT: every write is copied into the page
+	// cache, as on file systems that refuse O_DIRECT (for measurements).
+	Buffered bool
 }
 
 func (o *FetchOptions) defaults(size int64) {
@@ -110,6 +115,9 @@ type Result struct {
 	HashedFromMemory, HashedFromFile int64
 	// Parallel is true when ranged connections ran in parallel.
 	Parallel bool
+	// DirectBytes were written with O_DIRECT (past the page cache); the
+	// rest of the downloaded bytes went through it.
+	DirectBytes int64
 	// HashTail is how long the hasher needed after the last byte arrived;
 	// Sync the time spent making the file durable (fsync of file and
 	// directory) before it became dest.
@@ -164,6 +172,11 @@ func (c *Client) Fetch(ctx context.Context, r *Remote, dest string, opts FetchOp
 	if err := syscall.Flock(int(fx.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return nil, fmt.Errorf("fetch %s: another download of %s is in progress: %w", fx.name, dest, err)
 	}
+	if !opts.Buffered && !fx.local() {
+		if fx.df = openDirect(fx.partial); fx.df != nil {
+			defer fx.df.Close()
+		}
+	}
 	if err := fx.load(); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
 	}
@@ -195,6 +208,11 @@ type fetcher struct {
 
 	dest, partial, side string
 	f                   *os.File
+	// df is the partial file opened with O_DIRECT (nil: not possible);
+	// see writeAt. noDirect is set once the file system refused a direct
+	// write.
+	df       *os.File
+	noDirect atomic.Bool
 
 	size     int64 // -1 until known
 	started  time.Time
@@ -218,6 +236,7 @@ type fetcher struct {
 	// those thrown away by a restart.
 	downloaded, discarded atomic.Int64
 	requests              atomic.Int64
+	directBytes           atomic.Int64
 }
 
 // local reports whether the source is a local file (a file: URL).
@@ -307,6 +326,9 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
+	// A write through O_DIRECT leaves nothing in the page cache to read
+	// back: the connection at the frontier waits for the hasher instead.
+	h.holdFrontier = fx.direct()
 	fx.h = h
 	for _, sp := range fx.written {
 		h.written(sp.Start, sp.End-sp.Start, nil)
@@ -358,7 +380,7 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 	return &Result{
 		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
 		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
-		Parallel: fx.parallel, HashTail: hashTail, Sync: time.Since(synced),
+		Parallel: fx.parallel, DirectBytes: fx.directBytes.Load(), HashTail: hashTail, Sync: time.Since(synced),
 	}, nil
 }
 
@@ -479,6 +501,15 @@ func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
 // attempt makes one request for [*cur, end) and writes what arrives,
 // advancing *cur. done is true when the span is complete.
 func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]byte) (done bool, err error) {
+	// The writer must have stored everything before the attempt reports
+	// its progress: a failed write fails the attempt.
+	w := fx.newSpanWriter(*cur)
+	defer func() {
+		if werr := w.close(); werr != nil {
+			done, err = false, werr
+		}
+	}()
+
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	idle := time.AfterFunc(fx.o.IdleTimeout, func() { cancel(errStalled) })
@@ -541,13 +572,16 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 	}
 	idle.Reset(fx.o.IdleTimeout)
 
-	flushed := *cur // start of the bytes not yet handed to writeback
-	defer func() { fx.flush(flushed, *cur, true) }()
 	for {
 		buf := **bp
 		want := len(buf)
 		if limit >= 0 {
 			want = int(min(int64(want), limit-*cur))
+		}
+		if r := *cur % directAlign; r != 0 && fx.direct() {
+			// Read up to the next aligned offset first, so that the
+			// following buffers can be written with O_DIRECT.
+			want = int(min(int64(want), directAlign-r))
 		}
 		n := 0
 		var rerr error
@@ -560,20 +594,11 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 			}
 		}
 		if n > 0 {
-			if _, werr := fx.f.WriteAt(buf[:n], *cur); werr != nil {
-				return false, &diskError{fmt.Errorf("write %s: %w", fx.partial, werr)}
+			if !w.put(*cur, *bp, n) {
+				return false, nil // the deferred close reports the write error
 			}
-			fx.mu.Lock()
-			fx.written = fx.written.add(*cur, *cur+int64(n))
-			fx.mu.Unlock()
-			if fx.h.written(*cur, int64(n), *bp) {
-				*bp = bufPool.Get().(*[]byte)
-			}
+			*bp = bufPool.Get().(*[]byte)
 			*cur += int64(n)
-			fx.downloaded.Add(int64(n))
-			if fx.flush(flushed, *cur, false) {
-				flushed = *cur
-			}
 		}
 		if limit >= 0 && *cur >= limit {
 			if checkExtra {
@@ -593,6 +618,132 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 			return false, wrap(rerr)
 		}
 	}
+}
+
+// writeQueue is how many received buffers a connection may have waiting for
+// its writer: enough to keep receiving while a direct write waits for the
+// disk.
+const writeQueue = 4
+
+// spanWriter stores one response's buffers, in order, on a goroutine of its
+// own, so that a connection keeps receiving while the previous buffer is
+// written (an O_DIRECT write waits for the disk). A buffer is recorded as
+// written, and offered to the hasher, only once it is in the file: the
+// sidecar never vouches for bytes that a kill could lose, and the hasher
+// never digests bytes the file does not hold.
+type spanWriter struct {
+	fx      *fetcher
+	ch      chan writeReq
+	done    chan struct{}
+	failed  atomic.Bool
+	err     error // read after done is closed
+	flushed int64 // start of the bytes not yet handed to writeback
+	end     int64 // end of the bytes stored
+}
+
+type writeReq struct {
+	off int64
+	bp  *[]byte
+	n   int
+}
+
+func (fx *fetcher) newSpanWriter(start int64) *spanWriter {
+	w := &spanWriter{fx: fx, ch: make(chan writeReq, writeQueue), done: make(chan struct{}), flushed: start, end: start}
+	go w.run()
+	return w
+}
+
+// put queues (*bp)[:n] for offset off and gives the buffer up. false: an
+// earlier write failed (close returns the error).
+func (w *spanWriter) put(off int64, bp *[]byte, n int) bool {
+	if w.failed.Load() {
+		bufPool.Put(bp)
+		return false
+	}
+	w.ch <- writeReq{off, bp, n}
+	return true
+}
+
+// close waits for the queued writes and returns the first failure.
+func (w *spanWriter) close() error {
+	close(w.ch)
+	<-w.done
+	return w.err
+}
+
+func (w *spanWriter) run() {
+	defer close(w.done)
+	for rq := range w.ch {
+		if w.err != nil {
+			bufPool.Put(rq.bp)
+			continue
+		}
+		if w.err = w.fx.store(rq.off, rq.bp, rq.n); w.err != nil {
+			w.failed.Store(true)
+			continue
+		}
+		w.end = rq.off + int64(rq.n)
+		if w.fx.flush(w.flushed, w.end, false) {
+			w.flushed = w.end
+		}
+	}
+	if w.err == nil {
+		w.fx.flush(w.flushed, w.end, true)
+	}
+}
+
+// store writes (*bp)[:n] at off, records it, and hands the buffer to the
+// hasher or back to the pool.
+func (fx *fetcher) store(off int64, bp *[]byte, n int) error {
+	// Only bytes at the hashing frontier go past the page cache: the
+	// hasher takes their buffer. Bytes ahead of it (other connections')
+	// are read back later, which is cheap from the page cache and a disk
+	// read after O_DIRECT.
+	direct := fx.direct() && fx.h.atFrontier(off)
+	if err := fx.writeAt((*bp)[:n], off, direct); err != nil {
+		bufPool.Put(bp)
+		return &diskError{fmt.Errorf("write %s: %w", fx.partial, err)}
+	}
+	fx.mu.Lock()
+	fx.written = fx.written.add(off, off+int64(n))
+	fx.mu.Unlock()
+	if !fx.h.written(off, int64(n), bp) {
+		bufPool.Put(bp)
+	}
+	fx.downloaded.Add(int64(n))
+	return nil
+}
+
+// direct reports whether writes may still go through O_DIRECT.
+func (fx *fetcher) direct() bool { return fx.df != nil && !fx.noDirect.Load() }
+
+// writeAt writes b at off. When direct is set and off is aligned (and b, from
+// bufPool, is), the aligned part goes through O_DIRECT: no copy into the page cache, and no
+// dirty pages for the final fsync to wait for. What O_DIRECT cannot take (an
+// unaligned head or tail: a few KiB at the ends of a range) is written
+// through the page cache; the kernel keeps the two coherent. A file system
+// that refuses a direct write (EINVAL) gets this write and every later one
+// through the page cache.
+func (fx *fetcher) writeAt(b []byte, off int64, direct bool) error {
+	if direct && fx.direct() && off%directAlign == 0 && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign == 0 {
+		if k := len(b) &^ (directAlign - 1); k > 0 {
+			_, err := fx.df.WriteAt(b[:k], off)
+			switch {
+			case err == nil:
+				fx.directBytes.Add(int64(k))
+				b, off = b[k:], off+int64(k)
+			case errors.Is(err, syscall.EINVAL):
+				fx.noDirect.Store(true)
+			default:
+				return err
+			}
+		}
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := fx.f.WriteAt(b, off)
+	return err
 }
 
 // sameVersion checks, when no sha256 will vouch for the bytes, that a

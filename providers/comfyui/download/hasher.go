@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // bufSize is the unit in which connections write and hand bytes to the
@@ -22,7 +23,19 @@ const bufSize = 1 << 20
 // hundred milliseconds.
 const maxReadBack = 256 << 20
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+// directAlign is the alignment O_DIRECT asks of file offsets, lengths and
+// buffer addresses (the logical block size; 4 KiB covers every common disk).
+const directAlign = 4096
+
+// bufPool holds the connections' buffers, aligned for O_DIRECT writes.
+var bufPool = sync.Pool{New: func() any { b := alignedBuf(bufSize); return &b }}
+
+// alignedBuf returns n bytes starting at a directAlign-aligned address.
+func alignedBuf(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & (directAlign - 1))
+	return b[off : off+n : off+n]
+}
 
 // hashItem is the next run of bytes to digest: a buffer handed over by a
 // connection, or a span to read back from the file.
@@ -47,12 +60,16 @@ type orderedHasher struct {
 	queue   []hashItem
 	memHeld int64 // bytes held in queued buffers
 	memMax  int64 // above this, hand-overs are refused (read back later)
-	hashed  int64 // bytes digested
-	closed  bool
-	err     error
-	snap    hashSnapshot
-	snapAt  time.Time
-	every   time.Duration
+	// holdFrontier makes a buffer at the frontier wait for room under memMax
+	// instead of being refused: for files written with O_DIRECT, where a
+	// read-back comes from the disk, not the page cache.
+	holdFrontier bool
+	hashed       int64 // bytes digested
+	closed       bool
+	err          error
+	snap         hashSnapshot
+	snapAt       time.Time
+	every        time.Duration
 
 	d        hash.Hash   // touched only by run
 	readBufs chan []byte // read-back blocks, created on first use
@@ -98,7 +115,10 @@ func (h *orderedHasher) written(off, n int64, buf *[]byte) bool {
 		return false
 	}
 	taken := false
-	if off == h.claimed && buf != nil && h.memHeld+n <= h.memMax {
+	for h.holdFrontier && off == h.claimed && buf != nil && h.memHeld > 0 && h.memHeld+n > h.memMax && !h.closed && h.err == nil {
+		h.cond.Wait()
+	}
+	if off == h.claimed && buf != nil && h.memHeld+n <= h.memMax && !h.closed {
 		h.queue = append(h.queue, hashItem{off: off, n: n, buf: buf})
 		h.memHeld += n
 		h.claimed = end
@@ -109,6 +129,13 @@ func (h *orderedHasher) written(off, n int64, buf *[]byte) bool {
 	h.absorb()
 	h.cond.Broadcast()
 	return taken
+}
+
+// atFrontier reports whether bytes written at off would be digested next.
+func (h *orderedHasher) atFrontier(off int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return off == h.claimed
 }
 
 // absorb queues pending spans that have become contiguous with the
