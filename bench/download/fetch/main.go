@@ -29,6 +29,7 @@ func main() {
 	conns := flag.Int("connections", 8, "parallel connections (1: one stream)")
 	handover := flag.Int64("handover", 0, "hand-over limit in bytes (0: default, -1: always read back)")
 	writeback := flag.Int64("writeback", 0, "start writeback every N bytes per connection (0: default, -1: only the final fsync)")
+	ramp := flag.Duration("ramp", 0, "open another connection at most this often while the hasher idles (0: default, negative: all at once)")
 	buffered := flag.Bool("buffered", false, "never write with O_DIRECT (every byte through the page cache)")
 	resolve := flag.Bool("resolve", true, "HEAD first, as a plan does (counted in the time)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fetch here (go tool pprof)")
@@ -59,7 +60,7 @@ func main() {
 		}
 	}
 	r.SHA256 = *sha
-	opts := download.FetchOptions{Connections: *conns, HandoverLimit: *handover, WritebackEvery: *writeback, Buffered: *buffered}
+	opts := download.FetchOptions{Connections: *conns, HandoverLimit: *handover, WritebackEvery: *writeback, Buffered: *buffered, RampEvery: *ramp}
 	if *conns == 1 {
 		opts.ParallelMin = 1 << 62
 	}
@@ -69,8 +70,8 @@ func main() {
 		log.Fatal(err)
 	}
 	took := time.Since(start)
-	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_tail=%.3fs sync=%.3fs parallel=%v requests=%d direct=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
-		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Requests, res.DirectBytes,
+	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_tail=%.3fs sync=%.3fs parallel=%v opened=%d requests=%d direct=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
+		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Connections, res.Requests, res.DirectBytes,
 		res.HashedFromMemory, res.HashedFromFile, res.SHA256)
 }
 

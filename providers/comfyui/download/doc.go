@@ -16,16 +16,17 @@
 //     gets (partial file, streamed sha256, verification, resume).
 //   - Client.Fetch downloads a Remote into DEST.partial and renames it to
 //     DEST only after size and sha256 match. Large files are fetched over
-//     several ranged connections; an in-order hasher digests the bytes as
-//     soon as they are contiguous, taking buffers straight from the
-//     connection that is at the hashing frontier and reading the rest back
-//     from the page cache, so a finished file needs no second read. The
-//     bytes at the frontier are written with O_DIRECT where the file system
-//     allows it: they skip the copy into the page cache, which costs more
-//     CPU than the sha256 on a fast link. A
-//     sidecar (DEST.partial.json) records the written ranges and the
-//     serialised sha256 state, so a resumed download neither re-reads nor
-//     re-downloads what it already has.
+//     several ranged connections, opened one after another while the hasher
+//     waits for bytes (a CPU-bound machine is not made to juggle connections
+//     that bring nothing); an in-order hasher digests the bytes as soon as
+//     they are contiguous, taking buffers straight from the connection that
+//     is at the hashing frontier and reading the rest back from the page
+//     cache, so a finished file needs no second read. The bytes at the
+//     frontier are written with O_DIRECT where the file system allows it:
+//     they skip the copy into the page cache, which on a fast link can cost
+//     as much CPU as the sha256. A sidecar (DEST.partial.json) records the
+//     written ranges and the serialised sha256 state, so a resumed download
+//     neither re-reads nor re-downloads what it already has.
 //   - Verify trusts a file whose stat record (size, mtime, ctime, inode,
 //     device) is unchanged and re-hashes it otherwise.
 //   - Join keeps a relative path inside a models folder.

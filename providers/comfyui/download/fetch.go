@@ -22,8 +22,8 @@ import (
 
 // FetchOptions tune Fetch. The zero value is the default everywhere.
 type FetchOptions struct {
-	// Connections is the number of parallel ranged connections for large
-	// files (8 when 0).
+	// Connections is the most parallel ranged connections for large
+	// files (8 when 0); they are opened as they help (see RampEvery).
 	Connections int
 	// ParallelMin is the size from which a file is fetched in parallel
 	// (64 MiB when 0).
@@ -59,6 +59,15 @@ type FetchOptions struct {
 	// when 0; negative: never, leaving it all to the final fsync). Only
 	// for writes through the page cache (see Buffered).
 	WritebackEvery int64
+	// RampEvery is how often more parallel connections may be opened, up
+	// to Connections: one starts, and more follow each time the hasher sat
+	// idle for at least a third of the last interval (see ramp; 50 ms when
+	// 0; negative: open all at once). Connections add throughput only while something other than
+	// this machine limits each one (a CDN's per-connection cap, latency);
+	// when the local CPU is the limit (loopback, a LAN mirror on a small
+	// machine) they cost it: bytes ahead of the hashing frontier are
+	// copied into the page cache and read back.
+	RampEvery time.Duration
 	// Buffered turns off O_DIRECT: every write is copied into the page
 	// cache, as on file systems that refuse O_DIRECT (for measurements).
 	Buffered bool
@@ -89,6 +98,9 @@ func (o *FetchOptions) defaults(size int64) {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second
 	}
+	if o.RampEvery == 0 {
+		o.RampEvery = 50 * time.Millisecond
+	}
 	if o.WritebackEvery == 0 {
 		o.WritebackEvery = 32 << 20
 	}
@@ -113,8 +125,10 @@ type Result struct {
 	// HashedFromMemory and HashedFromFile split the digested bytes by
 	// where the hasher took them from.
 	HashedFromMemory, HashedFromFile int64
-	// Parallel is true when ranged connections ran in parallel.
-	Parallel bool
+	// Parallel is true when the file was fetched in ranged chunks, by up
+	// to Connections connections; Connections is how many were opened.
+	Parallel    bool
+	Connections int
 	// DirectBytes were written with O_DIRECT (past the page cache); the
 	// rest of the downloaded bytes went through it.
 	DirectBytes int64
@@ -237,6 +251,7 @@ type fetcher struct {
 	downloaded, discarded atomic.Int64
 	requests              atomic.Int64
 	directBytes           atomic.Int64
+	opened                atomic.Int64 // parallel connections opened
 }
 
 // local reports whether the source is a local file (a file: URL).
@@ -380,7 +395,7 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 	return &Result{
 		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
 		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
-		Parallel: fx.parallel, DirectBytes: fx.directBytes.Load(), HashTail: hashTail, Sync: time.Since(synced),
+		Parallel: fx.parallel, Connections: int(fx.opened.Load()), DirectBytes: fx.directBytes.Load(), HashTail: hashTail, Sync: time.Since(synced),
 	}, nil
 }
 
@@ -389,6 +404,7 @@ func (fx *fetcher) download(ctx context.Context) error {
 	if fx.size < 0 {
 		// Unknown size: one stream to the end, starting after any prefix.
 		bp := bufPool.Get().(*[]byte)
+		fx.opened.Store(1)
 		return fx.fetchSpan(ctx, span{fx.written.prefix(), -1}, &bp)
 	}
 	fx.mu.Lock()
@@ -403,8 +419,10 @@ func (fx *fetcher) download(ctx context.Context) error {
 		conns = min(fx.o.Connections, len(chunks))
 	}
 	next := make(chan span)
+	fed := make(chan struct{}) // closed once every chunk is taken
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		defer close(fed)
 		defer close(next)
 		for _, ch := range chunks {
 			select {
@@ -415,7 +433,7 @@ func (fx *fetcher) download(ctx context.Context) error {
 		}
 		return nil
 	})
-	for range conns {
+	connect := func() {
 		g.Go(func() error {
 			bp := bufPool.Get().(*[]byte)
 			for ch := range next {
@@ -426,7 +444,58 @@ func (fx *fetcher) download(ctx context.Context) error {
 			return nil
 		})
 	}
+	if fx.o.RampEvery < 0 {
+		for range conns {
+			connect()
+		}
+		fx.opened.Store(int64(conns))
+		return g.Wait()
+	}
+	connect()
+	fx.opened.Store(1)
+	if conns > 1 {
+		g.Go(func() error {
+			fx.ramp(gctx, fed, conns-1, connect)
+			return nil
+		})
+	}
 	return g.Wait()
+}
+
+// ramp opens up to more connections after each RampEvery in which the hasher
+// was idle for at least a third of the time (one more; as many more as are
+// open when it was idle two thirds of the time): then the bytes arrive slower
+// than this machine can take them, and another connection can help. While
+// the hasher is kept busy, another connection would only take CPU from it.
+func (fx *fetcher) ramp(ctx context.Context, fed <-chan struct{}, more int, connect func()) {
+	t := time.NewTicker(fx.o.RampEvery)
+	defer t.Stop()
+	last, lastIdle := time.Now(), fx.h.idleTime()
+	for more > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-fed:
+			return
+		case now := <-t.C:
+			idle := fx.h.idleTime()
+			add := 0
+			switch d := 3 * (idle - lastIdle); {
+			case d >= 2*now.Sub(last):
+				// Mostly idle: double, so that a per-connection cap
+				// is out of the way in a few intervals.
+				add = min(int(fx.opened.Load()), more)
+			case d >= now.Sub(last):
+				add = 1
+			}
+			for range add {
+				connect()
+			}
+			fx.opened.Add(int64(add))
+			more -= add
+			last, lastIdle = now, idle
+		}
+	}
 }
 
 // minChunk is the size below which planChunks does not shrink chunks.

@@ -70,6 +70,10 @@ type orderedHasher struct {
 	snap         hashSnapshot
 	snapAt       time.Time
 	every        time.Duration
+	// idle is the time run has waited for bytes, not counting the wait in
+	// progress since idleSince (zero while digesting).
+	idle      time.Duration
+	idleSince time.Time
 
 	d        hash.Hash   // touched only by run
 	readBufs chan []byte // read-back blocks, created on first use
@@ -167,8 +171,13 @@ func (h *orderedHasher) run() {
 	defer close(h.stopped)
 	for {
 		h.mu.Lock()
-		for len(h.queue) == 0 && !h.closed {
-			h.cond.Wait()
+		if len(h.queue) == 0 && !h.closed {
+			h.idleSince = time.Now()
+			for len(h.queue) == 0 && !h.closed {
+				h.cond.Wait()
+			}
+			h.idle += time.Since(h.idleSince)
+			h.idleSince = time.Time{}
 		}
 		if len(h.queue) == 0 {
 			h.mu.Unlock()
@@ -307,6 +316,16 @@ func (h *orderedHasher) close() {
 		h.snapshotLocked()
 	}
 	h.mu.Unlock()
+}
+
+// idleTime returns how long the hasher has waited for bytes so far.
+func (h *orderedHasher) idleTime() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.idleSince.IsZero() {
+		return h.idle
+	}
+	return h.idle + time.Since(h.idleSince)
 }
 
 // progress returns the bytes digested.
