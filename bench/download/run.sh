@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download benchmarks for issue 4 (see bench/download/README in the report):
 #   1. a 2 GB file from a loopback server: sdform's engine (download+verify,
-#      one pass) with 1 and 8 connections against `curl -o f && sha256sum f`,
+#      one pass) with 1, 2 and 8 connections (at most: see RampEvery) against `curl -o f && sha256sum f`,
 #      and the server's own loopback limit (`curl -o /dev/null`);
 #   2. a server capping each connection at 50 MB/s: 8 connections vs 1;
 #   3. the no-op plan of a comfyui_model with a 14 GB (sparse) verified file.
@@ -83,19 +83,26 @@ for i in $(seq "$REPS"); do
 	rm -f "$WORK/curl.bin"
 	echo "baseline       curl -o f && sha256sum f      run $i: $(calc "$t2 - $t0")s (curl $(calc "$t1 - $t0")s + sha256sum $(calc "$t2 - $t1")s)"
 done
-for conns in 1 8; do
+for conns in 1 2 8; do
 	for i in $(seq "$REPS"); do
 		echo -n "sdform engine  connections=$conns               run $i: "
 		"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections "$conns" -dest "$WORK/sdform.bin"
 		rm -f "$WORK/sdform.bin"
 	done
 done
-echo -n "sdform engine  connections=8, hash read back only    : "
-"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections 8 -handover -1 -dest "$WORK/sdform.bin"
-rm -f "$WORK/sdform.bin"
-echo -n "sdform engine  connections=1, no early writeback  : "
-"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections 1 -writeback -1 -dest "$WORK/sdform.bin"
-rm -f "$WORK/sdform.bin"
+# The same engine with parts of it turned off, to show what each is worth:
+# connections opened all at once instead of as they help, no O_DIRECT
+# (every byte copied into the page cache), no hand-over to the hasher (every
+# byte read back), no early writeback.
+for variant in "8|-ramp=-1s|all opened at once" "8|-ramp=-1s -buffered|all at once, no O_DIRECT" \
+	"1|-buffered|no O_DIRECT" "8|-ramp=-1s -buffered -handover -1|all at once, no O_DIRECT, hash read back only" \
+	"1|-buffered -writeback -1|no O_DIRECT, no early writeback"; do
+	IFS='|' read -r conns flags what <<<"$variant"
+	echo -n "sdform engine  connections=$conns, $what: "
+	# shellcheck disable=SC2086 # flags are words
+	"$WORK/fetch" -url "$URL" -sha256 "$SHA" -connections "$conns" $flags -dest "$WORK/sdform.bin"
+	rm -f "$WORK/sdform.bin"
+done
 
 echo "== 2. ${CAP_MB} MB from a server capping each connection at 50 MB/s"
 head -c "$((CAP_MB * 1000 * 1000))" "$WORK/big.bin" >"$WORK/cap.bin"
@@ -103,9 +110,11 @@ rm -f "$WORK/big.bin"
 CAPSHA=$(sha256sum "$WORK/cap.bin" | cut -d' ' -f1)
 start_server "$WORK/cap.bin" "$CAP_RATE" "$WORK/addr2"
 CAPURL="http://$(cat "$WORK/addr2")/cap.bin"
-for conns in 1 8; do
-	echo -n "capped         connections=$conns: "
-	"$WORK/fetch" -url "$CAPURL" -sha256 "$CAPSHA" -connections "$conns" -dest "$WORK/capped.bin"
+for spec in "1|" "8|" "8|-ramp=-1s"; do
+	IFS='|' read -r conns flags <<<"$spec"
+	echo -n "capped         connections=$conns $flags: "
+	# shellcheck disable=SC2086 # flags are words
+	"$WORK/fetch" -url "$CAPURL" -sha256 "$CAPSHA" -connections "$conns" $flags -dest "$WORK/capped.bin"
 	rm -f "$WORK/capped.bin"
 done
 
