@@ -70,8 +70,8 @@ func main() {
 		log.Fatal(err)
 	}
 	took := time.Since(start)
-	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_tail=%.3fs sync=%.3fs parallel=%v opened=%d requests=%d direct=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
-		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Connections, res.Requests, res.DirectBytes,
+	fmt.Printf("connections=%d bytes=%d seconds=%.3f MB/s=%.1f hash_idle=%.3fs hash_tail=%.3fs sync=%.3fs parallel=%v opened=%d requests=%d direct=%d hashed_from_memory=%d hashed_from_file=%d sha256=%s\n",
+		*conns, res.Size, took.Seconds(), float64(res.Size)/took.Seconds()/1e6, res.HashIdle.Seconds(), res.HashTail.Seconds(), res.Sync.Seconds(), res.Parallel, res.Connections, res.Requests, res.DirectBytes,
 		res.HashedFromMemory, res.HashedFromFile, res.SHA256)
 }
 

@@ -132,10 +132,12 @@ type Result struct {
 	// DirectBytes were written with O_DIRECT (past the page cache); the
 	// rest of the downloaded bytes went through it.
 	DirectBytes int64
-	// HashTail is how long the hasher needed after the last byte arrived;
+	// HashIdle is how long the hasher waited for bytes: near zero, the
+	// hashing core was the limit; HashTail how long it needed after the
+	// last byte arrived;
 	// Sync the time spent making the file durable (fsync of file and
 	// directory) before it became dest.
-	HashTail, Sync time.Duration
+	HashIdle, HashTail, Sync time.Duration
 }
 
 var (
@@ -395,7 +397,7 @@ func (fx *fetcher) run(ctx context.Context) (*Result, error) {
 	return &Result{
 		Size: total, SHA256: sum, Resumed: fx.resumed, Downloaded: fx.downloaded.Load() + fx.discarded.Load(),
 		Requests: fx.requests.Load(), HashedFromMemory: h.fromMem, HashedFromFile: h.fromFile,
-		Parallel: fx.parallel, Connections: int(fx.opened.Load()), DirectBytes: fx.directBytes.Load(), HashTail: hashTail, Sync: time.Since(synced),
+		Parallel: fx.parallel, Connections: int(fx.opened.Load()), DirectBytes: fx.directBytes.Load(), HashIdle: h.idleTime(), HashTail: hashTail, Sync: time.Since(synced),
 	}, nil
 }
 
