@@ -74,7 +74,7 @@ var providerSchema = &providers.Schema{
 		"hf_endpoint": {Type: cty.String, Optional: true,
 			Description: "Hugging Face endpoint or mirror; HF_ENDPOINT from the environment, else https://huggingface.co."},
 		"connections": {Type: cty.Number, Optional: true,
-			Description: "Parallel ranged connections per large file (default 8)."},
+			Description: "Most parallel ranged connections per large file (default 8): one opens first and more join while the hash keeps up, so a fast local server is read on one and a server capped per connection on all 8."},
 	},
 }
 
