@@ -1,4 +1,8 @@
-// Command sdform is the command-line interface: one file per subcommand,
+// Command sdform plans and applies GPU image pipelines declared in
+// .sdf.hcl files: images built with BuildKit, weight files, and the tests
+// that accept them. Run `sdform -h` for the commands.
+//
+// The package is the command-line interface only: one file per subcommand,
 // each parsing its flags (github.com/spf13/pflag) into a plain struct and
 // calling lang, planner and internal/view.
 //

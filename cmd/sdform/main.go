@@ -1,6 +1,3 @@
-// Command sdform plans and applies GPU image pipelines declared in
-// .sdf.hcl files: images built with BuildKit, weight files, and the tests
-// that accept them. Run `sdform -h` for the commands.
 package main
 
 import (
