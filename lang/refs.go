@@ -211,7 +211,7 @@ func (c *Config) CheckReferences(refs []Reference) hcl.Diagnostics {
 
 func (c *Config) checkReference(ref Reference) *hcl.Diagnostic {
 	undeclared := func(summary, detail string, candidates []string, given string) *hcl.Diagnostic {
-		if s := suggest(given, candidates); s != "" {
+		if s := Suggest(given, candidates); s != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", s)
 		}
 		return &hcl.Diagnostic{
@@ -289,10 +289,11 @@ func prefixed(prefix string, names []string) []string {
 	return names
 }
 
-// suggest returns the candidate closest to given, if any is close enough to
-// be a likely typo; ties go to the lexically first candidate so that the
-// answer does not depend on map order.
-func suggest(given string, candidates []string) string {
+// Suggest returns the candidate closest to given, if any is close enough to
+// be a likely typo, for "Did you mean …?" in diagnostics; ties go to the
+// lexically first candidate so that the answer does not depend on map
+// order. It sorts candidates in place.
+func Suggest(given string, candidates []string) string {
 	sort.Strings(candidates)
 	best, bestDist := "", 3 // hcl's threshold: a distance under 3
 	for _, c := range candidates {

@@ -352,7 +352,7 @@ func (c *Config) readVarFile(path string, chosen map[string]rawValue) hcl.Diagno
 // does not declare.
 func (c *Config) undeclaredVar(name, source string, rng *hcl.Range) *hcl.Diagnostic {
 	detail := fmt.Sprintf("A value for variable %q is set by %s, but the configuration declares no variable %q.", name, source, name)
-	if s := suggest(name, keys(c.Variables)); s != "" {
+	if s := Suggest(name, keys(c.Variables)); s != "" {
 		detail += fmt.Sprintf(" Did you mean %q?", s)
 	} else {
 		detail += fmt.Sprintf(" Declare it with a variable %q {} block, or remove the value.", name)

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
@@ -117,7 +115,7 @@ func (c *Context) provider(name string) (*providerInst, error) {
 		return pi, nil
 	}
 	if c.reg == nil {
-		return nil, fmt.Errorf("no provider registry")
+		return nil, errors.New("no provider registry")
 	}
 	f, err := c.reg.Factory(name)
 	if err != nil {
@@ -152,7 +150,7 @@ func (c *Context) typeSchema(r *lang.Resource) (*providerInst, *providers.Schema
 			known = strings.Join(c.reg.Names(), ", ")
 		}
 		detail := fmt.Sprintf("There is no provider %q for the type %s (a type's provider is the part of its name before the first underscore); known providers: %s.", name, typ, known)
-		if sug := closest(typ, c.allTypes(r.Addr.Mode)); sug != "" {
+		if sug := lang.Suggest(typ, c.allTypes(r.Addr.Mode)); sug != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", sug)
 		}
 		return nil, nil, hcl.Diagnostics{{
@@ -171,7 +169,7 @@ func (c *Context) typeSchema(r *lang.Resource) (*providerInst, *providers.Schema
 	s := types[typ]
 	if s == nil {
 		detail := fmt.Sprintf("The %s provider has no %s %s.", name, what, typ)
-		if sug := closest(typ, sortedKeys(types)); sug != "" {
+		if sug := lang.Suggest(typ, sortedKeys(types)); sug != "" {
 			detail += fmt.Sprintf(" Did you mean %s?", sug)
 		} else if len(types) > 0 {
 			detail += fmt.Sprintf(" It has: %s.", strings.Join(sortedKeys(types), ", "))
@@ -208,19 +206,8 @@ func (c *Context) allTypes(mode lang.Mode) []string {
 	return out
 }
 
-func closest(given string, candidates []string) string {
-	sort.Strings(candidates)
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if d := levenshtein.Distance(given, c, nil); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
 // decodeProvider decodes a provider block (or nothing) with the provider's
-// schema in scope s.
+// schema in ectx.
 func decodeProvider(pi *providerInst, pb *lang.ProviderBlock, ectx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	var body hcl.Body = hcl.EmptyBody()
 	if pb != nil {
