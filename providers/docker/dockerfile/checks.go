@@ -193,28 +193,18 @@ func (f *parsedFile) stageVars(meta map[string]string) (args, envs map[string]ma
 
 // checkArgs reports build args no ARG declares (the build would ignore
 // them) and ARGs without a default that the build does not set.
+// Without the build args' names (in.ArgNamesUnknown) there is nothing to
+// check.
 func (f *parsedFile) checkArgs(in Input, meta map[string]string, reach map[int]bool) []Finding {
+	if in.ArgNamesUnknown {
+		return nil
+	}
 	var out []Finding
+	names := f.declaredArgs()
 	declared := map[string]bool{}
-	for _, cmd := range f.metaArgs {
-		for _, kv := range cmd.Args {
-			declared[kv.Key] = true
-		}
+	for _, k := range names {
+		declared[k] = true
 	}
-	for _, st := range f.stages {
-		for _, cmd := range st.Commands {
-			if c, ok := cmd.(*instructions.ArgCommand); ok {
-				for _, kv := range c.Args {
-					declared[kv.Key] = true
-				}
-			}
-		}
-	}
-	names := make([]string, 0, len(declared))
-	for k := range declared {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	for _, k := range sortedKeys(in.BuildArgs) {
 		if declared[k] || isPredefined(k) {
 			continue
@@ -266,6 +256,27 @@ func (f *parsedFile) checkArgs(in Input, meta map[string]string, reach map[int]b
 	return out
 }
 
+// declaredArgs returns the names every ARG instruction declares, global or
+// in a stage, sorted.
+func (f *parsedFile) declaredArgs() []string {
+	declared := map[string]bool{}
+	for _, cmd := range f.metaArgs {
+		for _, kv := range cmd.Args {
+			declared[kv.Key] = true
+		}
+	}
+	for _, st := range f.stages {
+		for _, cmd := range st.Commands {
+			if c, ok := cmd.(*instructions.ArgCommand); ok {
+				for _, kv := range c.Args {
+					declared[kv.Key] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(declared)
+}
+
 func didYouMean(k string, names []string) string {
 	for _, n := range names {
 		if strings.EqualFold(n, k) {
@@ -290,9 +301,16 @@ func looksSecret(name string) bool {
 
 // checkSecrets flags secrets passed as build args (they end up in the
 // image's history) and secret mounts the build does not provide.
+// The first needs the build args' names, the second the secrets' ids; each
+// is skipped when they are not known (Input.ArgNamesUnknown,
+// Input.SecretIDsUnknown).
 func (f *parsedFile) checkSecrets(in Input, reach map[int]bool) []Finding {
 	var out []Finding
-	for _, k := range sortedKeys(in.BuildArgs) {
+	argNames := sortedKeys(in.BuildArgs)
+	if in.ArgNamesUnknown {
+		argNames = nil
+	}
+	for _, k := range argNames {
 		v := in.BuildArgs[k]
 		id := strings.ToLower(k)
 		switch {
@@ -305,7 +323,7 @@ func (f *parsedFile) checkSecrets(in Input, reach map[int]bool) []Finding {
 		}
 	}
 	for i, st := range f.stages {
-		if !reach[i] {
+		if !reach[i] || in.SecretIDsUnknown {
 			continue
 		}
 		for _, cmd := range st.Commands {

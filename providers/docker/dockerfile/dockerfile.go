@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -41,6 +42,21 @@ type Input struct {
 	// history) and masked in texts; they never enter a key, a finding or a
 	// file.
 	SecretValues []string
+	// UnknownArgs are build args the configuration sets to values not
+	// known yet (sdform validate evaluates variables as unknown). Lint
+	// checks the Dockerfile with each of a few stand-in values for them
+	// and keeps only the findings every stand-in gives, so that no finding
+	// rests on a value it does not have; their names are checked as any
+	// build arg's. Analyze and Keys ignore the field.
+	UnknownArgs []string
+	// ArgNamesUnknown says the build args themselves are not known yet
+	// (the whole map comes from a variable): Lint skips the checks of
+	// their names (undeclared build args, ARGs without a value, args that
+	// look like secrets) and treats every declared ARG as possibly set.
+	ArgNamesUnknown bool
+	// SecretIDsUnknown says the secrets passed are not known yet: Lint
+	// skips the checks of secret mounts.
+	SecretIDsUnknown bool
 	// NamedContexts maps a named build context (--build-context NAME=DIR)
 	// to its local directory.
 	NamedContexts map[string]string
@@ -172,13 +188,78 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 // (sdform validate): BuildKit's parse and lint, the build-arg and secret
 // checks, and whether each COPY and ADD source exists in its context, but no
 // context file is read or hashed and in.PriorKeys and in.CacheDir are not
-// used. Result.Prediction is nil.
+// used. Result.Prediction is nil. With in.UnknownArgs or in.ArgNamesUnknown
+// it reports only the findings that do not depend on the unknown values
+// (see Input.UnknownArgs), and Result.Images and Result.ImageConfig are
+// empty: they depend on them.
 func Lint(ctx context.Context, in Input) (*Result, error) {
+	if len(in.UnknownArgs) > 0 || in.ArgNamesUnknown {
+		return lintUnknown(ctx, in)
+	}
 	a, err := analyze(ctx, in, true)
 	if err != nil {
 		return nil, err
 	}
 	return a.result, nil
+}
+
+// standIns are the values an unknown build arg takes in turn: empty, a
+// plain word and an absolute path differ in what BuildKit makes of them (a
+// blank FROM, a relative WORKDIR, an image name), so a finding all three
+// give does not come from the value.
+var standIns = []string{"", "sdform-unknown", "/sdform-unknown"}
+
+// lintUnknown lints once per stand-in value of the unknown build args (and,
+// when the names are unknown, once with none set) and keeps the findings
+// every run gives, word for word: one that names a stand-in, or that only
+// some values give, depends on what validate does not know.
+func lintUnknown(ctx context.Context, in Input) (*Result, error) {
+	unknown := slices.Clone(in.UnknownArgs)
+	if in.ArgNamesUnknown {
+		pf, err := parseFile(in.Dockerfile)
+		if err != nil {
+			// A parse error names no build arg's value: report it.
+			a, err := analyze(ctx, in, true)
+			if err != nil {
+				return nil, err
+			}
+			return a.result, nil
+		}
+		unknown = append(unknown, pf.declaredArgs()...)
+	}
+	var variants []map[string]string
+	if in.ArgNamesUnknown {
+		variants = append(variants, maps.Clone(in.BuildArgs))
+	}
+	for _, v := range standIns {
+		args := maps.Clone(in.BuildArgs)
+		if args == nil {
+			args = map[string]string{}
+		}
+		for _, k := range unknown {
+			args[k] = v
+		}
+		variants = append(variants, args)
+	}
+	var kept []Finding
+	for i, args := range variants {
+		run := in
+		run.BuildArgs = args
+		a, err := analyze(ctx, run, true)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			kept = a.result.Findings
+			continue
+		}
+		seen := map[Finding]bool{}
+		for _, f := range a.result.Findings {
+			seen[f] = true
+		}
+		kept = slices.DeleteFunc(kept, func(f Finding) bool { return !seen[f] })
+	}
+	return &Result{Findings: kept}, nil
 }
 
 // Keys returns the keys to record after a successful build of in (into
