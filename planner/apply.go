@@ -153,7 +153,6 @@ type applier struct {
 	// cause maps a failed or skipped key to the address whose failure
 	// made it so.
 	cause   map[string]string
-	kinds   map[string]plan.Action
 	stopped bool // persist failed: start nothing new
 	diags   hcl.Diagnostics
 }

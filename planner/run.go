@@ -111,11 +111,7 @@ func (c *Context) newRun(st *state.File, opts plan.Options, validate bool) (*run
 
 // keys lists what the walk visits: the graph's nodes and the orphans.
 func (r *run) keys() []string {
-	keys := r.g.Nodes()
-	for _, k := range sortedKeys(r.orphans) {
-		keys = append(keys, k)
-	}
-	return keys
+	return append(r.g.Nodes(), sortedKeys(r.orphans)...)
 }
 
 // deps returns what a key waits for in a plan walk. An orphan waits for its

@@ -303,7 +303,7 @@ func (d *valueDecoder) sequence(arr []any, ty cty.Type, path cty.Path) (cty.Valu
 	}
 	vals := make([]cty.Value, len(arr))
 	for i, ej := range arr {
-		ety := cty.NilType
+		var ety cty.Type
 		if etys != nil {
 			ety = etys[i]
 		} else {

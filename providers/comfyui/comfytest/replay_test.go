@@ -285,7 +285,7 @@ func TestTranscriptReplay(t *testing.T) {
 		}
 		r.check("object_info_samples."+node, map[string]any{node: info}, decode(t, b))
 	}
-	st, _, b = r.do("GET", "/queue", nil)
+	_, _, b = r.do("GET", "/queue", nil)
 	r.check("queue_empty", want["queue_empty"], decode(t, b))
 
 	// The transcript keeps answers, not request bodies; these are the
@@ -352,7 +352,7 @@ func TestTranscriptReplay(t *testing.T) {
 	for i, id := range ids {
 		r.check("history_all."+id, want["history_all"].(map[string]any)[id], hist[gotIDs[i]])
 	}
-	st, _, b = r.do("GET", "/queue", nil)
+	_, _, b = r.do("GET", "/queue", nil)
 	r.check("queue_after", want["queue_after"], decode(t, b))
 
 	for i, v := range want["view"].([]any) {

@@ -327,10 +327,3 @@ func (h *orderedHasher) idleTime() time.Duration {
 	}
 	return h.idle + time.Since(h.idleSince)
 }
-
-// progress returns the bytes digested.
-func (h *orderedHasher) progress() int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.hashed
-}
