@@ -2,6 +2,7 @@ package docker
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -91,15 +92,23 @@ type imageConfig struct {
 	// and not reported as forgotten by the Dockerfile checks.
 	UnsetSecrets []string
 	Contexts     map[string]string // name → absolute directory
-	Tags         []string
-	Labels       map[string]string
-	CacheFrom    []string
-	CacheTo      []string
-	Push         bool
-	NoCache      bool
-	Timeout      time.Duration
-	MaxSize      int64
-	MaxSizeText  string
+	// UnknownArgs and UnknownSecrets are the names set to values not known
+	// yet (validate evaluates variables as unknown); ArgsUnknown and
+	// SecretsUnknown say the whole map is. Args and Secrets hold only the
+	// known values. All are empty once the config is wholly known (plan).
+	UnknownArgs    []string
+	UnknownSecrets []string
+	ArgsUnknown    bool
+	SecretsUnknown bool
+	Tags           []string
+	Labels         map[string]string
+	CacheFrom      []string
+	CacheTo        []string
+	Push           bool
+	NoCache        bool
+	Timeout        time.Duration
+	MaxSize        int64
+	MaxSizeText    string
 	// FallbackArgs is nil without a fallback block.
 	FallbackArgs map[string]string
 }
@@ -117,8 +126,8 @@ func (c *imageConfig) withArgs(over map[string]string) *imageConfig {
 	return &cp
 }
 
-// decodeImage reads a wholly known docker_image value. Relative paths
-// resolve against dir.
+// decodeImage reads a docker_image value. Unknown values (validate) are
+// left out and their names noted. Relative paths resolve against dir.
 func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) {
 	var diags providers.Diagnostics
 	v, _ = v.UnmarkDeep()
@@ -129,6 +138,8 @@ func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) 
 		Push: getBool(v, "push"), NoCache: getBool(v, "no_cache"),
 		UnsetSecrets: nullKeys(v, "secrets"),
 	}
+	c.UnknownArgs, c.ArgsUnknown = unknownKeys(v, "args")
+	c.UnknownSecrets, c.SecretsUnknown = unknownKeys(v, "secrets")
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return filepath.Clean(p)
@@ -173,8 +184,9 @@ func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) 
 			}
 		}
 	}
-	for name := range c.Secrets {
-		if _, ok := c.Args[name]; ok {
+	argNames := append(sortedKeys(c.Args), c.UnknownArgs...)
+	for _, name := range append(sortedKeys(c.Secrets), c.UnknownSecrets...) {
+		if slices.Contains(argNames, name) {
 			diags = diags.Errorf(cty.GetAttrPath("args").Index(cty.StringVal(name)), "Secret passed as a build argument",
 				"%q is both a secret and a build argument. Build arguments are stored in the image's history; read the secret with RUN --mount=type=secret,id=%s instead.", name, name)
 		}
@@ -255,6 +267,29 @@ func nullKeys(v cty.Value, name string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// unknownKeys returns the keys of map attribute name whose values are not
+// known yet, and whether the map itself is not (then no key is known).
+func unknownKeys(v cty.Value, name string) (keys []string, whole bool) {
+	if !v.Type().HasAttribute(name) {
+		return nil, false
+	}
+	a := v.GetAttr(name)
+	if !a.IsKnown() {
+		return nil, true
+	}
+	if a.IsNull() {
+		return nil, false
+	}
+	for it := a.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if !e.IsKnown() {
+			keys = append(keys, k.AsString())
+		}
+	}
+	sort.Strings(keys)
+	return keys, false
 }
 
 // sortedKeys returns m's keys in order, for stable output and digests.

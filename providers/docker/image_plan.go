@@ -21,8 +21,10 @@ type imageType struct {
 // findings are not shown twice.
 func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest) providers.ValidateResponse {
 	cfg, diags := decodeImage(req.Config, t.p.env.ConfigDir)
-	if req.Config.IsWhollyKnown() && !diags.HasErrors() {
+	if lintable(req.Config) && !diags.HasErrors() {
 		// Lint, not predict: plan hashes the context once, after this.
+		// Args and secrets whose values are not known yet (variables in
+		// validate) are checked by name only; see dockerfile.Lint.
 		diags = append(diags, t.p.lint(ctx, cfg).Diagnostics...)
 	}
 	for i, tag := range cfg.Tags {
@@ -31,6 +33,28 @@ func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest)
 		}
 	}
 	return providers.ValidateResponse{Diagnostics: diags}
+}
+
+// lintAttrs are the docker_image attributes the Dockerfile checks cannot do
+// without: which file, which context, which stage, which platform.
+var lintAttrs = []string{"context", "dockerfile", "target", "platform", "contexts"}
+
+// lintable reports whether the Dockerfile checks can run on config: the
+// attributes they need are known. Unknown args and secrets are not in the
+// way (their names are known, or the checks of names are skipped).
+func lintable(config cty.Value) bool {
+	if config.IsWhollyKnown() {
+		return true
+	}
+	if !config.IsKnown() || config.IsNull() {
+		return false
+	}
+	for _, name := range lintAttrs {
+		if config.Type().HasAttribute(name) && !config.GetAttr(name).IsWhollyKnown() {
+			return false
+		}
+	}
+	return true
 }
 
 // plan predicts the build and decides between no change, an in-place

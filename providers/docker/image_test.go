@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +256,115 @@ func TestCapabilityDiags(t *testing.T) {
 			}
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("diagnostics = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Validate evaluates variables as unknown. The Dockerfile checks still run
+// when the file and context are known: by name for args and secrets whose
+// values are not, and skipping only what needs the values.
+func TestValidateUnknownValues(t *testing.T) {
+	unknown := cty.UnknownVal(cty.String)
+	const good = "FROM busybox\nARG USED\nRUN echo $USED\n"
+	tests := map[string]struct {
+		dockerfile string
+		given      map[string]cty.Value
+		// want are "Summary@file:line" (line 0: on an attribute) the
+		// diagnostics must include; not are summaries they must not.
+		want []string
+		not  []string
+		// fails: validate must report an error.
+		fails bool
+	}{
+		"syntax error with an unknown arg value": {
+			dockerfile: "FROM busybox\nARG USED\nRUN echo $USED\nFROMX nope\n",
+			given:      map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"USED": unknown})},
+			want:       []string{"Dockerfile error@Dockerfile:4"},
+			fails:      true,
+		},
+		"undeclared arg with an unknown value": {
+			dockerfile: good,
+			given:      map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"USED": unknown, "FLAVR": unknown})},
+			want:       []string{"Undeclared build arg FLAVR@:0"},
+			not:        []string{"ARG USED has no value"},
+			fails:      true,
+		},
+		"lint finding beside a known arg": {
+			dockerfile: "FROM busybox as base\nARG USED\nARG OTHER\nRUN echo $USED $OTHER\n",
+			given:      map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"USED": unknown, "OTHER": cty.StringVal("1")})},
+			want:       []string{"The 'as' keyword should match the case of the 'from' keyword@Dockerfile:1"},
+			not:        []string{"ARG USED has no value", "ARG OTHER has no value"},
+		},
+		"base image from an unknown arg": {
+			dockerfile: "ARG BASE\nFROM ${BASE}\nRUN true\n",
+			given:      map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"BASE": unknown})},
+			not:        []string{"Dockerfile error", "ARG BASE has no value"},
+		},
+		"whole args map unknown": {
+			dockerfile: "FROM busybox\nARG USED\nMAINTAINER me\nRUN echo $USED\n",
+			given:      map[string]cty.Value{"args": cty.UnknownVal(cty.Map(cty.String))},
+			want:       []string{"The MAINTAINER instruction is deprecated, use a label instead to define an image author@Dockerfile:3"},
+			not:        []string{"ARG USED has no value"},
+		},
+		"secret with an unknown value": {
+			dockerfile: "FROM busybox\nRUN --mount=type=secret,id=tok,required=true true\nRUN --mount=type=secret,id=other,required=true true\n",
+			given:      map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"tok": unknown})},
+			want:       []string{"Secret other not passed@Dockerfile:3"},
+			not:        []string{"Secret tok not passed"},
+			fails:      true,
+		},
+		"whole secrets map unknown": {
+			dockerfile: "FROM busybox\nRUN --mount=type=secret,id=tok,required=true true\n",
+			given:      map[string]cty.Value{"secrets": cty.UnknownVal(cty.Map(cty.String))},
+			not:        []string{"Secret tok not passed"},
+		},
+		"secret and arg of one name, values unknown": {
+			dockerfile: "FROM busybox\nARG tok\nRUN echo $tok\n",
+			given: map[string]cty.Value{
+				"args":    cty.MapVal(map[string]cty.Value{"tok": unknown}),
+				"secrets": cty.MapVal(map[string]cty.Value{"tok": unknown}),
+			},
+			want:  []string{"Secret passed as a build argument@:0"},
+			fails: true,
+		},
+		// Without the file, nothing is checked, not even a broken one.
+		"dockerfile unknown": {
+			dockerfile: "FROMX nope\n",
+			given:      map[string]cty.Value{"dockerfile": unknown},
+			not:        []string{"Dockerfile error", "Unreadable Dockerfile"},
+		},
+		"valid": {
+			dockerfile: good,
+			given:      map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"USED": unknown})},
+			not:        []string{"ARG USED has no value", "Dockerfile error", "Undeclared build arg USED"},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil, map[string]string{"Dockerfile": tt.dockerfile})
+			given := map[string]cty.Value{"context": cty.StringVal(h.dir), "tags": strs("x/y:dev")}
+			for k, v := range tt.given {
+				given[k] = v
+			}
+			resp := h.p.ValidateResource(t.Context(), providers.ValidateRequest{TypeName: "docker_image", Config: h.image(given)})
+			var got []string
+			for _, d := range resp.Diagnostics {
+				got = append(got, fmt.Sprintf("%s@%s:%d", d.Summary, d.File, d.Line))
+				if slices.Contains(tt.not, d.Summary) {
+					t.Errorf("validate reported %q: %s", d.Summary, d.Detail)
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("diagnostics %q lack %q", got, w)
+				}
+			}
+			if resp.Diagnostics.HasErrors() != tt.fails {
+				t.Errorf("HasErrors = %v, want %v: %q", resp.Diagnostics.HasErrors(), tt.fails, got)
+			}
+			if h.p.dialed {
+				t.Errorf("validate dialled the builder")
 			}
 		})
 	}

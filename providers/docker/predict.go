@@ -92,7 +92,11 @@ func (p *Provider) analysis(cfg *imageConfig, res dockerfile.BaseImageResolver, 
 		in.SecretIDs = append(in.SecretIDs, id)
 		in.SecretValues = append(in.SecretValues, cfg.Secrets[id])
 	}
+	// A secret whose value is not known yet is passed all the same; its
+	// value is compared with nothing.
+	in.SecretIDs = append(in.SecretIDs, cfg.UnknownSecrets...)
 	in.UnsetSecretIDs = cfg.UnsetSecrets
+	in.UnknownArgs, in.ArgNamesUnknown, in.SecretIDsUnknown = cfg.UnknownArgs, cfg.ArgsUnknown, cfg.SecretsUnknown
 	if p.env.DataDir != "" {
 		in.CacheDir = filepath.Join(p.env.DataDir, "cache", "docker-context")
 	}
