@@ -146,7 +146,7 @@ func hasMagic(ext string, data []byte) bool {
 func TestComfyUIContainer(t *testing.T) {
 	host := testenv.DockerHost(t)
 	base := testenv.DockerBaseImage(t)
-	dc, err := mobyclient.New(mobyclient.WithHost(host), mobyclient.WithAPIVersionNegotiation())
+	dc, err := mobyclient.New(mobyclient.WithHost(host))
 	if err != nil {
 		t.Fatal(err)
 	}

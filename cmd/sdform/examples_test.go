@@ -520,7 +520,7 @@ func TestQuickstartApply(t *testing.T) {
 	// its next run is still a no-op.
 	tag := "sdform-quickstart:test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	t.Setenv("SDF_VAR_tag", tag)
-	engine, err := mobyclient.New(mobyclient.WithHost(host), mobyclient.WithAPIVersionNegotiation())
+	engine, err := mobyclient.New(mobyclient.WithHost(host))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,6 +204,15 @@ func parseDotEnv(data []byte) map[string]string {
 	return env
 }
 
+// Patterns of names, compiled once: the characters compose drops from a
+// folder's name to make a project name, the characters that cannot stand in
+// an HCL identifier, and a map key that HCL reads without quotes.
+var (
+	composeProjectStrip = regexp.MustCompile(`[^a-z0-9_-]+`)
+	nonIdentChar        = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+	bareKey             = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+)
+
 // composeProject is the project name compose would use: the file's name
 // key, else the folder's name, lower-cased as compose does.
 func composeProject(root *yaml.Node, dir string) string {
@@ -211,7 +220,7 @@ func composeProject(root *yaml.Node, dir string) string {
 		return n.Value
 	}
 	name := strings.ToLower(filepath.Base(dir))
-	return regexp.MustCompile(`[^a-z0-9_-]+`).ReplaceAllString(name, "")
+	return composeProjectStrip.ReplaceAllString(name, "")
 }
 
 // service translates one service; it reports false when the service has
@@ -435,7 +444,7 @@ func (t *composeTranslation) buildSecrets(v *yaml.Node, res string, notes *[]str
 
 // resourceName turns a service name into a unique HCL identifier.
 func (t *composeTranslation) resourceName(service string) string {
-	n := regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(service, "_")
+	n := nonIdentChar.ReplaceAllString(service, "_")
 	if n == "" || !(n[0] == '_' || n[0] >= 'a' && n[0] <= 'z' || n[0] >= 'A' && n[0] <= 'Z') {
 		n = "_" + n
 	}
@@ -642,7 +651,7 @@ func hclString(s string) string { return `"` + escapeTemplate(s) + `"` }
 
 // hclKey writes a map key: bare when it is an identifier, else quoted.
 func hclKey(k string) string {
-	if regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`).MatchString(k) {
+	if bareKey.MatchString(k) {
 		return k
 	}
 	return hclString(k)

@@ -102,7 +102,7 @@ func rollbackBackends(t *testing.T, fn func(t *testing.T, be rollbackBackend)) {
 	})
 	t.Run("docker", func(t *testing.T) {
 		host := testenv.DockerHost(t)
-		c, err := mobyclient.New(mobyclient.WithHost(host), mobyclient.WithAPIVersionNegotiation())
+		c, err := mobyclient.New(mobyclient.WithHost(host))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,7 +105,7 @@ func TestFlashAttnFallback(t *testing.T) {
 			base := testenv.DockerBaseImage(t)
 			tag := "sdform-example/flash-attn:" + stamp
 			t.Cleanup(func() {
-				c, err := mobyclient.New(mobyclient.WithHost(host), mobyclient.WithAPIVersionNegotiation())
+				c, err := mobyclient.New(mobyclient.WithHost(host))
 				if err == nil {
 					c.ImageRemove(context.Background(), tag, mobyclient.ImageRemoveOptions{})
 					c.Close()
