@@ -78,7 +78,7 @@ func (s *Schema) ImpliedType() cty.Type { return hcldec.ImpliedType(s.DecoderSpe
 // with HCL's own diagnostics (unknown arguments with "did you mean", wrong
 // types, missing required arguments, all with source ranges). Computed-only
 // attributes are in the spec as optional so that they have a place in the
-// value; the engine rejects them when a user sets one (ReadOnlyAttributes).
+// value; the engine rejects them when a user sets one (see Attribute.ReadOnly).
 func (s *Schema) DecoderSpec() hcldec.Spec {
 	obj := hcldec.ObjectSpec{}
 	if s == nil {

@@ -62,11 +62,11 @@ type FetchOptions struct {
 	// RampEvery is how often more parallel connections may be opened, up
 	// to Connections: one starts, and more follow each time the hasher sat
 	// idle for at least a third of the last interval (see ramp; 50 ms when
-	// 0; negative: open all at once). Connections add throughput only while something other than
-	// this machine limits each one (a CDN's per-connection cap, latency);
-	// when the local CPU is the limit (loopback, a LAN mirror on a small
-	// machine) they cost it: bytes ahead of the hashing frontier are
-	// copied into the page cache and read back.
+	// 0; negative: open all at once). Connections add throughput only
+	// while something other than this machine limits each one (a CDN's
+	// per-connection cap, latency); when the local CPU is the limit
+	// (loopback, a LAN mirror on a small machine) they cost it: bytes ahead
+	// of the hashing frontier are copied into the page cache and read back.
 	RampEvery time.Duration
 	// Buffered turns off O_DIRECT: every write is copied into the page
 	// cache, as on file systems that refuse O_DIRECT (for measurements).
@@ -152,8 +152,11 @@ type diskError struct{ err error }
 func (e *diskError) Error() string { return e.err.Error() }
 func (e *diskError) Unwrap() error { return e.err }
 
-// PartialPath and SidecarPath name the files of an unfinished download.
+// PartialPath names the file an unfinished download of dest writes into.
 func PartialPath(dest string) string { return dest + ".partial" }
+
+// SidecarPath names the record beside PartialPath(dest) that lets a later
+// Fetch resume: the written ranges and the sha256 state so far.
 func SidecarPath(dest string) string { return dest + ".partial.json" }
 
 // Fetch downloads r into dest. Bytes go to dest.partial, resuming what an
