@@ -199,7 +199,7 @@ func renderChange(ew *errWriter, c *plan.Change, o Options) {
 }
 
 func renderDrift(ew *errWriter, dr *plan.Drift, o Options) {
-	mode, typ, name := splitAddress(dr.Address)
+	mode, typ, name := plan.SplitAddress(dr.Address)
 	action, what := plan.Update, "has changed"
 	if dr.After == cty.NilVal || (dr.After.IsKnown() && dr.After.IsNull()) {
 		action, what = plan.Delete, "has been deleted"
@@ -229,16 +229,6 @@ func blockLabel(mode, typ, name string) string {
 		return fmt.Sprintf("data %q %q", typ, name)
 	}
 	return fmt.Sprintf("%s %q", typ, name)
-}
-
-func splitAddress(addr string) (mode, typ, name string) {
-	mode = "managed"
-	rest := addr
-	if r, ok := strings.CutPrefix(addr, "data."); ok {
-		mode, rest = "data", r
-	}
-	typ, name, _ = strings.Cut(rest, ".")
-	return mode, typ, name
 }
 
 // attrLine is one changed attribute of a change's body.

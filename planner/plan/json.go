@@ -884,7 +884,7 @@ func NewJSONView(p *Plan) (*JSONView, error) {
 			action = Delete
 		}
 		rc := JSONResourceChange{Address: d.Address, Action: ActionString(action), Reason: d.Reason}
-		rc.Mode, rc.Type, rc.Name = splitAddress(d.Address)
+		rc.Mode, rc.Type, rc.Name = SplitAddress(d.Address)
 		var err error
 		if rc.Before, _, rc.BeforeSensitive, err = viewValue(d.Before, d.SensitivePaths); err != nil {
 			return nil, fmt.Errorf("render drift %s: %w", d.Address, err)
@@ -937,7 +937,10 @@ func OutputAction(o *Output) Action {
 	return NoOp
 }
 
-func splitAddress(addr string) (mode, typ, name string) {
+// SplitAddress splits "TYPE.NAME" or "data.TYPE.NAME" into its mode
+// ("managed" or "data", as Change.Mode), type and name, for values such as
+// Drift that carry only the address.
+func SplitAddress(addr string) (mode, typ, name string) {
 	mode = "managed"
 	rest := addr
 	if r, ok := strings.CutPrefix(addr, "data."); ok {
