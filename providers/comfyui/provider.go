@@ -2,7 +2,7 @@ package comfyui
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"math/big"
 	"net/url"
 	"os"
@@ -194,10 +194,9 @@ func (p *Provider) Close() error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("close comfyui provider: %v", errs)
-	}
-	return nil
+	// The engine adds "close provider comfyui: "; Join keeps each error
+	// wrapped and on a line of its own.
+	return errors.Join(errs...)
 }
 
 func (p *Provider) typeOf(name string) (resourceType, providers.Diagnostics) {
