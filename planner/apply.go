@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -171,7 +172,7 @@ func (a *applier) deps(key string) []string {
 			out = append(out, p)
 		}
 		for addr, other := range a.changes {
-			if isDelete(other) && addr != key && contains(other.Dependencies, key) {
+			if isDelete(other) && addr != key && slices.Contains(other.Dependencies, key) {
 				out = append(out, addr)
 			}
 		}
@@ -762,7 +763,7 @@ func (a *applier) testsFailing(key string) []string {
 	var out []string
 	for _, k := range r.g.order {
 		n := r.g.nodes[k]
-		if !contains(r.resourceDeps(k), key) {
+		if !slices.Contains(r.resourceDeps(k), key) {
 			continue
 		}
 		switch n.kind {

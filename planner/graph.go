@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -241,22 +242,13 @@ func (g *Graph) cycles() hcl.Diagnostics {
 	}
 	var diags hcl.Diagnostics
 	for _, scc := range sccs {
-		if len(scc) == 1 && !contains(g.nodes[scc[0]].deps, scc[0]) {
+		if len(scc) == 1 && !slices.Contains(g.nodes[scc[0]].deps, scc[0]) {
 			continue
 		}
 		diags = append(diags, g.cycleDiag(scc))
 	}
 	sort.SliceStable(diags, func(i, j int) bool { return rangeLess(*diags[i].Subject, *diags[j].Subject) })
 	return diags
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func rangeLess(a, b hcl.Range) bool {

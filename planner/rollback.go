@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -140,7 +141,7 @@ func (c *Context) rollbackOutputs(ctx context.Context, st *state.File, addr stri
 		if r.g.nodes[key] == nil {
 			continue
 		}
-		if contains(r.resourceDeps(key), addr) {
+		if slices.Contains(r.resourceDeps(key), addr) {
 			outs = append(outs, key)
 		}
 	}

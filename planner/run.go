@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -420,7 +421,7 @@ func (r *run) selectTargets() hcl.Diagnostics {
 				}
 			}
 			for _, rs := range r.st.Resources {
-				if !seen[rs.Address] && contains(rs.Dependencies, k) {
+				if !seen[rs.Address] && slices.Contains(rs.Dependencies, k) {
 					seen[rs.Address] = true
 					out = append(out, rs.Address)
 					visit(rs.Address)

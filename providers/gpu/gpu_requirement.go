@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -338,7 +339,7 @@ func (r *requirement) evaluate(h *Host) *verdict {
 			"Containers from this image would fail to start CUDA here; upgrade the driver or build on an older CUDA base image.")
 	case r.imageNone:
 		v.details = append(v.details, "image CUDA: the image declares no CUDA version; not checked")
-	case contains(r.deferred, "image_cuda"):
+	case slices.Contains(r.deferred, "image_cuda"):
 		v.details = append(v.details, "image CUDA: checked after the image is built")
 	}
 
@@ -373,12 +374,12 @@ func (r *requirement) evaluate(h *Host) *verdict {
 		v.diags = v.diags.Errorf(cty.GetAttrPath(c.attr), c.summary, "%s", detail)
 	}
 	for _, n := range []string{"names", "min_memory", "min_compute_capability", "min_count"} {
-		if contains(r.deferred, n) {
+		if slices.Contains(r.deferred, n) {
 			v.details = append(v.details, n+": checked at apply (its value is known only then)")
 		}
 	}
-	if contains(r.deferred, "names") || contains(r.deferred, "min_memory") ||
-		contains(r.deferred, "min_compute_capability") || contains(r.deferred, "min_count") {
+	if slices.Contains(r.deferred, "names") || slices.Contains(r.deferred, "min_memory") ||
+		slices.Contains(r.deferred, "min_compute_capability") || slices.Contains(r.deferred, "min_count") {
 		return v
 	}
 	v.devicesKnown = true
@@ -477,13 +478,4 @@ func pick(plural bool, one, many string) string {
 		return many
 	}
 	return one
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
