@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -341,7 +342,7 @@ func (l *loader) variable(b *hcl.Block) {
 	name := b.Labels[0]
 	v := &Variable{Name: name, Type: cty.DynamicPseudoType, Nullable: true, DeclRange: b.DefRange}
 	valid := l.validName("variable", name, b.LabelRanges[0])
-	if valid && !l.declare("variable", "A variable named", strconvQuote(name), b.DefRange) {
+	if valid && !l.declare("variable", "A variable named", strconv.Quote(name), b.DefRange) {
 		valid = false
 	}
 	content, diags := b.Body.Content(variableSchema)
@@ -474,7 +475,7 @@ func (l *loader) locals(b *hcl.Block) {
 		if !l.validName("local value", a.Name, a.NameRange) {
 			continue
 		}
-		if !l.declare("local value", "A local value named", strconvQuote(a.Name), a.NameRange) {
+		if !l.declare("local value", "A local value named", strconv.Quote(a.Name), a.NameRange) {
 			continue
 		}
 		l.cfg.Locals[a.Name] = &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range}
@@ -485,7 +486,7 @@ func (l *loader) output(b *hcl.Block) {
 	name := b.Labels[0]
 	o := &Output{Name: name, DeclRange: b.DefRange}
 	valid := l.validName("output", name, b.LabelRanges[0])
-	if valid && !l.declare("output", "An output named", strconvQuote(name), b.DefRange) {
+	if valid && !l.declare("output", "An output named", strconv.Quote(name), b.DefRange) {
 		valid = false
 	}
 	content, diags := b.Body.Content(outputSchema)
@@ -522,7 +523,7 @@ func (l *loader) provider(b *hcl.Block) {
 			Subject: b.LabelRanges[0].Ptr(),
 		})
 	}
-	if valid && !l.declare("provider", "A provider block for", strconvQuote(name), b.DefRange) {
+	if valid && !l.declare("provider", "A provider block for", strconv.Quote(name), b.DefRange) {
 		valid = false
 	}
 	if valid {
@@ -556,7 +557,7 @@ func (l *loader) resource(b *hcl.Block, mode Mode) {
 	valid = l.validName(kind, name, b.LabelRanges[1]) && valid
 	if valid {
 		what := fmt.Sprintf("A %s %q", kind, typ)
-		if !l.declareKey(kind+" "+typ+"."+name, kind, what, strconvQuote(name), b.DefRange) {
+		if !l.declareKey(kind+" "+typ+"."+name, kind, what, strconv.Quote(name), b.DefRange) {
 			valid = false
 		}
 	}
@@ -750,7 +751,7 @@ func (l *loader) check(b *hcl.Block) {
 	name := b.Labels[0]
 	c := &Check{Name: name, DeclRange: b.DefRange}
 	valid := l.validName("check", name, b.LabelRanges[0])
-	if valid && !l.declare("check", "A check named", strconvQuote(name), b.DefRange) {
+	if valid && !l.declare("check", "A check named", strconv.Quote(name), b.DefRange) {
 		valid = false
 	}
 	content, diags := b.Body.Content(checkSchema)
@@ -854,8 +855,6 @@ func sortedAttributes(attrs hcl.Attributes) []*hcl.Attribute {
 	})
 	return out
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // errorString renders a conversion error as part of a sentence.
 func errorString(err error) string {
