@@ -7,8 +7,11 @@
 //     directory), by package download and keyed by its sha256. The stat
 //     record of the verified file lives in the resource's private data, so
 //     the next plan trusts the file without reading it.
-//   - comfyui_workflow (issue 6, workflow.go): a workflow run against a
-//     ComfyUI server, recorded as a test of the image and weights it used.
+//   - comfyui_workflow (workflow.go, the client in package workflow): a
+//     workflow run against a ComfyUI server, started from an image in the
+//     Docker Engine or reached at a URL, recorded as a test of the image and
+//     weights it used with the fingerprint of everything it read, so that it
+//     runs again only when one of them changed.
 //
 // Variant selection is plain HCL, maps and conditionals on a variable:
 //
