@@ -45,8 +45,7 @@ type closer interface{ close() error }
 // New returns an unconfigured comfyui provider. It does no I/O.
 func New() providers.Provider {
 	p := &Provider{}
-	// Every resource type of the provider is listed here. comfyui_workflow
-	// (issue 6) joins this map from workflow.go's constructor.
+	// Every resource type of the provider is listed here.
 	p.types = map[string]resourceType{
 		"comfyui_model":    &modelType{p: p},
 		"comfyui_workflow": newWorkflowType(p),
