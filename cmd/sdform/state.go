@@ -171,7 +171,7 @@ func (c *cli) stateRm(ctx context.Context, args []string) int {
 	}
 	defer func() {
 		if err := lock.Unlock(); err != nil {
-			fmt.Fprintf(c.stderr, "Error: %v\n", err)
+			c.diagnostics(hcl.Diagnostics{errorDiag("Cannot release the state lock", err)}, nil)
 		}
 	}()
 	st, err := state.Load(path)
