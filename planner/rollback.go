@@ -33,11 +33,11 @@ type RollbackResult struct {
 // object the provider describes afterwards in st, and persists st. The
 // provider's private record says the object was rolled back, so that the
 // next plan shows, with that reason, what applying the configuration again
-// would change. Only the provider block and the outputs that depend on addr
-// (with the variables and locals they need; resources and data sources as
-// the state records them) are evaluated, the outputs so that `sdform show`
-// and the next plan start from what the object is now; nothing is planned
-// or applied.
+// would change. Nothing is planned or applied; what is evaluated is the
+// provider block (with the variables, locals and data sources it needs) and
+// then the outputs that depend on addr, from the values the state records
+// now, so that `sdform show` and the next plan start from what the object
+// is after the rollback.
 func (c *Context) Rollback(ctx context.Context, st *state.File, addr string, persist func(*state.File) error) (*RollbackResult, hcl.Diagnostics) {
 	res := &RollbackResult{Address: addr}
 	if st == nil {
