@@ -36,7 +36,8 @@ func NewApply(w io.Writer, p *plan.Plan, o Options) *Apply {
 }
 
 // Progressive is the "-ing" word for an action: "Building…",
-// "Downloading…", "Running…", "Creating…".
+// "Downloading…", "Running…", "Checking…", "Creating…". A verb it does not
+// know reads "Verb…".
 func Progressive(act plan.Action, verb string) string {
 	verb = plan.ActionVerb(act, verb)
 	switch act {
@@ -48,6 +49,8 @@ func Progressive(act plan.Action, verb string) string {
 			return "Downloading…"
 		case "run":
 			return "Running…"
+		case "check":
+			return "Checking…"
 		case "", "create":
 			switch act {
 			case plan.Create:
@@ -69,7 +72,8 @@ func Progressive(act plan.Action, verb string) string {
 }
 
 // Completed is the past-tense word for an action: "Built", "Downloaded",
-// "Passed" (for tests that ran), "Created", "Destroyed".
+// "Passed" (for tests that ran), "Checked", "Created", "Destroyed". A verb
+// it does not know reads "Verb done".
 func Completed(act plan.Action, verb string) string {
 	verb = plan.ActionVerb(act, verb)
 	switch act {
@@ -81,6 +85,8 @@ func Completed(act plan.Action, verb string) string {
 			return "Downloaded"
 		case "run":
 			return "Passed"
+		case "check":
+			return "Checked"
 		case "", "create":
 			switch act {
 			case plan.Create:

@@ -286,6 +286,8 @@ func TestWordsForActions(t *testing.T) {
 		"build update":    {plan.Update, "build", "will be updated in place", "Updating…", "Updated"},
 		"download create": {plan.Create, "download", "will be downloaded", "Downloading…", "Downloaded"},
 		"run replace":     {plan.Replace, "run", "will run", "Running…", "Passed"},
+		"check create":    {plan.Create, "check", "will check", "Checking…", "Checked"},
+		"other create":    {plan.Create, "sync", "will sync", "Sync…", "Sync done"},
 		"plain update":    {plan.Update, "", "will be updated in place", "Updating…", "Updated"},
 		"plain replace":   {plan.Replace, "", "must be replaced", "Replacing…", "Replaced"},
 		"build delete":    {plan.Delete, "build", "will be destroyed", "Destroying…", "Destroyed"},
