@@ -23,8 +23,10 @@ type Schema struct {
 	Blocks      map[string]*NestedBlock
 
 	// Verb names what creating this resource means to a user, for plan
-	// headings and the summary line: "build" ("1 to build"), "download",
-	// "run" (tests and checks: "2 checks to run"). Empty means "create".
+	// headings, progress and the summary line: "build" ("1 to build"),
+	// "download", "run" (tests: "2 checks to run"), "check"
+	// (gpu_requirement: "1 to check"). Empty means "create"; internal/view
+	// words any other verb plainly ("1 to VERB", "Verb…").
 	Verb string
 	// Test marks resources that verify another resource (docker_image_test,
 	// comfyui_workflow, gpu_requirement). Promotion of an image waits for every
