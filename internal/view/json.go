@@ -55,15 +55,6 @@ func ValidateJSON(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File
 	}{plan.FormatVersion, errs == 0, errs, warns, NewJSONDiagnostics(diags, files)})
 }
 
-// DiagnosticsJSON writes a document holding only diagnostics, for a -json
-// command that failed before it had anything else to say.
-func DiagnosticsJSON(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File) error {
-	return writeJSON(w, struct {
-		FormatVersion string           `json:"format_version"`
-		Diagnostics   []JSONDiagnostic `json:"diagnostics"`
-	}{plan.FormatVersion, NewJSONDiagnostics(diags, files)})
-}
-
 func rawDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) ([]json.RawMessage, error) {
 	out := []json.RawMessage{}
 	for _, d := range NewJSONDiagnostics(diags, files) {
