@@ -174,7 +174,7 @@ func (p *Provider) withBuildKitRunner(ctx context.Context, b *builder, image str
 		inner = func() error {
 			var st llb.State
 			var f *imageFacts
-			name := image
+			var name string
 			if ri, err := pick(ctx, c, image, refs); err == nil {
 				st, f, name = llb.Image(ri.ref, llb.ResolveModePreferLocal), factsOfConfig(ri.id, &ri.config), ri.ref
 			} else if lf, dg, lerr := localImage(ctx, b, image, refs); lerr == nil {

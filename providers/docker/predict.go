@@ -53,14 +53,6 @@ type prediction struct {
 	Diagnostics providers.Diagnostics `json:"-"`
 }
 
-// toRun counts the steps predicted to run (uncertain ones not included).
-func (pr *prediction) toRun() int {
-	if pr.Steps == nil {
-		return 0
-	}
-	return pr.Steps.ToRun
-}
-
 // keys are the keys to remember once the build succeeded.
 func (pr *prediction) keys() []string {
 	if pr.Steps == nil {
