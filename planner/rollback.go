@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/planner/plan"
 	"github.com/sdform/sdform/planner/state"
 	"github.com/sdform/sdform/providers"
@@ -54,7 +55,7 @@ func (c *Context) Rollback(ctx context.Context, st *state.File, addr string, per
 	}
 	name := rs.Provider
 	if name == "" {
-		name = providers.ProviderName(rs.Type)
+		name = lang.ProviderForType(rs.Type)
 	}
 	pi, err := c.provider(name)
 	if err != nil {
@@ -276,9 +277,5 @@ func sentenceOf(err error) string {
 	if s == "" {
 		return s
 	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return sentence(strings.ToUpper(s[:1]) + s[1:])
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Registry maps resource and data types to provider names by prefix: the
-// provider of "docker_image" is "docker".
+// Registry holds the provider factories by name. A type's provider is its
+// prefix ("docker" for "docker_image"); lang.ProviderForType is that rule.
 type Registry struct {
 	factories map[string]Factory
 }
@@ -15,13 +15,6 @@ type Registry struct {
 // NewRegistry returns a registry of the given factories keyed by provider name.
 func NewRegistry(factories map[string]Factory) *Registry {
 	return &Registry{factories: factories}
-}
-
-// ProviderName is the provider prefix of a type name ("docker" for
-// "docker_image").
-func ProviderName(typeName string) string {
-	name, _, _ := strings.Cut(typeName, "_")
-	return name
 }
 
 // Factory returns the factory for a provider name.
