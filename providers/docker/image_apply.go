@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -330,7 +331,7 @@ func (t *imageType) update(ctx context.Context, req providers.ApplyRequest) prov
 	priv.Planned = nil
 	resp := providers.ApplyResponse{NewState: req.Planned, Private: priv.encode()}
 	oldTags, newTags := getList(unmarked(req.Prior), "tags"), getList(unmarked(req.Planned), "tags")
-	if equalStrings(oldTags, newTags) || !priv.Promoted {
+	if slices.Equal(oldTags, newTags) || !priv.Promoted {
 		return resp
 	}
 	b, err := t.p.builder(ctx)
@@ -342,7 +343,7 @@ func (t *imageType) update(ctx context.Context, req providers.ApplyRequest) prov
 		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Retag failed", fmt.Errorf("retag %s: %w", req.Address, err))}
 	}
 	for _, old := range oldTags {
-		if !contains(newTags, old) {
+		if !slices.Contains(newTags, old) {
 			if err := t.dropTag(ctx, b, st, priv, old); err != nil {
 				resp.Diagnostics = resp.Diagnostics.Warnf(cty.GetAttrPath("tags"), "Old tag kept", "%v.", err)
 			}
@@ -403,27 +404,6 @@ func (t *imageType) dropTag(ctx context.Context, b *builder, st cty.Value, priv 
 func unmarked(v cty.Value) cty.Value {
 	u, _ := v.UnmarkDeep()
 	return u
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // short shortens a digest for messages: "sha256:3f1c0a9b7d2e".

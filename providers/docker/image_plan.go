@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -108,7 +109,7 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	case priv.Builder != "" && priv.Builder != p.cfg.address():
 		// The image lives in the store of the builder that made it.
 		rebuild, reason = true, "builder changed from "+priv.Builder+" to "+p.cfg.address()
-	case p.cfg.kind() != backendDocker && !cfg.Push && !equalStrings(getList(unmarked(req.Prior), "tags"), cfg.Tags):
+	case p.cfg.kind() != backendDocker && !cfg.Push && !slices.Equal(getList(unmarked(req.Prior), "tags"), cfg.Tags):
 		// A standalone BuildKit names an unpushed image only when it
 		// exports it; there is no store sdform could retag in.
 		rebuild, reason = true, "tags changed, and a standalone BuildKit without push names an image only when it exports it"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,7 +365,7 @@ func checkMetadata(m *metadataSpec, f *imageFacts) []testResult {
 	pairs("env", m.Env, env)
 	pairs("label", m.Labels, f.Labels)
 	list := func(name string, want, have []string) {
-		out = append(out, testResult{Name: "metadata: " + name, Expected: jsonList(want), Seen: jsonList(have), Passed: equalStrings(want, have)})
+		out = append(out, testResult{Name: "metadata: " + name, Expected: jsonList(want), Seen: jsonList(have), Passed: slices.Equal(want, have)})
 	}
 	if m.HasEntry {
 		list("entrypoint", m.Entrypoint, f.Entry)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -638,7 +639,7 @@ func newExecList(s *Server, p *prompt, cached func(string) bool) *execList {
 	return &execList{s: s, p: p, cached: cached, blockCount: map[string]int{}, blocking: map[string][]string{}}
 }
 
-func (l *execList) isPending(id string) bool { return contains(l.pending, id) }
+func (l *execList) isPending(id string) bool { return slices.Contains(l.pending, id) }
 
 func (l *execList) addNode(id string) {
 	stack := []string{id}
@@ -668,7 +669,7 @@ func (l *execList) addNode(id string) {
 			continue
 		}
 		l.addNode(lk.from)
-		if !contains(l.blocking[lk.from], lk.to) {
+		if !slices.Contains(l.blocking[lk.from], lk.to) {
 			l.blocking[lk.from] = append(l.blocking[lk.from], lk.to)
 			l.blockCount[lk.to]++
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -445,7 +446,7 @@ var modelFolders = []string{"checkpoints", "configs", "loras", "vae", "text_enco
 func (s *Server) modelFolders(w http.ResponseWriter, r *http.Request) {
 	list := append([]string(nil), modelFolders...)
 	for f := range s.opts.Models {
-		if !contains(list, f) {
+		if !slices.Contains(list, f) {
 			list = append(list, f)
 		}
 	}
@@ -455,7 +456,7 @@ func (s *Server) modelFolders(w http.ResponseWriter, r *http.Request) {
 func (s *Server) modelFiles(w http.ResponseWriter, r *http.Request) {
 	f := r.PathValue("folder")
 	files, ok := s.opts.Models[f]
-	if !ok && !contains(modelFolders, f) {
+	if !ok && !slices.Contains(modelFolders, f) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}

@@ -3,6 +3,7 @@ package comfytest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,7 +85,7 @@ func (s *Server) validatePrompt(p *prompt, partial []string) (bool, omap, []stri
 		if !ok {
 			return false, errObj("invalid_prompt", fmt.Sprintf("Cannot execute because node %s does not exist.", n.class), fmt.Sprintf("Node ID '#%s'", id), nil), nil, omap{}
 		}
-		if def.outputNode && (partial == nil || contains(partial, id)) {
+		if def.outputNode && (partial == nil || slices.Contains(partial, id)) {
 			outputs = append(outputs, id)
 		}
 	}
@@ -144,15 +145,6 @@ func (s *Server) validatePrompt(p *prompt, partial []string) (bool, omap, []stri
 		return false, errObj("prompt_outputs_failed_validation", "Prompt outputs failed validation", strings.Join(lines, "\n"), nil), nil, nodeErrors
 	}
 	return true, nil, good, nodeErrors
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // customValidated lists inputs whose node has a VALIDATE_INPUTS of its own
