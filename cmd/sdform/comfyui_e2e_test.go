@@ -137,7 +137,7 @@ func hasMagic(ext string, data []byte) bool {
 	return false
 }
 
-// TestComfyUIContainer is issue 6's container integration test through
+// TestComfyUIContainer is the container integration test through
 // the CLI: sdform builds an image holding the fake ComfyUI server from the
 // Engine's busybox base, copies a weight file, starts the server from the
 // image, runs a no-model workflow on it and fetches the outputs; the next
