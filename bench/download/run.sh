@@ -67,9 +67,11 @@ for i in $(seq "$REPS"); do
 	t=$(secs curl -sf -o /dev/null "$URL")
 	echo "server limit   curl -o /dev/null            run $i: ${t}s  $(calc "$BYTES / $t / 1000000") MB/s"
 done
-# The two ceilings of a single-pass download+verify: reading the bytes off
-# loopback, and reading them while one core hashes them (sha256 cannot be
-# split across cores).
+# What bounds a single-pass download+verify: one core's SHA-256 rate (sha256
+# cannot be split across cores, so no verifier finishes before it), reading
+# the bytes off loopback, and reading them while one core hashes them.
+echo -n "floor          sha256 alone, from memory    : "
+"$WORK/fetch" -sink memory -bytes "$BYTES"
 echo -n "ceiling        GET, body discarded (Go)     : "
 "$WORK/fetch" -url "$URL" -sink discard
 echo -n "ceiling        GET + sha256, no file (Go)   : "

@@ -1,8 +1,11 @@
 // Command fetch times one download+verify by sdform's download engine
 // (package download) for bench/download/run.sh and prints one line of
 // results. With -sink it times the ceilings instead: one GET whose body is
-// only read (discard) or only hashed (sha256), nothing written, so the
-// engine's time can be split into loopback, hashing and file writes.
+// only read (discard) or only hashed (sha256), nothing written, or (memory)
+// no GET at all, -bytes hashed from a buffer: one core's SHA-256 rate, the
+// floor of any single-pass verify, since sha256 cannot be split across
+// cores. Together they split the engine's time into loopback, hashing and
+// file writes.
 package main
 
 import (
@@ -33,8 +36,13 @@ func main() {
 	buffered := flag.Bool("buffered", false, "never write with O_DIRECT (every byte through the page cache)")
 	resolve := flag.Bool("resolve", true, "HEAD first, as a plan does (counted in the time)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fetch here (go tool pprof)")
-	sink := flag.String("sink", "", "discard or sha256: one GET, body read (and hashed), no file, no engine")
+	sink := flag.String("sink", "", "discard or sha256: one GET, body read (and hashed), no file, no engine; memory: -bytes hashed from a buffer")
+	bytes := flag.Int64("bytes", 0, "with -sink memory: how many bytes to hash")
 	flag.Parse()
+	if *sink == "memory" {
+		hashMemory(*bytes)
+		return
+	}
 	if *sink != "" {
 		sinkGet(*url, *sink)
 		return
@@ -113,4 +121,24 @@ func sinkGet(url, mode string) {
 		sum = " sha256=" + hex.EncodeToString(d.Sum(nil))
 	}
 	fmt.Printf("sink=%s bytes=%d seconds=%.3f MB/s=%.1f%s\n", mode, n, took.Seconds(), float64(n)/took.Seconds()/1e6, sum)
+}
+
+// hashMemory hashes n bytes from a 1 MiB buffer, the same piece size as the
+// engine's reads, and prints the time: the SHA-256 floor of this machine.
+func hashMemory(n int64) {
+	if n <= 0 {
+		log.Fatal("-sink memory needs -bytes > 0")
+	}
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	d := sha256.New()
+	start := time.Now()
+	for left := n; left > 0; left -= int64(len(buf)) {
+		d.Write(buf[:min(left, int64(len(buf)))])
+	}
+	d.Sum(nil)
+	took := time.Since(start)
+	fmt.Printf("sink=memory bytes=%d seconds=%.3f MB/s=%.1f\n", n, took.Seconds(), float64(n)/took.Seconds()/1e6)
 }
