@@ -452,10 +452,23 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	}
 	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
 	clear := restore(prior, cfgIg, redactedLeaves(rs, prior), a.r.key)
-	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
+	preq := providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),
-	})
+	}
+	// The staleness check planned every object moments ago; where this
+	// object's inputs are the same now, its answer stands (a weight's
+	// source is not asked again). Inputs that were unknown then, because
+	// they come from an object applied since, are planned again.
+	a.r.mu.Lock()
+	prev, ok := a.r.planCalls[key]
+	a.r.mu.Unlock()
+	var presp providers.PlanResponse
+	if ok && prev.answers(preq) {
+		presp = prev.resp
+	} else {
+		presp = pi.p.PlanResource(ctx, preq)
+	}
 	d = append(d, convertDiags(key, presp.Diagnostics, res.Config, n.decl.Ptr(), a.r.c.env.ConfigDir)...)
 	if presp.Diagnostics.HasErrors() {
 		return d, fmt.Errorf("plan %s: %w", key, providerError(presp.Diagnostics))

@@ -604,3 +604,39 @@ func TestFreshStateAdoptsPlanLineage(t *testing.T) {
 }
 
 var _ = lang.Version
+
+// Apply plans every object once to check the saved plan is not stale; an
+// object whose inputs are the same when its turn comes is not planned a
+// second time (a weight's source is not asked again), while one whose
+// configuration waited on another object's apply is.
+func TestApplyReusesStalenessPlan(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `
+resource "test_thing" "a" {
+  name = "a"
+}
+resource "test_thing" "b" {
+  name = test_thing.a.id
+}
+`})
+	p := f.plan(defaultOpts())
+	before := len(f.prov.EventsOf("plan"))
+	c := f.context()
+	res, diags := c.Apply(context.Background(), p, f.state(), f.persist, planner.Hooks{})
+	if diags.HasErrors() || len(res.Failed) > 0 {
+		t.Fatalf("apply: %s %v", diagString(diags), res.Errors)
+	}
+	got := map[string]int{}
+	for _, e := range f.prov.EventsOf("plan")[before:] {
+		got[e.Address]++
+	}
+	want := map[string]int{"test_thing.a": 1, "test_thing.b": 2}
+	for addr, n := range want {
+		if got[addr] != n {
+			t.Errorf("%s planned %d times during apply, want %d (all: %v)", addr, got[addr], n, got)
+		}
+	}
+	st := f.state()
+	if a, b := st.Resource("test_thing.a").Value.GetAttr("id"), st.Resource("test_thing.b").Value.GetAttr("name"); !b.RawEquals(a) {
+		t.Errorf("b.name = %#v, want a's id %#v", b, a)
+	}
+}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -310,10 +311,11 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 		redacted = nil
 	}
 	clear := restore(prior, cfgIg, redacted, r.key)
-	presp := pi.p.PlanResource(ctx, providers.PlanRequest{
+	preq := providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: addr, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),
-	})
+	}
+	presp := pi.p.PlanResource(ctx, preq)
 	d := convertDiags(addr, presp.Diagnostics, res.Config, n.decl.Ptr(), r.c.env.ConfigDir)
 	if d.HasErrors() {
 		r.fail(addr, d)
@@ -343,9 +345,25 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 	}
 	r.mu.Lock()
 	r.changes[addr] = ch
+	r.planCalls[addr] = planCall{req: preq, resp: presp}
 	r.sens[addr] = sens
 	r.vals[addr] = markSensitive(planned, sens)
 	r.mu.Unlock()
+}
+
+// planCall is one PlanResource call and its answer.
+type planCall struct {
+	req  providers.PlanRequest
+	resp providers.PlanResponse
+}
+
+// answers tells whether c was asked exactly what req asks: the same
+// configuration, prior and private data. Values still unknown when c was
+// made never match, so an object whose configuration waited on another
+// object's apply is planned again with the final values.
+func (c planCall) answers(req providers.PlanRequest) bool {
+	return c.req.TypeName == req.TypeName && c.req.Config.RawEquals(req.Config) &&
+		c.req.Prior.RawEquals(req.Prior) && bytes.Equal(c.req.PriorPrivate, req.PriorPrivate)
 }
 
 // refresh reads one object; it records drift and returns the refreshed,

@@ -42,11 +42,15 @@ type run struct {
 	failed  map[string]bool      // nodes whose value could not be made
 	sens    map[string][]cty.Path
 	changes map[string]*plan.Change
-	drift   []*plan.Drift
-	checks  map[string]*plan.CheckResult
-	outputs map[string]*plan.Output
-	provCfg map[string]cty.Value
-	diags   hcl.Diagnostics
+	// planCalls holds each managed object's PlanResource call, so that
+	// apply can reuse the answer its staleness re-plan got when the
+	// object's inputs are still the same (see applier.change).
+	planCalls map[string]planCall
+	drift     []*plan.Drift
+	checks    map[string]*plan.CheckResult
+	outputs   map[string]*plan.Output
+	provCfg   map[string]cty.Value
+	diags     hcl.Diagnostics
 	// closure caches resourceDeps, under closureMu.
 	closureMu sync.Mutex
 	closure   map[string][]string
@@ -66,7 +70,7 @@ func (c *Context) newRun(st *state.File, opts plan.Options, validate bool) (*run
 		orphans: map[string]*state.Resource{},
 		replace: map[string]bool{},
 		vals:    map[string]cty.Value{}, failed: map[string]bool{}, sens: map[string][]cty.Path{},
-		changes: map[string]*plan.Change{}, checks: map[string]*plan.CheckResult{},
+		changes: map[string]*plan.Change{}, planCalls: map[string]planCall{}, checks: map[string]*plan.CheckResult{},
 		outputs: map[string]*plan.Output{}, provCfg: map[string]cty.Value{},
 		closure: map[string][]string{},
 	}

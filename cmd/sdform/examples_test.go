@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -509,8 +510,23 @@ func TestQuickstartApply(t *testing.T) {
 	host := testenv.DockerHost(t)
 	base := testenv.DockerBaseImage(t)
 	dir := copyExample(t, "quickstart")
-	weights := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "weights"))))
+	files := http.FileServer(http.Dir(filepath.Join(dir, "weights")))
+	var weightsMu sync.Mutex
+	weightsSeen := map[string]int{}
+	weights := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		weightsMu.Lock()
+		weightsSeen[r.Method]++
+		weightsMu.Unlock()
+		files.ServeHTTP(w, r)
+	}))
 	defer weights.Close()
+	weightRequests := func() map[string]int {
+		weightsMu.Lock()
+		defer weightsMu.Unlock()
+		out := maps.Clone(weightsSeen)
+		clear(weightsSeen)
+		return out
+	}
 	t.Setenv("DOCKER_HOST", host)
 	t.Setenv("SDF_VAR_base_image", base)
 	t.Setenv("SDF_VAR_weights_url", weights.URL+"/tiny-model.safetensors")
@@ -537,9 +553,15 @@ func TestQuickstartApply(t *testing.T) {
 	if r.code != exitChanges || !strings.Contains(r.stdout, "docker_image.app") || !strings.Contains(r.stdout, "comfyui_model.tiny") {
 		t.Fatalf("first plan: %s", r)
 	}
+	weightRequests()
 	r = sdform(t, dir, "apply", "-auto-approve")
 	if r.code != 0 {
 		t.Fatalf("apply: %s", r)
+	}
+	// The weight's source is asked by the plan and by the check that the
+	// plan is not stale, not a third time when the download starts.
+	if got, want := weightRequests(), map[string]int{"HEAD": 2, "GET": 1}; !maps.Equal(got, want) {
+		t.Errorf("weight server requests during apply = %v, want %v", got, want)
 	}
 	sum, err := os.ReadFile(filepath.Join(dir, "models", "checkpoints", "tiny-model.safetensors"))
 	if err != nil {
