@@ -336,10 +336,14 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 	if res.Lifecycle.PreventDestroy && (action == plan.Replace || action == plan.Delete) {
 		r.addDiags(preventDestroyDiag(n, action, reason))
 	}
+	verb := schema.Verb
+	if presp.Plain {
+		verb = ""
+	}
 	ch := &plan.Change{
 		Address: addr, Mode: state.ModeManaged, Type: res.Addr.Type, Name: res.Addr.Name, Provider: pi.name,
 		Action: action, Reason: reason, ReplacePaths: replacePaths,
-		Before: prior, After: plannedR, Details: presp.Details, Verb: schema.Verb, Test: schema.Test,
+		Before: prior, After: plannedR, Details: presp.Details, Verb: verb, Test: schema.Test,
 		SensitivePaths: sens, Fingerprint: presp.Fingerprint, Private: presp.PlannedPrivate,
 		Dependencies: r.resourceDeps(addr),
 	}

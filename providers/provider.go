@@ -176,7 +176,12 @@ type PlanResponse struct {
 	Fingerprint string
 	// PlannedPrivate travels with the saved plan into ApplyRequest.
 	PlannedPrivate []byte
-	Diagnostics    Diagnostics
+	// Plain says that this change does not do what the type's Schema.Verb
+	// says (a weight file already on disk with the wanted sha256 is only
+	// recorded: nothing is downloaded). It is then worded and counted as
+	// a plain change: "will be updated in place", "1 to update".
+	Plain       bool
+	Diagnostics Diagnostics
 }
 
 // Action is what the engine decided for one object.

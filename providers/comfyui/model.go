@@ -368,6 +368,7 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		commit: strOrNull(remote.Commit), size: sizeOrUnknown(size)}
 	if step == stepRecord {
 		planned.size = cty.NumberIntVal(st.Size)
+		resp.Plain = true
 	}
 	resp.Planned = m.value(req.Config, planned)
 	planRemote := remote

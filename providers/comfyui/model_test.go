@@ -186,13 +186,16 @@ func TestModelSourceChangeKeepsMatchingFile(t *testing.T) {
 	p := configure(t, h, dir, nil)
 	cfg := modelCfg("hf://Org/Repo@"+testCommit+"/a/x.safetensors", "vae/x.safetensors", nil, nil)
 	pr := planModel(t, p, none(), cfg)
+	if pr.Plain {
+		t.Fatal("a download is planned as a plain change")
+	}
 	ar := applyModel(t, p, none(), cfg, pr, &bytes.Buffer{})
 	obj := object{ar.NewState, ar.Private}
 
 	cfg2 := modelCfg("hf://Org/Mirror@"+testCommit+"/b/x.safetensors", "vae/x.safetensors", nil, nil)
 	pr = planModel(t, p, obj, cfg2)
-	if pr.Reason != "the file on disk already has the expected sha256" || !containsLine(pr.Details, "up to date: no download") {
-		t.Fatalf("plan: reason %q details %q", pr.Reason, pr.Details)
+	if pr.Reason != "the file on disk already has the expected sha256" || !containsLine(pr.Details, "up to date: no download") || !pr.Plain {
+		t.Fatalf("plan: reason %q details %q plain %v", pr.Reason, pr.Details, pr.Plain)
 	}
 	gets := h.cdnGets.Load()
 	ar = applyModel(t, p, obj, cfg2, pr, &bytes.Buffer{})
