@@ -10,7 +10,8 @@
 #   ci/services.sh status   say what is running
 #
 # The registry listens on 127.0.0.1:5000 unless SDFORM_SERVICES_REGISTRY_ADDR
-# says otherwise.
+# says otherwise. BuildKit also listens on a free 127.0.0.1 port with mutual
+# TLS (certificates made here, in the temp dir's tls/).
 #
 # After start:  . .cache/services.env
 set -euo pipefail
@@ -67,6 +68,7 @@ install_packages() {
 	command -v runc >/dev/null || missing+=(runc)
 	[[ -x /bin/busybox ]] && dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 	command -v curl >/dev/null || missing+=(curl)
+	command -v openssl >/dev/null || missing+=(openssl)
 	if ((${#missing[@]})); then
 		log "apt-get install ${missing[*]}"
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -145,15 +147,61 @@ start_registry() {
 		die "registry did not answer on $REGISTRY_ADDR (it exited, or 30 s passed); see $TMP/registry.log"
 }
 
+# free_port prints a TCP port on 127.0.0.1 that nothing answers on.
+free_port() {
+	local p i
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found on 127.0.0.1"
+}
+
+# make_tls DIR: a CA of its own, a server certificate for 127.0.0.1 and a
+# client certificate, for BuildKit's mutual TLS on tcp://. Valid two days.
+make_tls() {
+	local d=$1 who
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=sdform-ci-ca -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null
+	for who in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=sdform-ci-$who" \
+			-keyout "$d/$who-key.pem" -out "$d/$who.csr" 2>/dev/null
+		openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -days 2 \
+			-set_serial "0x$(openssl rand -hex 8)" -out "$d/$who.pem" -extfile <(
+				if [[ $who == server ]]; then
+					printf 'subjectAltName=IP:127.0.0.1,DNS:buildkitd\nextendedKeyUsage=serverAuth\n'
+				else
+					printf 'extendedKeyUsage=clientAuth\n'
+				fi
+			) 2>/dev/null
+		rm -f "$d/$who.csr"
+	done
+	chmod 600 "$d"/*-key.pem
+}
+
 start_buildkitd() {
 	# Host networking: no CNI here, and tests talk to 127.0.0.1 only. The
 	# containerd worker stays off so that a system containerd is never used.
+	# The same daemon also listens on a tcp:// port with mutual TLS (TLS
+	# applies to tcp:// only; the unix socket stays plain).
+	make_tls "$TMP/tls"
+	BUILDKIT_TLS_ADDR=tcp://127.0.0.1:$(free_port)
 	spawn buildkitd "$TMP/buildkitd.log" "$BIN/buildkitd" \
-		--addr "unix://$TMP/buildkitd.sock" --root "$TMP/bkroot" \
+		--addr "unix://$TMP/buildkitd.sock" --addr "$BUILDKIT_TLS_ADDR" \
+		--tlscacert "$TMP/tls/ca.pem" --tlscert "$TMP/tls/server.pem" --tlskey "$TMP/tls/server-key.pem" \
+		--root "$TMP/bkroot" \
 		--oci-worker=true --oci-worker-net=host --oci-worker-snapshotter=overlayfs \
 		--containerd-worker=false
 	wait_for "$SPAWNED" 240 "$BIN/buildctl" --addr "unix://$TMP/buildkitd.sock" debug workers ||
 		die "buildkitd did not answer (it exited, or 60 s passed); see $TMP/buildkitd.log"
+	wait_for "$SPAWNED" 40 "$BIN/buildctl" --addr "$BUILDKIT_TLS_ADDR" --tlscacert "$TMP/tls/ca.pem" \
+		--tlscert "$TMP/tls/client.pem" --tlskey "$TMP/tls/client-key.pem" debug workers ||
+		die "buildkitd did not answer with TLS on $BUILDKIT_TLS_ADDR; see $TMP/buildkitd.log"
 }
 
 start_dockerd() {
@@ -213,7 +261,9 @@ running() {
 		. "$ENV_FILE"
 		curl -fsS --max-time 1 "http://$SDFORM_REGISTRY/v2/" &&
 			curl -fsS --max-time 1 --unix-socket "${SDFORM_DOCKER_HOST#unix://}" http://localhost/_ping &&
-			"$BIN/buildctl" --addr "$SDFORM_BUILDKIT_ADDR" debug workers
+			"$BIN/buildctl" --addr "$SDFORM_BUILDKIT_ADDR" debug workers &&
+			"$BIN/buildctl" --addr "$SDFORM_BUILDKIT_TLS_ADDR" --tlscacert "$SDFORM_BUILDKIT_TLS_DIR/ca.pem" \
+				--tlscert "$SDFORM_BUILDKIT_TLS_DIR/client.pem" --tlskey "$SDFORM_BUILDKIT_TLS_DIR/client-key.pem" debug workers
 	) >/dev/null 2>&1
 }
 
@@ -249,6 +299,8 @@ start() {
 	cat >"$ENV_FILE.tmp" <<-EOF
 		export SDFORM_SERVICES_DIR=$TMP
 		export SDFORM_BUILDKIT_ADDR=unix://$TMP/buildkitd.sock
+		export SDFORM_BUILDKIT_TLS_ADDR=$BUILDKIT_TLS_ADDR
+		export SDFORM_BUILDKIT_TLS_DIR=$TMP/tls
 		export SDFORM_BUILDCTL=$BIN/buildctl
 		export SDFORM_DOCKER_HOST=unix://$TMP/docker.sock
 		export SDFORM_REGISTRY=$REGISTRY_ADDR

@@ -15,6 +15,8 @@ import (
 // The variables ci/services.sh writes to .cache/services.env.
 const (
 	EnvBuildKit        = "SDFORM_BUILDKIT_ADDR"     // unix:///…/buildkitd.sock
+	EnvBuildKitTLS     = "SDFORM_BUILDKIT_TLS_ADDR" // tcp://127.0.0.1:PORT, the same daemon with mutual TLS
+	EnvBuildKitTLSDir  = "SDFORM_BUILDKIT_TLS_DIR"  // ca.pem, client.pem, client-key.pem for it
 	EnvBuildctl        = "SDFORM_BUILDCTL"          // path of the buildctl binary of the same version
 	EnvDockerHost      = "SDFORM_DOCKER_HOST"       // unix:///…/docker.sock
 	EnvRegistry        = "SDFORM_REGISTRY"          // 127.0.0.1:5000
@@ -43,6 +45,31 @@ func BuildKit(t testing.TB) string {
 		unavailable(t, "BuildKit", fmt.Sprintf("%s=%s: %v", EnvBuildKit, addr, err))
 	}
 	return addr
+}
+
+// TLS is a BuildKit daemon's tcp:// address with mutual TLS and the files
+// a client needs for it.
+type TLS struct {
+	Addr              string
+	CACert, Cert, Key string // PEM files: the CA, the client certificate and its key
+}
+
+// BuildKitTLS returns the TLS address of the BuildKit daemon and its
+// certificates.
+func BuildKitTLS(t testing.TB) TLS {
+	t.Helper()
+	addr := lookup(t, "BuildKit over TLS", EnvBuildKitTLS)
+	dir := lookup(t, "BuildKit TLS certificates", EnvBuildKitTLSDir)
+	c := TLS{Addr: addr, CACert: dir + "/ca.pem", Cert: dir + "/client.pem", Key: dir + "/client-key.pem"}
+	for _, f := range []string{c.CACert, c.Cert, c.Key} {
+		if _, err := os.Stat(f); err != nil {
+			unavailable(t, "BuildKit TLS certificates", fmt.Sprintf("%s=%s: %v", EnvBuildKitTLSDir, dir, err))
+		}
+	}
+	if err := dialAddr(addr); err != nil {
+		unavailable(t, "BuildKit over TLS", fmt.Sprintf("%s=%s: %v", EnvBuildKitTLS, addr, err))
+	}
+	return c
 }
 
 // Buildctl returns the path of a buildctl binary of the daemon's version,

@@ -222,20 +222,36 @@ func dialBuildKit(ctx context.Context, cfg config) (*builder, error) {
 	if cfg.cert != "" {
 		opts = append(opts, bkclient.WithCredentials(cfg.cert, cfg.key))
 	}
-	hint := fmt.Sprintf("Start one with `buildkitd --addr %s`, or leave provider \"docker\" { buildkit } unset to build with the local Docker Engine", cfg.buildkit)
 	bk, err := bkclient.New(ctx, cfg.buildkit, opts...)
 	if err != nil {
-		return nil, &unreachableError{address: "BuildKit at " + cfg.buildkit, hint: hint, err: err}
+		return nil, &unreachableError{address: "BuildKit at " + cfg.buildkit, hint: buildKitHint(cfg, err), err: err}
 	}
 	b := &builder{cfg: cfg, bk: bk}
 	if err := b.probeBuildKit(ctx); err != nil {
 		b.close()
-		return nil, &unreachableError{address: "BuildKit at " + cfg.buildkit, hint: hint, err: err}
+		return nil, &unreachableError{address: "BuildKit at " + cfg.buildkit, hint: buildKitHint(cfg, err), err: err}
 	}
 	if strings.HasPrefix(cfg.buildkit, "unix://") {
 		b.caps.dataRoot = cfg.buildkitRoot
 	}
 	return b, nil
+}
+
+// buildKitHint says what to do about err, the failure to reach the BuildKit
+// daemon cfg names. Nothing listening: start one. Something answering on a
+// tcp:// port but not getting through: the TLS settings, which gRPC only
+// reports in words (an x509 error, or a closed connection when the daemon
+// wants a client certificate or speaks TLS to a plain-text client).
+func buildKitHint(cfg config, err error) string {
+	msg := err.Error()
+	if !strings.HasPrefix(cfg.buildkit, "tcp://") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
+		return fmt.Sprintf("Start one with `buildkitd --addr %s`, or leave provider \"docker\" { buildkit } unset to build with the local Docker Engine", cfg.buildkit)
+	}
+	if cfg.caCert == "" && cfg.cert == "" && cfg.serverName == "" {
+		return "Something answers there but not as plain-text BuildKit: if the daemon uses TLS (buildkitd --tlscert), set ca_cert, cert and key in provider \"docker\""
+	}
+	return "Something answers there but TLS did not get through: in provider \"docker\", ca_cert must be the CA that signed the daemon's certificate (its --tlscert), " +
+		"cert and key a client certificate signed by the CA it trusts (its --tlscacert), and server_name, when set, a name the daemon's certificate holds"
 }
 
 func dialDockerContainer(ctx context.Context, cfg config) (*builder, error) {
