@@ -244,6 +244,14 @@ func dialBuildKit(ctx context.Context, cfg config) (*builder, error) {
 // wants a client certificate or speaks TLS to a plain-text client).
 func buildKitHint(cfg config, err error) string {
 	msg := err.Error()
+	switch {
+	case strings.HasPrefix(cfg.buildkit, "kube-pod://"):
+		return "sdform runs `kubectl exec -i POD -- buildctl dial-stdio` with the address's context, namespace and container: " +
+			"check that kubectl is on PATH and reaches the cluster, and that the pod runs buildkitd with buildctl on its PATH"
+	case strings.HasPrefix(cfg.buildkit, "ssh://"):
+		return "sdform runs `ssh [-l USER] [-p PORT] -- HOST buildctl dial-stdio`: check that ssh logs in without a prompt " +
+			"(a key or an agent) and that buildctl is on the remote PATH beside a running buildkitd"
+	}
 	if !strings.HasPrefix(cfg.buildkit, "tcp://") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
 		return fmt.Sprintf("Start one with `buildkitd --addr %s`, or leave provider \"docker\" { buildkit } unset to build with the local Docker Engine", cfg.buildkit)
 	}

@@ -3,8 +3,14 @@ package docker
 import (
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
+	// BuildKit's own connection helpers: they register the kube-pod:// and
+	// ssh:// schemes with its client (kubectl exec / ssh running
+	// `buildctl dial-stdio` on the far side).
+	"github.com/moby/buildkit/client/connhelper/kubepod"
+	bkssh "github.com/moby/buildkit/client/connhelper/ssh"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
@@ -22,7 +28,7 @@ func providerSchema() *providers.Schema {
 	return &providers.Schema{
 		Description: "Where images are built and stored.",
 		Attributes: map[string]*providers.Attribute{
-			"buildkit":          str(`"docker" (the local Docker Engine's BuildKit, default), "unix://…", "tcp://…" or "docker-container://NAME".`),
+			"buildkit":          str(`"docker" (the local Docker Engine's BuildKit, default), "unix://…", "tcp://…", "docker-container://NAME", "kube-pod://POD?namespace=…&context=…&container=…" or "ssh://USER@HOST[:PORT][/SOCKET]".`),
 			"docker_host":       str("Docker Engine address; default DOCKER_HOST or " + defaultDockerHost + "."),
 			"ca_cert":           str("CA certificate file for a tcp:// BuildKit address."),
 			"cert":              str("Client certificate file for a tcp:// BuildKit address."),
@@ -56,7 +62,7 @@ type backendKind int
 
 const (
 	backendDocker          backendKind = iota // the Docker Engine's built-in BuildKit
-	backendBuildKit                           // a standalone buildkitd at unix:// or tcp://
+	backendBuildKit                           // a standalone buildkitd at unix://, tcp://, kube-pod:// or ssh://
 	backendDockerContainer                    // a buildkitd in a container of the Engine
 )
 
@@ -134,16 +140,31 @@ func (c config) check() providers.Diagnostics {
 	var diags providers.Diagnostics
 	if c.buildkit != "docker" {
 		u, err := url.Parse(c.buildkit)
+		shown, hasPassword := c.buildkit, false // shown: the address as messages show it, never with a password
+		if err == nil {
+			shown = u.Redacted()
+			_, hasPassword = u.User.Password()
+		}
 		switch {
 		case err != nil:
-			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Invalid BuildKit address", "buildkit = %q is not an address: %v.", c.buildkit, err)
-		case u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "docker-container":
-			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Unsupported BuildKit address", "buildkit = %q: the scheme must be unix://, tcp:// or docker-container://, or the value \"docker\" for the local Docker Engine's BuildKit.", c.buildkit)
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Invalid BuildKit address", "buildkit = %q is not an address: %v.", shown, err)
+		case hasPassword:
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Password in BuildKit address", "buildkit = %q holds a password, which state and plans would show; ssh:// logs in with a key or an agent.", shown)
+		case !slices.Contains([]string{"unix", "tcp", "docker-container", "kube-pod", "ssh"}, u.Scheme):
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Unsupported BuildKit address", "buildkit = %q: the scheme must be unix://, tcp://, docker-container://, kube-pod:// or ssh://, or the value \"docker\" for the local Docker Engine's BuildKit.", shown)
 		case u.Scheme == "docker-container" && u.Host == "":
-			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Missing container name", "buildkit = %q names no container: write docker-container://NAME.", c.buildkit)
+			diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Missing container name", "buildkit = %q names no container: write docker-container://NAME.", shown)
+		case u.Scheme == "kube-pod":
+			if _, err := kubepod.SpecFromURL(u); err != nil {
+				diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Invalid kube-pod address", "buildkit = %q: %v; write kube-pod://POD?namespace=NS&context=CTX&container=NAME (the query is optional).", shown, err)
+			}
+		case u.Scheme == "ssh":
+			if _, err := bkssh.SpecFromURL(u); err != nil {
+				diags = diags.Errorf(cty.GetAttrPath("buildkit"), "Invalid ssh address", "buildkit = %q: %v; write ssh://USER@HOST[:PORT][/path/to/buildkitd.sock].", shown, err)
+			}
 		}
 		if (c.caCert != "" || c.cert != "" || c.key != "") && u != nil && u.Scheme != "tcp" {
-			diags = diags.Warnf(cty.GetAttrPath("ca_cert"), "TLS settings unused", "ca_cert, cert and key apply to tcp:// addresses only; buildkit = %q does not use them.", c.buildkit)
+			diags = diags.Warnf(cty.GetAttrPath("ca_cert"), "TLS settings unused", "ca_cert, cert and key apply to tcp:// addresses only; buildkit = %q does not use them.", shown)
 		}
 	}
 	if (c.cert == "") != (c.key == "") {

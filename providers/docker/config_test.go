@@ -42,8 +42,28 @@ func TestDecodeConfig(t *testing.T) {
 			kind:  backendDockerContainer, address: "docker-container://buildx_buildkit_0",
 		},
 		"bad scheme": {
-			attrs: map[string]cty.Value{"buildkit": cty.StringVal("ssh://host")},
-			kind:  backendBuildKit, address: "ssh://host", errs: []string{"scheme must be unix://, tcp:// or docker-container://"},
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("ftp://host")},
+			kind:  backendBuildKit, address: "ftp://host", errs: []string{"scheme must be unix://, tcp://, docker-container://, kube-pod:// or ssh://"},
+		},
+		"unparsable": {
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("tcp://%zz")},
+			kind:  backendBuildKit, address: "tcp://%zz", errs: []string{"is not an address"},
+		},
+		"kube-pod": {
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("kube-pod://buildkitd-0?namespace=ci")},
+			kind:  backendBuildKit, address: "kube-pod://buildkitd-0?namespace=ci",
+		},
+		"kube-pod without pod": {
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("kube-pod://?namespace=ci")},
+			kind:  backendBuildKit, address: "kube-pod://?namespace=ci", errs: []string{"url lacks pod name; write kube-pod://POD"},
+		},
+		"ssh": {
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("ssh://me@builder:2222/run/buildkit/buildkitd.sock")},
+			kind:  backendBuildKit, address: "ssh://me@builder:2222/run/buildkit/buildkitd.sock",
+		},
+		"ssh with a password": {
+			attrs: map[string]cty.Value{"buildkit": cty.StringVal("ssh://me:secret@builder")},
+			kind:  backendBuildKit, address: "ssh://me:secret@builder", errs: []string{`"ssh://me:xxxxx@builder" holds a password`},
 		},
 		"container without name": {
 			attrs: map[string]cty.Value{"buildkit": cty.StringVal("docker-container://")},

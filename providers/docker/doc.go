@@ -17,6 +17,11 @@
 //   - "docker-container://NAME": a buildkitd inside a container of the Docker
 //     Engine, reached by `buildctl dial-stdio` over the Engine's exec API (no
 //     docker CLI needed).
+//   - "kube-pod://POD?namespace=…&context=…&container=…" and
+//     "ssh://USER@HOST[:PORT][/SOCKET]": a buildkitd in a Kubernetes pod or
+//     on another host, reached through BuildKit's own connection helpers,
+//     which run `kubectl exec -i POD -- buildctl dial-stdio` or
+//     `ssh … HOST buildctl dial-stdio`. Like unix:// and tcp://, otherwise.
 //
 // Connections open lazily on first need so that plan works on a machine with
 // no daemon: it then says, as warnings and plan details, what it cannot know,
