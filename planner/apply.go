@@ -90,12 +90,12 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	opts.Refresh = false
 	r, diags := c.newRun(st, opts, false)
 	if diags.HasErrors() {
-		return res, tidy(diags)
+		return res, c.tidy(diags)
 	}
 	r.diags = nil
 	r.walk(ctx)
 	if r.diags.HasErrors() {
-		return res, tidy(r.diags)
+		return res, c.tidy(r.diags)
 	}
 	if d := r.plan().InputsDigest; d != p.InputsDigest {
 		return res, stale("the configuration or an input file changed since the plan was made")
@@ -126,7 +126,10 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	sort.Strings(res.Succeeded)
 	sort.Strings(res.Failed)
 	sort.Strings(res.Skipped)
-	return res, tidy(append(r.diags, a.diags...))
+	for addr, err := range res.Errors { // errors from promotion too
+		res.Errors[addr] = c.secrets.scrubErr(err)
+	}
+	return res, c.tidy(append(r.diags, a.diags...))
 }
 
 func stale(why string) hcl.Diagnostics {
@@ -310,6 +313,7 @@ func (a *applier) visit(ctx context.Context, key string) {
 		a.hooks.Start(key, ch.Action)
 	}
 	d, err := a.run(ctx, key, n, ch)
+	err = a.r.c.secrets.scrubErr(err) // for the hooks and the result alike
 	if err != nil {
 		a.failed(key, err, d)
 	} else {
@@ -419,6 +423,7 @@ func (a *applier) read(ctx context.Context, key string, pi *providerInst, schema
 		return d, fmt.Errorf("read %s: the provider returned a null or partly unknown value", key)
 	}
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, val)...)
+	sens = appendPaths(sens, a.r.c.secrets.paths(val)...)
 	a.r.setVal(key, markSensitive(val, sens))
 	now := time.Now().UTC()
 	return d, a.record(key, func(st *state.File) {
@@ -441,6 +446,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	}
 	cfg, pvm := unmarkDeepWithPaths(cfgM)
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
+	a.r.c.secrets.addAt(cfg, sens)
 	prior, priv := cty.NullVal(ty), []byte(nil)
 	var created time.Time
 	var rs *state.Resource
@@ -492,6 +498,7 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	}
 	store := func(v cty.Value, fingerprint string) func(st *state.File) {
 		sens := appendPaths(sens, schemaSensitivePaths(schema, v)...)
+		sens = appendPaths(sens, a.r.c.secrets.paths(v)...)
 		a.r.mu.Lock()
 		a.r.sens[key] = sens
 		a.r.mu.Unlock()

@@ -43,6 +43,8 @@ type Context struct {
 
 	mu        sync.Mutex
 	providers map[string]*providerInst
+	// secrets are found and hidden in what providers return and print.
+	secrets *secretSet
 }
 
 // NewContext returns a Context for cfg with resolved variable values (from
@@ -54,7 +56,12 @@ func NewContext(cfg *lang.Config, vars map[string]cty.Value, reg *providers.Regi
 	if env.ConfigDir == "" {
 		env.ConfigDir = cfg.Dir
 	}
-	return &Context{cfg: cfg, vars: vars, reg: reg, env: env, opts: opts, providers: map[string]*providerInst{}}
+	c := &Context{cfg: cfg, vars: vars, reg: reg, env: env, opts: opts, providers: map[string]*providerInst{}, secrets: &secretSet{}}
+	for _, v := range vars {
+		c.secrets.addMarked(v)
+	}
+	c.env.UI.Out = c.secrets.writer(env.UI.Out)
+	return c
 }
 
 // Graph returns the dependency graph of the configuration, with diagnostics
@@ -91,6 +98,7 @@ func (c *Context) uiFor(addr string) providers.UI {
 		if ui.Out == nil {
 			ui.Out = io.Discard
 		}
+		ui.Out = c.secrets.writer(ui.Out)
 		return ui
 	}
 	return providers.UI{Out: io.Discard}

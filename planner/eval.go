@@ -25,6 +25,12 @@ func decodeBody(body hcl.Body, spec hcldec.Spec, ectx *hcl.EvalContext) (cty.Val
 // tidy is what the engine's entry points return: diagnostics without stack
 // traces (a safety net behind evalExpr), in source order whatever order the
 // parallel walk produced them in.
+// tidy, for diagnostics a Context hands back: without the secrets their
+// messages may quote (see secretSet).
+func (c *Context) tidy(diags hcl.Diagnostics) hcl.Diagnostics {
+	return c.secrets.scrubDiags(tidy(diags))
+}
+
 func tidy(diags hcl.Diagnostics) hcl.Diagnostics {
 	diags = lang.TidyDiagnostics(diags)
 	lang.SortDiagnostics(diags)

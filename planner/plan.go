@@ -22,7 +22,7 @@ import (
 func (c *Context) Plan(ctx context.Context, st *state.File, opts plan.Options) (*plan.Plan, hcl.Diagnostics) {
 	r, diags := c.newRun(st, opts, false)
 	if diags.HasErrors() {
-		return nil, tidy(diags)
+		return nil, c.tidy(diags)
 	}
 	r.diags = diags
 	r.walk(ctx)
@@ -30,7 +30,7 @@ func (c *Context) Plan(ctx context.Context, st *state.File, opts plan.Options) (
 		r.diags = append(r.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plan interrupted", Detail: "The plan was cancelled before it finished: " + err.Error() + "."})
 	}
 	p := r.plan() // adds the failed checks' warnings to r.diags
-	return p, tidy(r.diags)
+	return p, c.tidy(r.diags)
 }
 
 // Validate checks the configuration without state: references, cycles,
@@ -40,11 +40,11 @@ func (c *Context) Plan(ctx context.Context, st *state.File, opts plan.Options) (
 func (c *Context) Validate(ctx context.Context) hcl.Diagnostics {
 	r, diags := c.newRun(nil, plan.Options{}, true)
 	if diags.HasErrors() {
-		return tidy(diags)
+		return c.tidy(diags)
 	}
 	r.diags = diags
 	r.walk(ctx)
-	return tidy(r.diags)
+	return c.tidy(r.diags)
 }
 
 // walk visits every node of the run.
@@ -176,6 +176,7 @@ func (r *run) planObject(ctx context.Context, n *node) {
 	r.addDiags(d)
 	cfg, pvm := unmarkDeepWithPaths(cfgM)
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
+	r.c.secrets.addAt(cfg, sens)
 	// Validate runs the providers' offline checks only: no Configure, so
 	// that it needs no daemon and no provider credentials.
 	if !r.validate && !r.configureOnce(ctx, pi) {
@@ -245,6 +246,7 @@ func (r *run) planData(ctx context.Context, n *node, pi *providerInst, schema *p
 		ch.Action, ch.Reason = plan.NoOp, "read during plan"
 	}
 	sens = appendPaths(sens, schemaSensitivePaths(schema, val)...)
+	sens = appendPaths(sens, r.c.secrets.paths(val)...)
 	ch.After = Redact(val, sens, r.key)
 	ch.SensitivePaths = sens
 	r.mu.Lock()
@@ -330,6 +332,8 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 	}
 	planned = unmarkDeep(conform(planned, ty))
 	sens = appendPaths(sens, schemaSensitivePaths(schema, planned)...)
+	sens = appendPaths(sens, r.c.secrets.paths(planned)...)
+	sens = appendPaths(sens, r.c.secrets.paths(prior)...) // a value recorded before it held a secret
 	plannedR := Redact(planned, sens, r.key)
 
 	action, reason, replacePaths := r.decide(n, schema, prior, plannedR, presp, created)
@@ -405,6 +409,7 @@ func (r *run) refresh(ctx context.Context, addr string, pi *providerInst, schema
 	ns = unmarkDeep(conform(ns, typeOf(schema)))
 	paths := appendPaths(sens, schemaSensitivePaths(schema, ns)...)
 	paths = appendPaths(paths, redacted...)
+	paths = appendPaths(paths, r.c.secrets.paths(ns)...)
 	ns = Redact(ns, paths, r.key)
 	if resp.Drift != "" || !sameValue(ns, prior) {
 		why := resp.Drift

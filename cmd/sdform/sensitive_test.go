@@ -97,3 +97,68 @@ func TestSensitiveAttributeStaysHidden(t *testing.T) {
 		t.Errorf("plan -json: resource_drift[0].before.secret = %v", d.Before["secret"])
 	}
 }
+
+// TestSecretRepeatedByProvider: a provider hands back and prints what it
+// was given, with no sensitive mark: test_thing's out is "out-" + name, its
+// progress line and its failure quote the name. A sensitive variable's
+// value must still reach no output, message, state or saved plan in clear.
+func TestSecretRepeatedByProvider(t *testing.T) {
+	const secret = "tok-3e8f1c"
+	cfg := `variable "tok" {
+  type      = string
+  sensitive = true
+}
+resource "test_thing" "a" {
+  name = var.tok
+  fail = var.fail
+}
+variable "fail" {
+  type    = bool
+  default = false
+}
+`
+	dir := configDir(t, map[string]string{"main.sdf.hcl": cfg})
+	t.Setenv("SDF_VAR_tok", secret)
+	noSecret := func(what, text string) {
+		t.Helper()
+		if strings.Contains(text, secret) {
+			t.Errorf("%s holds the secret:\n%s", what, text)
+		}
+	}
+
+	r := sdform(t, dir, "apply", "-auto-approve", "-var", "fail=true")
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, `(name "(sensitive value)") was told to fail`) {
+		t.Fatalf("failing apply: %s", r)
+	}
+	noSecret("failing apply", r.stdout+r.stderr)
+
+	r = sdform(t, dir, "apply", "-auto-approve")
+	if r.code != 0 || !strings.Contains(r.stdout, `making "(sensitive value)"`) {
+		t.Fatalf("apply: %s", r)
+	}
+	noSecret("apply", r.stdout+r.stderr)
+	b, err := os.ReadFile(filepath.Join(dir, ".sdform", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSecret("state.json", string(b))
+	for _, args := range [][]string{{"show"}, {"show", "-json"}, {"state", "show", "test_thing.a"}} {
+		r := sdform(t, dir, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "(sensitive value)") {
+			t.Errorf("%s: %s", strings.Join(args, " "), r)
+		}
+		noSecret(strings.Join(args, " "), r.stdout+r.stderr)
+	}
+
+	// A new secret: the plan shows the change without either value, and
+	// the saved plan holds neither.
+	t.Setenv("SDF_VAR_tok", secret+"-2")
+	r = sdform(t, dir, "plan", "-out=p.plan")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 to update") {
+		t.Fatalf("plan: %s", r)
+	}
+	noSecret("plan", r.stdout+r.stderr)
+	if b, err := os.ReadFile(filepath.Join(dir, "p.plan")); err != nil || strings.Contains(string(b), secret) {
+		t.Errorf("saved plan holds the secret (%v)", err)
+	}
+}

@@ -267,8 +267,12 @@ func (p *Provider) applyThing(ctx context.Context, req providers.ApplyRequest) p
 		resp.Diagnostics = resp.Diagnostics.FromError("Interrupted", err)
 		return resp
 	}
+	if req.Action != providers.Delete && req.UI.Out != nil {
+		// A progress line that repeats an input, as real providers' do.
+		fmt.Fprintf(req.UI.Out, "making %q\n", str(cfg, "name"))
+	}
 	if flag(cfg, "fail") && req.Action != providers.Delete {
-		resp.Diagnostics = resp.Diagnostics.Errorf(cty.GetAttrPath("fail"), "Apply failed", "%s was told to fail (fail = true).", req.Address)
+		resp.Diagnostics = resp.Diagnostics.Errorf(cty.GetAttrPath("fail"), "Apply failed", "%s (name %q) was told to fail (fail = true).", req.Address, str(cfg, "name"))
 		return resp
 	}
 	if req.Action == providers.Delete {
