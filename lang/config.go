@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -189,4 +190,33 @@ type Assert struct {
 	ErrorMessage hcl.Expression
 	Severity     Severity
 	DeclRange    hcl.Range
+}
+
+// ParseAddress reads an address as the command line gives it (-target,
+// -exclude, -replace, state rm): TYPE.NAME or data.TYPE.NAME. sdform has
+// no count or for_each, so an address never has an index.
+func ParseAddress(s string) (Address, error) {
+	const form = "write TYPE.NAME, or data.TYPE.NAME for a data source"
+	t, diags := hclsyntax.ParseTraversalAbs([]byte(s), "", hcl.InitialPos)
+	if diags.HasErrors() {
+		return Address{}, fmt.Errorf("%q is not an address: %s", s, form)
+	}
+	var names []string
+	for _, step := range t {
+		switch st := step.(type) {
+		case hcl.TraverseRoot:
+			names = append(names, st.Name)
+		case hcl.TraverseAttr:
+			names = append(names, st.Name)
+		default:
+			return Address{}, fmt.Errorf("%q has an index, but sdform has no count or for_each: %s", s, form)
+		}
+	}
+	switch {
+	case len(names) == 2 && names[0] != "data":
+		return Address{Mode: Managed, Type: names[0], Name: names[1]}, nil
+	case len(names) == 3 && names[0] == "data":
+		return Address{Mode: Data, Type: names[1], Name: names[2]}, nil
+	}
+	return Address{}, fmt.Errorf("%q is not an address: %s", s, form)
 }

@@ -254,3 +254,26 @@ output "o" {
 		t.Errorf("CheckReferences = %v", d)
 	}
 }
+
+func TestParseAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"docker_image.app":      "docker_image.app",
+		"data.gpu_host.local":   "data.gpu_host.local",
+		"nonsense":              `"nonsense" is not an address`,
+		"a.b.c":                 `"a.b.c" is not an address`,
+		"data.gpu_host":         `"data.gpu_host" is not an address`,
+		"comfyui_model.m[0]":    `"comfyui_model.m[0]" has an index, but sdform has no count or for_each`,
+		"docker_image.":         `"docker_image." is not an address`,
+		`docker_image["x"]`:     `has an index`,
+		"docker_image.app name": `is not an address`,
+	} {
+		a, err := ParseAddress(in)
+		got := a.String()
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("ParseAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

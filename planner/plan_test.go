@@ -537,3 +537,27 @@ resource "test_test" "t" { target = "x" }
 		}
 	})
 }
+
+// TestTargetAddresses: a -target, -exclude or -replace that is not an
+// address is an error, naming the flag; a well-formed address that
+// matches nothing is a warning, as in Terraform.
+func TestTargetAddresses(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }`})
+	for name, tc := range map[string]struct {
+		opts plan.Options
+		want string
+		err  bool
+	}{
+		"malformed target":  {opts: plan.Options{Targets: []string{"nonsense"}}, want: `Invalid -target address: -target=nonsense: "nonsense" is not an address`, err: true},
+		"indexed exclude":   {opts: plan.Options{Excludes: []string{"test_thing.a[0]"}}, want: "Invalid -exclude address: -exclude=test_thing.a[0]: \"test_thing.a[0]\" has an index", err: true},
+		"malformed replace": {opts: plan.Options{Replace: []string{"test_thing"}}, want: "Invalid -replace address", err: true},
+		"unknown target":    {opts: plan.Options{Targets: []string{"test_thing.b"}}, want: "Target matches nothing: test_thing.b is neither in the configuration nor in the state"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, diags := f.context().Plan(context.Background(), f.state(), tc.opts)
+			if diags.HasErrors() != tc.err || !strings.Contains(diagString(diags), tc.want) {
+				t.Errorf("diagnostics (errors: %v, want %v): %s\nwant %q", diags.HasErrors(), tc.err, diagString(diags), tc.want)
+			}
+		})
+	}
+}

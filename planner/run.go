@@ -385,6 +385,23 @@ func (r *run) selectTargets() hcl.Diagnostics {
 		_, inCfg := r.c.cfg.Resources[addr]
 		return inCfg || r.st.Resource(addr) != nil
 	}
+	for _, flag := range []struct {
+		name  string
+		addrs []string
+	}{{"-target", r.opts.Targets}, {"-exclude", r.opts.Excludes}, {"-replace", r.opts.Replace}} {
+		for _, a := range flag.addrs {
+			if _, err := lang.ParseAddress(a); err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid " + flag.name + " address",
+					Detail:   fmt.Sprintf("%s=%s: %v.", flag.name, a, err),
+				})
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
 	for _, a := range r.opts.Replace {
 		if r.c.cfg.Resources[a] == nil || strings.HasPrefix(a, "data.") {
 			diags = append(diags, &hcl.Diagnostic{
