@@ -307,6 +307,39 @@ func TestParseSource(t *testing.T) {
 	}
 }
 
+// TestRedact: a source or URL is quoted as written, less its user info and
+// query string; an @ that is not user info (the hub's revision, a path) is
+// kept, and so are characters url.URL.String would escape.
+func TestRedact(t *testing.T) {
+	for raw, want := range map[string]string{
+		"hf://org@main/file":                            "hf://org@main/file",
+		"hf://Org/Repo@v1/x.bin":                        "hf://Org/Repo@v1/x.bin",
+		"not a url":                                     "not a url",
+		"https://example.com/a b/x.bin":                 "https://example.com/a b/x.bin",
+		"https://user:secret@example.com/x.bin":         "https://example.com/x.bin",
+		"https://example.com/x.bin?X-Amz-Signature=abc": "https://example.com/x.bin?…",
+		"https://example.com/x.bin?":                    "https://example.com/x.bin?",
+		"https://example.com/x.bin#part":                "https://example.com/x.bin",
+		"https://example.com/org/model@v2/x.bin":        "https://example.com/org/model@v2/x.bin",
+		"https://u:secret@[bad/x.bin":                   "https://[bad/x.bin",
+		"https://u:sec/ret@example.com/x.bin":           "https://example.com/x.bin",
+		"file:weights/x.bin":                            "file:weights/x.bin",
+	} {
+		if got := Redact(raw); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// TestParseSourceErrorRedacted: a source that does not parse as a URL is
+// quoted without its password (url.Parse's own error quotes it whole).
+func TestParseSourceErrorRedacted(t *testing.T) {
+	_, err := ParseSource("https://u:secret@[bad/x.bin")
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), `"https://[bad/x.bin"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 // TestResolveHubErrorCodes: the hub says what went wrong in X-Error-Code and
 // X-Error-Message (it answers 401 for a repository that does not exist, so
 // that private names do not leak); the error says it in words, names

@@ -1,6 +1,7 @@
 package download
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -82,15 +83,29 @@ func ParseSource(raw string) (Source, error) {
 		s.Repo, s.Revision, s.Path = org+"/"+repo, rev, path
 		return s, nil
 	}
-	u, err := url.Parse(raw)
+	u, err := parseURL(raw)
 	if err != nil {
-		return s, fmt.Errorf("parse source: %w", err)
+		return s, err
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return s, fmt.Errorf("parse source %q: want hf://ORG/REPO@REVISION/PATH or an http(s) URL (or file:PATH for a local file)", Redact(raw))
 	}
 	s.URL = u
 	return s, nil
+}
+
+// parseURL is url.Parse with an error that quotes the source redacted:
+// url.Error quotes it whole, password included.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("parse source %q: %w", Redact(raw), err)
+	}
+	return u, nil
 }
 
 // parseFileSource parses a file: source. "file:///ABS" (or
@@ -100,9 +115,9 @@ func ParseSource(raw string) (Source, error) {
 // from any checkout. "file://NAME/…" is refused: file URLs carry no host,
 // and reading NAME as the first directory would surprise.
 func parseFileSource(s Source) (Source, error) {
-	u, err := url.Parse(s.Raw)
+	u, err := parseURL(s.Raw)
 	if err != nil {
-		return s, fmt.Errorf("parse source: %w", err)
+		return s, err
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return s, fmt.Errorf("parse source %q: a file URL takes no query or fragment", s.Raw)
@@ -159,14 +174,33 @@ func (s Source) resolveURL(endpoint *url.URL, rev string) *url.URL {
 	return &u
 }
 
-// Redact returns a URL fit for messages: no user info and no query string
-// (signed CDN URLs carry credentials there).
+// Redact returns a source or URL fit for messages: as written, so that the
+// user recognises it, but without user info (user:password@) and with the
+// query string, where signed CDN URLs carry credentials, shortened to "…".
 func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
+	s, _, _ := strings.Cut(raw, "#")
+	if base, query, ok := strings.Cut(s, "?"); ok && query != "" {
+		s = base + "?…"
 	}
-	return redactURL(u)
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || strings.EqualFold(scheme, "hf") {
+		// No authority, or the hub's ORG/REPO@REVISION, whose @ is no
+		// user info.
+		return s
+	}
+	// User info ends at the last @ of the authority, which ends at the
+	// first "/" for url.Parse. Where url.Parse fails the URL is malformed
+	// anyway, and everything up to the last @ goes, in case a password
+	// holds a "/".
+	authority := rest
+	if _, err := url.Parse(raw); err == nil {
+		authority, _, _ = strings.Cut(rest, "/")
+	}
+	authority, _, _ = strings.Cut(authority, "?")
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		s = scheme + "://" + rest[at+1:]
+	}
+	return s
 }
 
 func redactURL(u *url.URL) string {
