@@ -81,6 +81,8 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 		st.Lineage = p.Lineage
 	}
 	switch {
+	case st.Lineage != p.Lineage && p.Serial == 0:
+		return res, stale(fmt.Sprintf("the plan was made before there was a state, and one was written since (lineage %s)", st.Lineage))
 	case st.Lineage != p.Lineage:
 		return res, stale(fmt.Sprintf("the state was replaced since the plan was made (lineage %s, now %s)", p.Lineage, st.Lineage))
 	case st.Serial != p.Serial:

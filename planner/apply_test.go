@@ -603,6 +603,22 @@ func TestFreshStateAdoptsPlanLineage(t *testing.T) {
 	}
 }
 
+// A plan made before any state, applied after another apply wrote one,
+// is stale, and the message says the state was created, not replaced.
+func TestSavedPlanBeforeFirstState(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }`})
+	p := f.plan(defaultOpts())
+	b, err := plan.Marshal(p)
+	must(t, err)
+	f.mustApply(defaultOpts()) // another apply writes the first state
+	saved, err := plan.Unmarshal(b)
+	must(t, err)
+	_, diags := f.context().Apply(context.Background(), saved, f.state(), f.persist, noopHooks())
+	if want := "saved plan is stale: the plan was made before there was a state, and one was written since"; !diags.HasErrors() || !strings.HasPrefix(diags[0].Summary, want) {
+		t.Errorf("diagnostics = %s, want %q", diagString(diags), want)
+	}
+}
+
 var _ = lang.Version
 
 // Apply plans every object once to check the saved plan is not stale; an

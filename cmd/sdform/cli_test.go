@@ -509,6 +509,9 @@ func TestLockContention(t *testing.T) {
 	if waited < 300*time.Millisecond {
 		t.Errorf("gave up after %v, before -lock-timeout=300ms", waited)
 	}
+	if words := strings.Join(strings.Fields(r.stderr), " "); !strings.Contains(words, "sdform waited 300ms for it (-lock-timeout)") || strings.Contains(words, "Use -lock-timeout=5m") {
+		t.Errorf("the refusal does not say it waited:\n%s", r)
+	}
 	// -lock=false reads the state without waiting for the holder.
 	if r := sdform(t, dir, "plan", "-lock=false"); r.code != 0 {
 		t.Errorf("plan -lock=false against a held lock: %s", r)

@@ -124,7 +124,7 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 			lock, err := state.Lock(ctx, s.statePath, o.lockOp, o.lockTimeout)
 			if err != nil {
 				s.pctx.Close()
-				return nil, cfg, append(diags, lockDiag(err))
+				return nil, cfg, append(diags, lockDiag(err, o.lockTimeout))
 			}
 			s.lock = lock
 		}
@@ -244,10 +244,15 @@ func literal(v cty.Value) (string, bool) {
 	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes())), true
 }
 
-func lockDiag(err error) *hcl.Diagnostic {
+// lockDiag says why the state lock was not had; waited is -lock-timeout.
+func lockDiag(err error, waited time.Duration) *hcl.Diagnostic {
 	var locked *state.LockedError
 	if errors.As(err, &locked) {
-		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "State is locked", Detail: sentence(err.Error()) + " Use -lock-timeout=5m to wait for it."}
+		advice := " Use -lock-timeout=5m to wait for it."
+		if waited > 0 {
+			advice = fmt.Sprintf(" sdform waited %s for it (-lock-timeout); give a longer one to wait more.", waited)
+		}
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "State is locked", Detail: sentence(err.Error()) + advice}
 	}
 	return errorDiag("Cannot lock state", err)
 }

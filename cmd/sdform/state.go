@@ -166,7 +166,7 @@ func (c *cli) stateRm(ctx context.Context, args []string) int {
 	path := statePath()
 	lock, err := state.Lock(ctx, path, "state rm", lockTimeout)
 	if err != nil {
-		c.diagnostics(hcl.Diagnostics{lockDiag(err)}, nil)
+		c.diagnostics(hcl.Diagnostics{lockDiag(err, lockTimeout)}, nil)
 		return exitError
 	}
 	defer func() {
