@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -158,15 +159,26 @@ func decodeModel(v cty.Value) (modelConfig, providers.Diagnostics) {
 // checkModelPath checks a path without touching the disk (symlinks are
 // checked when planning).
 func checkModelPath(p string) string {
-	switch {
+	slashed := filepath.ToSlash(p)
+	clean := path.Clean(slashed)
+	switch last := slashed[strings.LastIndex(slashed, "/")+1:]; {
 	case p == "":
 		return "The path is empty."
 	case filepath.IsAbs(p) || strings.HasPrefix(p, "/"):
 		return fmt.Sprintf("The path %q is absolute; write it relative to the models folder, starting with the model-type folder (diffusion_models/…).", p)
 	case !filepath.IsLocal(p):
 		return fmt.Sprintf("The path %q leaves the models folder; \"..\" may not climb out of it.", p)
-	case !strings.Contains(filepath.ToSlash(filepath.Clean(p)), "/"):
-		return fmt.Sprintf("The path %q names no model-type folder; ComfyUI lists only files inside one, such as diffusion_models/%s.", p, p)
+	case clean == ".":
+		return fmt.Sprintf("The path %q names the models folder itself, not a file in it.", p)
+	case last == "" || last == "." || last == "..":
+		return fmt.Sprintf("The path %q names a folder; write the weight file's name at its end.", p)
+	case !strings.Contains(clean, "/"):
+		msg := fmt.Sprintf("The path %q names no model-type folder; ComfyUI lists only files inside one", p)
+		// Suggested only where the suggestion is itself a clean path.
+		if hint := "diffusion_models/" + slashed; path.Clean(hint) == hint {
+			return msg + ", such as " + hint + "."
+		}
+		return msg + "."
 	}
 	return ""
 }

@@ -346,6 +346,28 @@ func TestModelUnknownSource(t *testing.T) {
 	}
 }
 
+// TestCheckModelPath: a path is suggested only where the suggestion is
+// itself a usable path.
+func TestCheckModelPath(t *testing.T) {
+	cases := map[string]struct{ want, notWant string }{
+		"diffusion_models/WanVideo/x.safetensors": {},
+		"x.safetensors":             {want: "names no model-type folder; ComfyUI lists only files inside one, such as diffusion_models/x.safetensors."},
+		"checkpoints/":              {want: `The path "checkpoints/" names a folder; write the weight file's name at its end.`, notWant: "such as"},
+		"checkpoints/a/":            {want: "names a folder", notWant: "such as"},
+		"checkpoints/a/.":           {want: "names a folder", notWant: "such as"},
+		"checkpoints/a/../../x.bin": {want: "names no model-type folder; ComfyUI lists only files inside one.", notWant: "such as"},
+		"./x.bin":                   {want: "names no model-type folder", notWant: "such as"},
+		"checkpoints/..":            {want: "names the models folder itself", notWant: "such as"},
+		"diffusion_models/../../x":  {want: "leaves the models folder"},
+	}
+	for p, tc := range cases {
+		got := checkModelPath(p)
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) || tc.notWant != "" && strings.Contains(got, tc.notWant) {
+			t.Errorf("checkModelPath(%q) = %q, want %q", p, got, tc.want)
+		}
+	}
+}
+
 func TestModelName(t *testing.T) {
 	for path, want := range map[string]string{
 		"diffusion_models/WanVideo/x.safetensors": "WanVideo/x.safetensors",
