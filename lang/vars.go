@@ -108,18 +108,23 @@ func (c *Config) VariableValues(in VarInputs) (map[string]cty.Value, hcl.Diagnos
 		}
 	}
 
+	// After a source failed (a variables file that does not parse, a bad
+	// -var), a variable without a value may be one that source meant to
+	// set: the source's own error says what to fix.
+	sourceFailed := diags.HasErrors()
 	out := make(map[string]cty.Value, len(c.Variables))
 	for _, name := range sortedKeys(c.Variables) {
 		v := c.Variables[name]
-		val, d := c.finalValue(v, chosen)
+		val, d := c.finalValue(v, chosen, sourceFailed)
 		diags = append(diags, d...)
 		out[name] = val
 	}
 	return out, TidyDiagnostics(diags)
 }
 
-// finalValue picks, converts and validates the value of one variable.
-func (c *Config) finalValue(v *Variable, chosen map[string]rawValue) (cty.Value, hcl.Diagnostics) {
+// finalValue picks, converts and validates the value of one variable. With
+// sourceFailed, a missing required value is left unknown without an error.
+func (c *Config) finalValue(v *Variable, chosen map[string]rawValue, sourceFailed bool) (cty.Value, hcl.Diagnostics) {
 	unknown := cty.UnknownVal(v.Type)
 	raw, given := chosen[v.Name]
 	// A snippet of a variables file would print a sensitive value, so
@@ -139,6 +144,9 @@ func (c *Config) finalValue(v *Variable, chosen map[string]rawValue) (cty.Value,
 		given = false // a null for a non-nullable variable means "use the default"
 	}
 	if !given {
+		if v.Default == cty.NilVal && sourceFailed {
+			return unknown, nil
+		}
 		if v.Default == cty.NilVal {
 			return unknown, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
@@ -165,7 +173,7 @@ func (c *Config) finalValue(v *Variable, chosen map[string]rawValue) (cty.Value,
 			Subject: rangeOr(raw.rng, v.DeclRange),
 		}}
 	}
-	if diags := c.validate(v, conv); diags.HasErrors() {
+	if diags := c.validate(v, conv, raw.source); diags.HasErrors() {
 		return unknown, diags
 	}
 	if v.Sensitive {
@@ -181,10 +189,10 @@ func rangeOr(r *hcl.Range, fallback hcl.Range) *hcl.Range {
 	return fallback.Ptr()
 }
 
-// validate evaluates a variable's validation blocks against its value. The
-// scope holds only this variable, which Load made sure is all a condition
-// refers to.
-func (c *Config) validate(v *Variable, val cty.Value) hcl.Diagnostics {
+// validate evaluates a variable's validation blocks against its value, which
+// came from source. The scope holds only this variable, which Load made sure
+// is all a condition refers to.
+func (c *Config) validate(v *Variable, val cty.Value, source string) hcl.Diagnostics {
 	if len(v.Validations) == 0 {
 		return nil
 	}
@@ -222,8 +230,8 @@ func (c *Config) validate(v *Variable, val cty.Value) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
-			Detail: fmt.Sprintf("%s\n\nThis was checked by the validation rule at %s.",
-				errorMessage(rule.ErrorMessage, ctx), rule.DeclRange),
+			Detail: fmt.Sprintf("%s\n\nThe value of %q came from %s; it was checked by the validation rule at %s.",
+				errorMessage(rule.ErrorMessage, ctx), v.Name, source, rule.DeclRange),
 			Subject: rule.Condition.Range().Ptr(),
 		})
 	}

@@ -177,10 +177,11 @@ variable "weird" {
 }
 `
 	tests := map[string]struct {
-		in   VarInputs
-		vars string // content of vars.sdfvars, passed with -var-file when set
-		auto string // content of x.auto.sdfvars
-		want []string
+		in    VarInputs
+		vars  string // content of vars.sdfvars, passed with -var-file when set
+		auto  string // content of x.auto.sdfvars
+		want  []string
+		lacks []string
 	}{
 		"missing everything": {
 			want: []string{`The variable "variant" has no default and no value was given. Set it with -var variant=VALUE, in a -var-file or *.auto.sdfvars file, or with the environment variable SDF_VAR_variant.`,
@@ -210,9 +211,17 @@ variable "weird" {
 		},
 		"validation": {
 			in: VarInputs{CLI: []string{"variant=fp32", "strict=x", "token=abc", "weird=2"}},
-			want: []string{"variant must be fp8 or fp16.", "This was checked by the validation rule at main.sdf.hcl:3,3-13.",
+			want: []string{"variant must be fp8 or fp16.", `The value of "variant" came from -var variant; it was checked by the validation rule at main.sdf.hcl:3,3-13.`,
 				"The error message refers to a sensitive value, so it is not shown.",
 				"The condition must be true or false, but this one is a string."},
+		},
+		"syntax error in a variables file": {
+			// The file meant to set strict: no second error saying it has
+			// no value.
+			in:    VarInputs{CLI: []string{"variant=fp8"}},
+			vars:  "strict = \"x\" count_n = 1\n",
+			want:  []string{"on vars.sdfvars line 1"},
+			lacks: []string{"No value for required variable"},
 		},
 		"null for non-nullable": {
 			in:   VarInputs{CLI: []string{"variant=fp8"}},
@@ -262,6 +271,11 @@ variable "weird" {
 			for _, w := range tc.want {
 				if !strings.Contains(flat, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.lacks {
+				if strings.Contains(flat, w) {
+					t.Errorf("output has %q:\n%s", w, out)
 				}
 			}
 			golden(t, "vars/"+strings.ReplaceAll(name, " ", "_"), out)
