@@ -499,7 +499,11 @@ func renderChecks(ew *errWriter, checks []*plan.CheckResult, o Options) {
 		case plan.CheckPass:
 			ew.printf("  %s: %s\n", c.Address, o.paint(ansiGreen, "passed"))
 		case plan.CheckUnknown:
-			ew.printf("  %s: will be evaluated after apply\n", c.Address)
+			why := "will be evaluated after apply"
+			if len(c.Messages) > 0 { // after an apply: why it could not be
+				why = strings.Join(c.Messages, "; ")
+			}
+			ew.printf("  %s: %s\n", c.Address, why)
 		default:
 			word := o.paint(ansiRed, "failed")
 			if c.Warning {
