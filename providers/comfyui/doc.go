@@ -6,7 +6,9 @@
 //     file (file:///ABS, or file:PATH relative to the configuration
 //     directory), by package download and keyed by its sha256. The stat
 //     record of the verified file lives in the resource's private data, so
-//     the next plan trusts the file without reading it.
+//     the next plan trusts the file without reading it. A file belongs to
+//     one object: a second one at the same file fails to plan
+//     (model_owner.go).
 //   - comfyui_workflow (workflow.go, the client in package workflow): a
 //     workflow run against a ComfyUI server, started from an image in the
 //     Docker Engine or reached at a URL, recorded as a test of the image and

@@ -21,7 +21,14 @@ import (
 )
 
 // modelType is comfyui_model: one weight file under ComfyUI's models folder.
-type modelType struct{ p *Provider }
+type modelType struct {
+	p *Provider
+	// owners and validated record which objects write which file in this
+	// command, so that two of them at one file fail instead of
+	// overwriting each other at every apply.
+	owners    fileOwners
+	validated blockFiles
+}
 
 var modelSchema = &providers.Schema{
 	Description: "A model weight file in ComfyUI's models folder, downloaded from Hugging Face or an http(s) URL (or copied from a local file) and verified by sha256.",
@@ -103,8 +110,9 @@ type modelConfig struct {
 	ModelsDir string // "" when not set
 	Path      string
 	// Known is false while source, path or models_dir depend on values
-	// known only after apply.
-	Known bool
+	// known only after apply; FileKnown is true once path and models_dir
+	// are known, whatever the source.
+	Known, FileKnown bool
 }
 
 // decodeModel reads and checks a config offline.
@@ -116,11 +124,8 @@ func decodeModel(v cty.Value) (modelConfig, providers.Diagnostics) {
 		return c, nil
 	}
 	v, _ = v.UnmarkDeep()
-	for _, a := range []string{"source", "path", "models_dir"} {
-		if !v.GetAttr(a).IsKnown() {
-			c.Known = false
-		}
-	}
+	c.FileKnown = v.GetAttr("path").IsKnown() && v.GetAttr("models_dir").IsKnown()
+	c.Known = c.FileKnown && v.GetAttr("source").IsKnown()
 	if s, ok := str(v, "source"); ok {
 		c.Source = s
 		if _, err := download.ParseSource(s); err != nil {
@@ -191,7 +196,12 @@ func modelName(p string) string {
 }
 
 func (m *modelType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
-	_, diags := decodeModel(req.Config)
+	c, diags := decodeModel(req.Config)
+	// Configured, the provider is planning: plan, told the address, finds
+	// two objects at one file and names both.
+	if !diags.HasErrors() && c.FileKnown && !m.p.configured() {
+		diags = m.validated.add(c)
+	}
 	return providers.ValidateResponse{Diagnostics: diags}
 }
 
@@ -207,6 +217,46 @@ func (m *modelType) locate(c modelConfig) (dir, full string, diags providers.Dia
 		return "", "", diags.Errorf(cty.GetAttrPath("path"), "Unsafe model path", "The file must stay inside the models folder %s: %v.", abs, err)
 	}
 	return dir, full, nil
+}
+
+// shown is a full path as messages give it: relative to the configuration
+// directory when inside it (models/checkpoints/a), else absolute.
+func (m *modelType) shown(full string) string {
+	if rel, err := filepath.Rel(m.p.abs("."), full); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return full
+}
+
+// occupied says what is at full that a downloaded file cannot be renamed
+// over ("a directory"); "" when nothing or a regular file is there.
+func occupied(full string) string {
+	fi, err := os.Stat(full)
+	switch {
+	case err != nil || fi.Mode().IsRegular():
+		return ""
+	case fi.IsDir():
+		return "a directory"
+	default:
+		return "not a regular file"
+	}
+}
+
+// claim records that the object at addr writes full, and fails when
+// another object writes it too. The engine plans objects in parallel, so
+// the one planned second fails; the words are the same whichever it is.
+func (m *modelType) claim(addr, full string) providers.Diagnostics {
+	owners := m.owners.claim(addr, full)
+	if len(owners) < 2 {
+		return nil
+	}
+	both := "both"
+	if len(owners) > 2 {
+		both = "all"
+	}
+	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Two objects write one model file",
+		"%s %s write %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
+		joinAnd(owners), both, m.shown(full))
 }
 
 // computed are the values a plan or apply fills in.
@@ -272,6 +322,15 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 	if diags.HasErrors() {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
 	}
+	var dir, full string
+	if c.FileKnown {
+		if dir, full, diags = m.locate(c); diags.HasErrors() {
+			return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+		}
+		if diags = m.claim(req.Address, full); diags.HasErrors() {
+			return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
+		}
+	}
 	if !c.Known || !req.Config.IsKnown() {
 		planned := cty.UnknownVal(modelSchema.ImpliedType())
 		if req.Config.IsKnown() && !req.Config.IsNull() {
@@ -279,10 +338,6 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 				commit: cty.UnknownVal(cty.String), size: cty.UnknownVal(cty.Number)})
 		}
 		return providers.PlanResponse{Planned: planned, Details: []string{"will be downloaded: size known after apply (its source depends on other resources)"}}
-	}
-	dir, full, diags := m.locate(c)
-	if diags.HasErrors() {
-		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
 	}
 	pv := decodePrivate(req.PriorPrivate)
 	st, statErr := download.Stat(full)
@@ -309,6 +364,13 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 				Details:     []string{"up to date: " + full + " (stat unchanged since it was verified)"},
 			}
 		}
+	}
+
+	// A download lands by rename, which cannot replace a directory: say
+	// so now rather than after the whole file came.
+	if what := occupied(full); what != "" {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Model path is not a file",
+			"%s would write %s, which is %s; remove or rename it, or choose another path.", req.Address, m.shown(full), what)}
 	}
 
 	// Something must be decided: ask the server what it has. A server that
@@ -518,6 +580,9 @@ func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) provi
 		if remote, diags = m.resolve(ctx, c); diags.HasErrors() {
 			return failed(diags)
 		}
+	}
+	if what := occupied(full); what != "" {
+		return failed(providers.Diagnostics{}.FromError("Model path is not a file", fmt.Errorf("apply %s: %s is %s", req.Address, m.shown(full), what)))
 	}
 	view := newProgressView(req.UI, modelName(c.Path))
 	rec, err := m.ensure(ctx, full, remote, pv.File, view)

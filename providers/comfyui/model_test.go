@@ -222,6 +222,7 @@ func TestModelPlanDiagnostics(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "models"), 0o755)
 	os.MkdirAll(filepath.Join(root, "outside"), 0o755)
 	os.Symlink(filepath.Join(root, "outside"), filepath.Join(root, "models", "loras"))
+	os.MkdirAll(filepath.Join(root, "models", "vae", "dir.safetensors", "sub"), 0o755)
 
 	cases := map[string]struct {
 		cfg         cty.Value
@@ -252,6 +253,10 @@ func TestModelPlanDiagnostics(t *testing.T) {
 		"symlink out of the models folder": {
 			cfg:     modelCfg("hf://Org/Repo/ok.safetensors", "loras/ok.safetensors", nil, nil),
 			planErr: "Unsafe model path: The file must stay inside the models folder",
+		},
+		"directory at the path": {
+			cfg:     modelCfg("hf://Org/Repo/ok.safetensors", "vae/dir.safetensors", nil, nil),
+			planErr: "Model path is not a file: comfyui_model.test would write models/vae/dir.safetensors, which is a directory;",
 		},
 		"dotdot":      {cfg: modelCfg("hf://Org/Repo/ok.safetensors", "vae/../../x.safetensors", nil, nil), validateErr: "Invalid model path: The path \"vae/../../x.safetensors\" leaves the models folder"},
 		"absolute":    {cfg: modelCfg("hf://Org/Repo/ok.safetensors", "/etc/x", nil, nil), validateErr: "is absolute"},
@@ -320,6 +325,30 @@ func TestModelApplyMismatch(t *testing.T) {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Fatalf("%s exists after a mismatch", f)
 		}
+	}
+}
+
+// TestModelApplyDirectory: a directory that appears at the path after the
+// plan fails the apply before anything is downloaded.
+func TestModelApplyDirectory(t *testing.T) {
+	h := newFakeHub(t)
+	h.put("x.safetensors", randomBytes(200<<10, 6))
+	dir := t.TempDir()
+	p := configure(t, h, dir, nil)
+	cfg := modelCfg("hf://Org/Repo/x.safetensors", "checkpoints/x.safetensors", nil, nil)
+	pr := planModel(t, p, none(), cfg)
+	if pr.Diagnostics.HasErrors() {
+		t.Fatalf("plan: %s", diagText(pr.Diagnostics))
+	}
+	os.MkdirAll(filepath.Join(dir, "models", "checkpoints", "x.safetensors", "sub"), 0o755)
+	gets := h.cdnGets.Load()
+	ar := applyModel(t, p, none(), cfg, pr, &bytes.Buffer{})
+	want := "apply comfyui_model.test: models/checkpoints/x.safetensors is a directory"
+	if !strings.Contains(diagText(ar.Diagnostics), want) {
+		t.Fatalf("apply: %s\nwant %q", diagText(ar.Diagnostics), want)
+	}
+	if h.cdnGets.Load() != gets {
+		t.Fatal("the file was downloaded although it could not be put in place")
 	}
 }
 

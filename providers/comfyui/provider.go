@@ -129,6 +129,9 @@ func (p *Provider) Configure(_ context.Context, req providers.ConfigureRequest) 
 	return providers.ConfigureResponse{Diagnostics: diags}
 }
 
+// configured reports whether Configure ran: validate runs without it.
+func (p *Provider) configured() bool { return p.client != nil }
+
 // abs resolves a path from the configuration against its directory.
 func (p *Provider) abs(path string) string {
 	if filepath.IsAbs(path) {

@@ -1,0 +1,89 @@
+package comfyui
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/download"
+)
+
+// fileOwners records, for one command, which objects write which model
+// file. Calls may come in parallel.
+type fileOwners struct {
+	mu     sync.Mutex
+	byFile map[string][]string // full path → addresses, sorted
+	byAddr map[string]string   // address → full path
+}
+
+// claim records that addr writes full (and no longer the file it claimed
+// before, if another) and returns every address that writes full, sorted.
+func (o *fileOwners) claim(addr, full string) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.byFile == nil {
+		o.byFile, o.byAddr = map[string][]string{}, map[string]string{}
+	}
+	if old, ok := o.byAddr[addr]; ok && old != full {
+		o.byFile[old] = slices.DeleteFunc(o.byFile[old], func(a string) bool { return a == addr })
+	}
+	o.byAddr[addr] = full
+	owners := o.byFile[full]
+	if !slices.Contains(owners, addr) {
+		owners = append(owners, addr)
+		slices.Sort(owners)
+		o.byFile[full] = owners
+	}
+	return slices.Clone(owners)
+}
+
+// blockFiles records, for validate, the configs of the blocks seen at each
+// file. Validate runs unconfigured, so the file is known only as written:
+// models_dir (or the provider's, unknown then) and the cleaned path. It is
+// not told which block it checks either: a config seen before is taken for
+// that block validated again, so two identical blocks are left to plan.
+type blockFiles struct {
+	mu     sync.Mutex
+	byFile map[string][]modelConfig
+}
+
+// add records c and fails when another block writes the same file.
+func (b *blockFiles) add(c modelConfig) providers.Diagnostics {
+	file := filepath.Join(c.ModelsDir, c.Path)
+	shown := file
+	if c.ModelsDir == "" {
+		// Apart from any models_dir, which may name the same folder.
+		file = "\x00" + file
+		shown += " in the provider's models folder"
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.byFile == nil {
+		b.byFile = map[string][]modelConfig{}
+	}
+	seen := b.byFile[file]
+	if slices.Contains(seen, c) {
+		return nil
+	}
+	b.byFile[file] = append(seen, c)
+	if len(seen) == 0 {
+		return nil
+	}
+	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Two objects write one model file",
+		"Another comfyui_model, with source %q, also writes %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
+		download.Redact(seen[0].Source), shown)
+}
+
+// joinAnd joins words as a sentence lists them: "a", "a and b",
+// "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return fmt.Sprintf("%s and %s", strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
+}

@@ -1,0 +1,176 @@
+package comfyui
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sdform/sdform/providers"
+)
+
+func planAddr(p *Provider, addr string, cfg cty.Value) providers.PlanResponse {
+	return p.PlanResource(context.Background(), providers.PlanRequest{
+		TypeName: "comfyui_model", Address: addr, Prior: none().value, Config: cfg, Proposed: cfg,
+	})
+}
+
+func withModelsDir(cfg cty.Value, dir string) cty.Value {
+	attrs := cfg.AsValueMap()
+	attrs["models_dir"] = cty.StringVal(dir)
+	return cty.ObjectVal(attrs)
+}
+
+// TestModelSameFile: two objects whose cleaned full paths are one file fail
+// to plan, whichever is planned first, with the same words naming both; an
+// object planned again, or at another file, is no conflict.
+func TestModelSameFile(t *testing.T) {
+	h := newFakeHub(t)
+	h.put("a.safetensors", randomBytes(1<<10, 7))
+	h.put("b.safetensors", randomBytes(1<<10, 8))
+	dir := t.TempDir()
+	a := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/a", nil, nil)
+	const want = "comfyui_model.a and comfyui_model.b both write models/checkpoints/a;"
+	cases := map[string]struct {
+		a, b cty.Value // a: checkpoints/a when not set
+		want string    // "" for no conflict
+	}{
+		"same path":           {b: modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/a", nil, nil), want: want},
+		"dot segment":         {b: modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/./a", nil, nil), want: want},
+		"models_dir as ./":    {b: withModelsDir(modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/a", nil, nil), "./models"), want: want},
+		"models_dir absolute": {b: withModelsDir(modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/a", nil, nil), filepath.Join(dir, "models")), want: want},
+		"models_dir with path": {a: modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/x/a", nil, nil),
+			b: withModelsDir(modelCfg("hf://Org/Repo/b.safetensors", "x/a", nil, nil), "models/checkpoints"), want: "comfyui_model.a and comfyui_model.b both write models/checkpoints/x/a;"},
+		"source unknown":     {b: cty.ObjectVal(map[string]cty.Value{"source": cty.UnknownVal(cty.String), "path": cty.StringVal("checkpoints/a"), "models_dir": cty.NullVal(cty.String), "sha256": cty.NullVal(cty.String), "size": cty.NullVal(cty.Number)}), want: want},
+		"another file":       {b: modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/b", nil, nil)},
+		"another models_dir": {b: withModelsDir(modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/a", nil, nil), "other")},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var details []string
+			for _, order := range [][]string{{"a", "b"}, {"b", "a"}} {
+				p := configure(t, h, dir, nil)
+				cfgs := map[string]cty.Value{"a": a, "b": tc.b}
+				if tc.a != cty.NilVal {
+					cfgs["a"] = tc.a
+				}
+				first := planAddr(p, "comfyui_model."+order[0], cfgs[order[0]])
+				if first.Diagnostics.HasErrors() {
+					t.Fatalf("%s, planned first: %s", order[0], diagText(first.Diagnostics))
+				}
+				second := planAddr(p, "comfyui_model."+order[1], cfgs[order[1]])
+				if tc.want == "" {
+					if second.Diagnostics.HasErrors() {
+						t.Fatalf("%s, planned second: %s", order[1], diagText(second.Diagnostics))
+					}
+					continue
+				}
+				if !second.Diagnostics.HasErrors() || !strings.Contains(diagText(second.Diagnostics), tc.want) {
+					t.Fatalf("%s, planned second: %s\nwant an error containing %q", order[1], diagText(second.Diagnostics), tc.want)
+				}
+				details = append(details, second.Diagnostics[0].Detail)
+				// The first, planned again (apply does so for values
+				// that were unknown), does not conflict with itself but
+				// still with the second.
+				again := planAddr(p, "comfyui_model."+order[0], cfgs[order[0]])
+				if !strings.Contains(diagText(again.Diagnostics), tc.want) {
+					t.Fatalf("%s, planned again: %s", order[0], diagText(again.Diagnostics))
+				}
+			}
+			if len(details) == 2 && details[0] != details[1] {
+				t.Fatalf("the message depends on the order:\n%s\n%s", details[0], details[1])
+			}
+		})
+	}
+
+	// An object that moves to another file leaves the first one free.
+	p := configure(t, h, dir, nil)
+	planAddr(p, "comfyui_model.a", a)
+	planAddr(p, "comfyui_model.a", modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/moved", nil, nil))
+	if d := planAddr(p, "comfyui_model.b", a).Diagnostics; d.HasErrors() {
+		t.Fatalf("b at the file a left: %s", diagText(d))
+	}
+}
+
+// TestModelSameFileConcurrent: the engine plans objects in parallel; exactly
+// one of two objects at one file fails, with the same words either way.
+func TestModelSameFileConcurrent(t *testing.T) {
+	h := newFakeHub(t)
+	h.put("a.safetensors", randomBytes(1<<10, 7))
+	dir := t.TempDir()
+	cfg := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/a", nil, nil)
+	for range 20 {
+		p := configure(t, h, dir, nil)
+		var wg sync.WaitGroup
+		resps := make([]providers.PlanResponse, 2)
+		for i, addr := range []string{"comfyui_model.a", "comfyui_model.b"} {
+			wg.Go(func() { resps[i] = planAddr(p, addr, cfg) })
+		}
+		wg.Wait()
+		failed := 0
+		for _, r := range resps {
+			if r.Diagnostics.HasErrors() {
+				failed++
+				if !strings.Contains(r.Diagnostics[0].Detail, "comfyui_model.a and comfyui_model.b both write models/checkpoints/a;") {
+					t.Fatalf("diagnostics: %s", diagText(r.Diagnostics))
+				}
+			}
+		}
+		if failed != 1 {
+			t.Fatalf("%d of 2 plans failed: %s%s", failed, diagText(resps[0].Diagnostics), diagText(resps[1].Diagnostics))
+		}
+	}
+}
+
+// TestModelSameFileValidate: validate, which runs unconfigured and is not
+// told the object's address, refuses a second block at a file it can tell
+// from the config alone; the same block validated again is no conflict.
+func TestModelSameFileValidate(t *testing.T) {
+	validate := func(p *Provider, cfg cty.Value) providers.Diagnostics {
+		return p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_model", Config: cfg}).Diagnostics
+	}
+	a := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/a", nil, nil)
+	cases := map[string]struct {
+		b    cty.Value
+		want string
+	}{
+		"same path": {b: modelCfg("https://example.com/b.safetensors", "checkpoints/./a", nil, nil),
+			want: `Another comfyui_model, with source "hf://Org/Repo/a.safetensors", also writes checkpoints/a in the provider's models folder;`},
+		"same models_dir": {b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "./m"),
+			want: `Another comfyui_model, with source "https://example.com/c.safetensors", also writes m/checkpoints/a;`},
+		"same block again": {b: a},
+		"other models_dir": {b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "other")},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := New().(*Provider)
+			if d := validate(p, a); len(d) > 0 {
+				t.Fatal(diagText(d))
+			}
+			if d := validate(p, withModelsDir(modelCfg("https://example.com/c.safetensors", "checkpoints/a", nil, nil), "m")); len(d) > 0 {
+				t.Fatal(diagText(d))
+			}
+			d := validate(p, tc.b)
+			if tc.want == "" {
+				if len(d) > 0 {
+					t.Fatal(diagText(d))
+				}
+				return
+			}
+			if !d.HasErrors() || !strings.Contains(diagText(d), tc.want) {
+				t.Fatalf("validate: %s\nwant an error containing %q", diagText(d), tc.want)
+			}
+		})
+	}
+
+	// Configured (as in plan), validate leaves it to plan, which names
+	// both objects.
+	p := configure(t, nil, t.TempDir(), nil)
+	validate(p, a)
+	if d := validate(p, cases["same path"].b); len(d) > 0 {
+		t.Fatalf("configured validate: %s", diagText(d))
+	}
+}
