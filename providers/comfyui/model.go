@@ -591,8 +591,9 @@ func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) provi
 	}
 	if req.Action == providers.Replace && !req.Prior.IsNull() {
 		// A replaced model moved (path or models_dir changed): the old
-		// file goes, as a destroy would remove it.
-		if old, ok := str(req.Prior, "full_path"); ok && old != full {
+		// file goes, as a destroy would remove it, unless another object
+		// now writes it.
+		if old, ok := str(req.Prior, "full_path"); ok && old != full && !m.owners.writtenByOther(req.Address, old) {
 			removeModelFile(old)
 		}
 	}
@@ -658,6 +659,11 @@ func (m *modelType) delete(req providers.ApplyRequest) providers.ApplyResponse {
 	}
 	full, ok := str(req.Prior, "full_path")
 	if !ok {
+		return providers.ApplyResponse{NewState: cty.NullVal(modelSchema.ImpliedType())}
+	}
+	if m.owners.writtenByOther(req.Address, full) {
+		// Another object of this command writes the file now, maybe at
+		// this moment: it is that object's.
 		return providers.ApplyResponse{NewState: cty.NullVal(modelSchema.ImpliedType())}
 	}
 	if err := removeModelFile(full); err != nil {

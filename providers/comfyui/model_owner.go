@@ -42,6 +42,13 @@ func (o *fileOwners) claim(addr, full string) []string {
 	return slices.Clone(owners)
 }
 
+// writtenByOther reports whether an object other than addr writes full.
+func (o *fileOwners) writtenByOther(addr, full string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.ContainsFunc(o.byFile[full], func(a string) bool { return a != addr })
+}
+
 // blockFiles records, for validate, the configs of the blocks seen at each
 // file. Validate runs unconfigured, so the file is known only as written:
 // models_dir (or the provider's, unknown then) and the cleaned path. It is

@@ -1,7 +1,9 @@
 package comfyui
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,5 +174,57 @@ func TestModelSameFileValidate(t *testing.T) {
 	validate(p, a)
 	if d := validate(p, cases["same path"].b); len(d) > 0 {
 		t.Fatalf("configured validate: %s", diagText(d))
+	}
+}
+
+// TestModelFileTakenOver: an object that moves away from a file, or is
+// destroyed, leaves the file alone when another object of the same command
+// now writes it; the engine applies the two in parallel, in either order.
+func TestModelFileTakenOver(t *testing.T) {
+	h := newFakeHub(t)
+	h.put("a.safetensors", randomBytes(1<<10, 7))
+	h.put("b.safetensors", randomBytes(1<<10, 8))
+	apply := func(p *Provider, addr string, action providers.Action, prior object, cfg cty.Value, pr providers.PlanResponse) providers.ApplyResponse {
+		return p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "comfyui_model", Address: addr, Action: action,
+			Prior: prior.value, Planned: pr.Planned, Config: cfg, PlannedPrivate: pr.PlannedPrivate, UI: providers.UI{Out: &bytes.Buffer{}}})
+	}
+	aX := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/x", nil, nil)
+	bX := modelCfg("hf://Org/Repo/b.safetensors", "checkpoints/x", nil, nil)
+	for name, moveA := range map[string]bool{"moved": true, "destroyed": false} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := configure(t, h, dir, nil)
+			ar := apply(p, "comfyui_model.a", providers.Create, none(), aX, planAddr(p, "comfyui_model.a", aX))
+			a := object{ar.NewState, ar.Private}
+
+			// The next command: b takes x, and a moves to y or goes.
+			p = configure(t, h, dir, nil)
+			aY := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/y", nil, nil)
+			var pa providers.PlanResponse
+			if moveA {
+				pa = p.PlanResource(context.Background(), providers.PlanRequest{TypeName: "comfyui_model", Address: "comfyui_model.a",
+					Prior: a.value, PriorPrivate: a.private, Config: aY, Proposed: aY})
+			}
+			pb := planAddr(p, "comfyui_model.b", bX)
+			if pa.Diagnostics.HasErrors() || pb.Diagnostics.HasErrors() {
+				t.Fatalf("plan: %s%s", diagText(pa.Diagnostics), diagText(pb.Diagnostics))
+			}
+			if d := apply(p, "comfyui_model.b", providers.Create, none(), bX, pb).Diagnostics; d.HasErrors() {
+				t.Fatalf("apply b: %s", diagText(d))
+			}
+			var d providers.Diagnostics
+			if moveA {
+				d = apply(p, "comfyui_model.a", providers.Replace, a, aY, pa).Diagnostics
+			} else {
+				d = p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "comfyui_model", Address: "comfyui_model.a",
+					Action: providers.Delete, Prior: a.value, Planned: none().value}).Diagnostics
+			}
+			if d.HasErrors() {
+				t.Fatalf("apply a: %s", diagText(d))
+			}
+			if _, err := os.Stat(filepath.Join(dir, "models", "checkpoints", "x")); err != nil {
+				t.Fatalf("b's file went with a: %v", err)
+			}
+		})
 	}
 }
