@@ -184,6 +184,13 @@ func decodeImage(v cty.Value, dir string) (*imageConfig, providers.Diagnostics) 
 			}
 		}
 	}
+	secretIDs := append(append(sortedKeys(c.Secrets), c.UnsetSecrets...), c.UnknownSecrets...)
+	if slices.Contains(secretIDs, "") {
+		// BuildKit mounts a secret of any other id (a Dockerfile can quote
+		// one: --mount=type=secret,"id=my token"), but none without one.
+		diags = diags.Errorf(cty.GetAttrPath("secrets").Index(cty.StringVal("")), "Empty secret id",
+			"secrets has an entry with an empty id (\"\"). A Dockerfile mounts a secret by its id (RUN --mount=type=secret,id=NAME), and BuildKit refuses a secret without one; give it a name.")
+	}
 	argNames := append(sortedKeys(c.Args), c.UnknownArgs...)
 	for _, name := range append(sortedKeys(c.Secrets), c.UnknownSecrets...) {
 		if slices.Contains(argNames, name) {

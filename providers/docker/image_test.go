@@ -58,6 +58,26 @@ func TestDecodeImage(t *testing.T) {
 			attrs: map[string]cty.Value{"max_size": cty.StringVal("big"), "timeout": cty.StringVal("soon")},
 			errs:  []string{"timeout", "max_size"},
 		},
+		// BuildKit mounts any secret id but "", which a Dockerfile cannot
+		// name (id= empty falls back to the target's base name) and its
+		// solver refuses ("secret ID missing from mount options").
+		"empty secret id": {
+			attrs: map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"": cty.StringVal("x"), "ok": cty.StringVal("y")})},
+			errs:  []string{`secrets has an entry with an empty id ("")`},
+		},
+		"empty secret id, value unknown": {
+			attrs: map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"": cty.UnknownVal(cty.String)})},
+			errs:  []string{"empty id"},
+		},
+		"empty secret id, value null": {
+			attrs: map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"": cty.NullVal(cty.String)})},
+			errs:  []string{"empty id"},
+		},
+		// A Dockerfile mounts it as RUN --mount=type=secret,"id=bad id!"
+		// (TestIntegrationSecrets builds one).
+		"secret id with a space and punctuation": {
+			attrs: map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"bad id!": cty.StringVal("x"), "a/b": cty.StringVal("y")})},
+		},
 		"secret passed as a build arg": {
 			attrs: map[string]cty.Value{"args": cty.MapVal(map[string]cty.Value{"hf_token": cty.StringVal("x")}), "secrets": cty.MapVal(map[string]cty.Value{"hf_token": cty.StringVal("x")})},
 			errs:  []string{"Secret passed as a build argument"},

@@ -470,12 +470,18 @@ func TestIntegrationMaxSizeAndPromotion(t *testing.T) {
 	})
 }
 
+// TestIntegrationSecrets also mounts a secret whose id has a space and a
+// "!": BuildKit takes any id but "", so validate must not refuse it.
 func TestIntegrationSecrets(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be itBackend) {
 		h := newHarness(t, be.provider, map[string]string{
-			"Dockerfile": "FROM " + be.base + "\nRUN --mount=type=secret,id=tok test \"$(wc -c < /run/secrets/tok)\" -eq 6 && echo ok > /ok\n",
+			"Dockerfile": "FROM " + be.base + "\nRUN --mount=type=secret,id=tok test \"$(wc -c < /run/secrets/tok)\" -eq 6 && echo ok > /ok\n" +
+				"RUN --mount=type=secret,\"id=odd id!\",required=true test \"$(wc -c < '/run/secrets/odd id!')\" -eq 5\n",
 		})
-		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false)), "secrets": strMap("tok", "s3cret")})
+		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false)), "secrets": strMap("tok", "s3cret", "odd id!", "other")})
+		if d := h.p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "docker_image", Config: cfg}).Diagnostics; len(d) > 0 {
+			t.Errorf("validate: %v", d)
+		}
 		h.mustBuild(cfg)
 		if strings.Contains(h.out.String(), "s3cret") {
 			t.Errorf("secret value printed in build output")
