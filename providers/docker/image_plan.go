@@ -28,12 +28,8 @@ func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest)
 		// validate) are checked by name only; see dockerfile.Lint.
 		diags = append(diags, t.p.lint(ctx, cfg).Diagnostics...)
 	}
-	for i, tag := range cfg.Tags {
-		if _, err := candidateTag(tag); err != nil {
-			diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Invalid tag", "%v.", err)
-		}
-	}
-	return providers.ValidateResponse{Diagnostics: diags}
+	_, tagDiags := checkTags(req.Config)
+	return providers.ValidateResponse{Diagnostics: append(diags, tagDiags...)}
 }
 
 // lintAttrs are the docker_image attributes the Dockerfile checks cannot do
