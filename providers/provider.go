@@ -93,7 +93,10 @@ type ConfigureResponse struct {
 // ValidateRequest asks for offline checks of one resource or data source.
 type ValidateRequest struct {
 	TypeName string
-	Config   cty.Value
+	// Address names the object ("comfyui_model.vae"), for checks across
+	// objects of one configuration and for messages.
+	Address string
+	Config  cty.Value
 }
 
 // ValidateResponse carries what the checks found.
