@@ -200,7 +200,7 @@ func (m *modelType) validate(_ context.Context, req providers.ValidateRequest) p
 	// Configured, the provider is planning: plan, told the address, finds
 	// two objects at one file and names both.
 	if !diags.HasErrors() && c.FileKnown && !m.p.configured() {
-		diags = m.validated.add(c)
+		diags = m.validated.add(req.Address, c)
 	}
 	return providers.ValidateResponse{Diagnostics: diags}
 }

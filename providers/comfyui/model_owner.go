@@ -10,7 +10,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sdform/sdform/providers"
-	"github.com/sdform/sdform/providers/comfyui/download"
 )
 
 // fileOwners records, for one command, which objects write which model
@@ -49,18 +48,17 @@ func (o *fileOwners) writtenByOther(addr, full string) bool {
 	return slices.ContainsFunc(o.byFile[full], func(a string) bool { return a != addr })
 }
 
-// blockFiles records, for validate, the configs of the blocks seen at each
-// file. Validate runs unconfigured, so the file is known only as written:
-// models_dir (or the provider's, unknown then) and the cleaned path. It is
-// not told which block it checks either: a config seen before is taken for
-// that block validated again, so two identical blocks are left to plan.
+// blockFiles records, for validate, the objects seen at each file.
+// Validate runs unconfigured, so the file is known only as written:
+// models_dir (or the provider's, unknown then) and the cleaned path.
 type blockFiles struct {
 	mu     sync.Mutex
-	byFile map[string][]modelConfig
+	byFile map[string][]string // file → addresses, in the order validated
 }
 
-// add records c and fails when another block writes the same file.
-func (b *blockFiles) add(c modelConfig) providers.Diagnostics {
+// add records that addr writes the file c names, and fails when another
+// object writes it too.
+func (b *blockFiles) add(addr string, c modelConfig) providers.Diagnostics {
 	file := filepath.Join(c.ModelsDir, c.Path)
 	shown := file
 	if c.ModelsDir == "" {
@@ -71,19 +69,21 @@ func (b *blockFiles) add(c modelConfig) providers.Diagnostics {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.byFile == nil {
-		b.byFile = map[string][]modelConfig{}
+		b.byFile = map[string][]string{}
 	}
 	seen := b.byFile[file]
-	if slices.Contains(seen, c) {
+	if slices.Contains(seen, addr) {
 		return nil
 	}
-	b.byFile[file] = append(seen, c)
+	b.byFile[file] = append(seen, addr)
 	if len(seen) == 0 {
 		return nil
 	}
+	both := []string{seen[0], addr}
+	slices.Sort(both)
 	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Two objects write one model file",
-		"Another comfyui_model, with source %q, also writes %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
-		download.Redact(seen[0].Source), shown)
+		"%s and %s both write %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
+		both[0], both[1], shown)
 }
 
 // joinAnd joins words as a sentence lists them: "a", "a and b",

@@ -127,35 +127,37 @@ func TestModelSameFileConcurrent(t *testing.T) {
 	}
 }
 
-// TestModelSameFileValidate: validate, which runs unconfigured and is not
-// told the object's address, refuses a second block at a file it can tell
-// from the config alone; the same block validated again is no conflict.
+// TestModelSameFileValidate: validate, which runs unconfigured, refuses a
+// second object at a file it can tell from the config alone, naming both;
+// the same object validated again is no conflict.
 func TestModelSameFileValidate(t *testing.T) {
-	validate := func(p *Provider, cfg cty.Value) providers.Diagnostics {
-		return p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_model", Config: cfg}).Diagnostics
+	validate := func(p *Provider, addr string, cfg cty.Value) providers.Diagnostics {
+		return p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_model", Address: addr, Config: cfg}).Diagnostics
 	}
 	a := modelCfg("hf://Org/Repo/a.safetensors", "checkpoints/a", nil, nil)
 	cases := map[string]struct {
+		addr string
 		b    cty.Value
 		want string
 	}{
-		"same path": {b: modelCfg("https://example.com/b.safetensors", "checkpoints/./a", nil, nil),
-			want: `Another comfyui_model, with source "hf://Org/Repo/a.safetensors", also writes checkpoints/a in the provider's models folder;`},
-		"same models_dir": {b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "./m"),
-			want: `Another comfyui_model, with source "https://example.com/c.safetensors", also writes m/checkpoints/a;`},
-		"same block again": {b: a},
-		"other models_dir": {b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "other")},
+		"same path": {addr: "comfyui_model.b", b: modelCfg("https://example.com/b.safetensors", "checkpoints/./a", nil, nil),
+			want: `comfyui_model.a and comfyui_model.b both write checkpoints/a in the provider's models folder;`},
+		"same models_dir": {addr: "comfyui_model.b", b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "./m"),
+			want: `comfyui_model.b and comfyui_model.c both write m/checkpoints/a;`},
+		"same block again": {addr: "comfyui_model.a", b: a},
+		"identical blocks": {addr: "comfyui_model.twin", b: a, want: `comfyui_model.a and comfyui_model.twin both write`},
+		"other models_dir": {addr: "comfyui_model.b", b: withModelsDir(modelCfg("https://example.com/b.safetensors", "checkpoints/a", nil, nil), "other")},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := New().(*Provider)
-			if d := validate(p, a); len(d) > 0 {
+			if d := validate(p, "comfyui_model.a", a); len(d) > 0 {
 				t.Fatal(diagText(d))
 			}
-			if d := validate(p, withModelsDir(modelCfg("https://example.com/c.safetensors", "checkpoints/a", nil, nil), "m")); len(d) > 0 {
+			if d := validate(p, "comfyui_model.c", withModelsDir(modelCfg("https://example.com/c.safetensors", "checkpoints/a", nil, nil), "m")); len(d) > 0 {
 				t.Fatal(diagText(d))
 			}
-			d := validate(p, tc.b)
+			d := validate(p, tc.addr, tc.b)
 			if tc.want == "" {
 				if len(d) > 0 {
 					t.Fatal(diagText(d))
@@ -171,8 +173,8 @@ func TestModelSameFileValidate(t *testing.T) {
 	// Configured (as in plan), validate leaves it to plan, which names
 	// both objects.
 	p := configure(t, nil, t.TempDir(), nil)
-	validate(p, a)
-	if d := validate(p, cases["same path"].b); len(d) > 0 {
+	validate(p, "comfyui_model.a", a)
+	if d := validate(p, "comfyui_model.b", cases["same path"].b); len(d) > 0 {
 		t.Fatalf("configured validate: %s", diagText(d))
 	}
 }
