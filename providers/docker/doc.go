@@ -44,7 +44,10 @@
 // recorded before, whose steps BuildKit still has cached.
 //
 // A build never moves a user's tags: the image is exported under candidate
-// tags ("<repo>:<tag>-sdform-candidate") and Promote, called by the engine
-// after every test of the image passed, moves the real tags and records the
-// digests they pointed to before; Rollback moves them back.
+// tags ("<repo>:<tag>-sdform-candidate-<hash of the object's address>", so
+// that no two objects share one), and Promote, called by the engine after
+// every test of the image passed, moves the real tags and records the
+// digests they pointed to before; Rollback moves them back. Plan refuses two
+// docker_image objects with one tag, as each promotion would take it from
+// the other.
 package docker

@@ -16,28 +16,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// candidateSuffix marks the tag a new build carries until promotion.
-const candidateSuffix = "-sdform-candidate"
-
-// candidateTag returns the candidate name for a tag: "repo:tag" becomes
-// "repo:tag-sdform-candidate" (tags are at most 128 characters).
-func candidateTag(tag string) (string, error) {
-	if strings.Contains(tag, "@") {
-		return "", fmt.Errorf("%q names a digest; tags must be name:tag", tag)
-	}
-	repo, t := tag, "latest"
-	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
-		repo, t = tag[:i], tag[i+1:]
-	}
-	if repo == "" || t == "" {
-		return "", fmt.Errorf("%q is not a valid tag", tag)
-	}
-	if max := 128 - len(candidateSuffix); len(t) > max {
-		t = t[:max]
-	}
-	return repo + ":" + t + candidateSuffix, nil
-}
-
 // apply carries out a planned action on docker_image.
 func (t *imageType) apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
 	switch req.Action {
@@ -86,7 +64,7 @@ func (t *imageType) build(ctx context.Context, req providers.ApplyRequest) provi
 		return fail(d)
 	}
 
-	names, err := buildNames(b, cfg)
+	names, err := buildNames(b, cfg, req.Address)
 	if err != nil {
 		return fail(diags.FromError("Invalid tag", err))
 	}
@@ -176,15 +154,15 @@ func gated(b *builder, cfg *imageConfig) bool {
 	return b.engineStore || cfg.Push
 }
 
-// buildNames are the names the build exports: candidate tags when tags wait
-// for promotion, the tags themselves otherwise.
-func buildNames(b *builder, cfg *imageConfig) ([]string, error) {
+// buildNames are the names the build of the object at address exports:
+// candidate tags when tags wait for promotion, the tags themselves otherwise.
+func buildNames(b *builder, cfg *imageConfig, address string) ([]string, error) {
 	if !gated(b, cfg) {
 		return cfg.Tags, nil
 	}
 	var out []string
 	for _, tag := range cfg.Tags {
-		c, err := candidateTag(tag)
+		c, err := candidateTag(tag, address)
 		if err != nil {
 			return nil, err
 		}

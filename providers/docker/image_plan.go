@@ -28,8 +28,14 @@ func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest)
 		// validate) are checked by name only; see dockerfile.Lint.
 		diags = append(diags, t.p.lint(ctx, cfg).Diagnostics...)
 	}
-	_, tagDiags := checkTags(req.Config)
-	return providers.ValidateResponse{Diagnostics: append(diags, tagDiags...)}
+	tags, tagDiags := checkTags(req.Config)
+	diags = append(diags, tagDiags...)
+	if req.Address != "" {
+		// Tags known here (literals) are claimed now, so that `sdform
+		// validate` refuses two objects with one; plan claims the rest.
+		diags = append(diags, t.claimTags(req.Address, tags)...)
+	}
+	return providers.ValidateResponse{Diagnostics: diags}
 }
 
 // lintAttrs are the docker_image attributes the Dockerfile checks cannot do
@@ -55,10 +61,18 @@ func lintable(config cty.Value) bool {
 }
 
 // plan predicts the build and decides between no change, an in-place
-// update (tags, push settings) and a rebuild.
+// update (tags, push settings) and a rebuild. It first claims the object's
+// tags, which no other docker_image may share; tags known only now (at
+// apply) are checked here too, as validate saw them unknown.
 func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
 	p := t.p
 	var resp providers.PlanResponse
+	tags, diags := checkTags(req.Config)
+	if diags = append(diags, t.claimTags(req.Address, tags)...); diags.HasErrors() {
+		resp.Planned = plannedValue(req.Config, req.Prior)
+		resp.Diagnostics = diags
+		return resp
+	}
 	priv, err := decodePrivate(req.PriorPrivate)
 	if err != nil {
 		resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Unreadable build record", "%v; the image will be rebuilt to record it again.", err)

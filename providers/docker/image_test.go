@@ -101,24 +101,6 @@ func TestDecodeImage(t *testing.T) {
 	}
 }
 
-func TestCandidateTag(t *testing.T) {
-	long := strings.Repeat("a", 128)
-	for in, want := range map[string]string{
-		"runpod/steadydancer:fp8":      "runpod/steadydancer:fp8-sdform-candidate",
-		"127.0.0.1:5000/x/y:1.0":       "127.0.0.1:5000/x/y:1.0-sdform-candidate",
-		"127.0.0.1:5000/x/y":           "127.0.0.1:5000/x/y:latest-sdform-candidate",
-		"busybox":                      "busybox:latest-sdform-candidate",
-		"r:" + long:                    "r:" + long[:128-len(candidateSuffix)] + candidateSuffix,
-		"busybox@sha256:0123456789abc": "",
-		":tag":                         "",
-	} {
-		got, err := candidateTag(in)
-		if (err != nil) != (want == "") || got != want {
-			t.Errorf("candidateTag(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-}
-
 func TestPlannedValue(t *testing.T) {
 	secret := cty.MapVal(map[string]cty.Value{"tok": cty.StringVal("s3cret")}).Mark(lang.SensitiveMark)
 	config := imageValue(map[string]cty.Value{"secrets": secret, "tags": strs("a:b")})

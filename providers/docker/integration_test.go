@@ -61,7 +61,13 @@ func (be itBackend) tag(t *testing.T, push bool) string {
 	tag := repo + ":" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 	if be.engine != nil {
 		t.Cleanup(func() {
-			for _, ref := range []string{tag, tag + candidateSuffix} {
+			refs := []string{tag}
+			for _, addr := range []string{"docker_image.test", "docker_image.other"} {
+				if c, err := candidateTag(tag, addr); err == nil {
+					refs = append(refs, c)
+				}
+			}
+			for _, ref := range refs {
 				be.engine.ImageRemove(context.Background(), ref, mobyclient.ImageRemoveOptions{})
 			}
 		})
@@ -424,7 +430,7 @@ func TestIntegrationMaxSizeAndPromotion(t *testing.T) {
 		if got := lookup(tag); got != v1 {
 			t.Errorf("tag after failed tests points to %s, want v1 %s", got, v1)
 		}
-		cand, _ := candidateTag(tag)
+		cand, _ := candidateTag(tag, h.addr)
 		if got := lookup(cand); got != v2 {
 			t.Errorf("candidate %s points to %s, want v2 %s", cand, got, v2)
 		}
@@ -485,6 +491,40 @@ func TestIntegrationSecrets(t *testing.T) {
 		h.mustBuild(cfg)
 		if strings.Contains(h.out.String(), "s3cret") {
 			t.Errorf("secret value printed in build output")
+		}
+	})
+}
+
+// TestIntegrationSharedTagCandidates builds two objects with one tag through
+// two providers, as two commands would (one plan refuses them), and promotes
+// both: each build keeps its own candidate until its promotion. With a
+// candidate derived from the tag alone, the second build overwrote the
+// first's candidate, and promoting the first removed the second's build
+// ("No such image").
+func TestIntegrationSharedTagCandidates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		push := be.engine == nil
+		tag := be.tag(t, push)
+		var hs []*harness
+		for _, addr := range []string{"docker_image.test", "docker_image.other"} {
+			h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nCOPY n /n\n", "n": nonce()})
+			h.addr = addr
+			cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(push)})
+			if ar := h.apply(cfg, h.plan(cfg)); ar.Diagnostics.HasErrors() {
+				t.Fatalf("apply %s: %v\n%s", addr, ar.Diagnostics, h.out.String())
+			}
+			hs = append(hs, h)
+		}
+		if hs[0].attr("id") == hs[1].attr("id") {
+			t.Fatalf("both builds made %s", hs[0].attr("id"))
+		}
+		if r := hs[0].refresh(); r.NewState.IsNull() {
+			t.Errorf("the second build took the first's candidate: %s", r.Drift)
+		}
+		for _, h := range hs {
+			if r := h.promote(true); r.Diagnostics.HasErrors() {
+				t.Errorf("promote %s: %v", h.addr, r.Diagnostics)
+			}
 		}
 	})
 }

@@ -32,6 +32,9 @@ type Provider struct {
 	// testRefs maps image IDs to references, for tests on a standalone
 	// BuildKit (see testRefs.note).
 	testRefs testRefs
+	// tags records the tags each docker_image was validated or planned
+	// with, so that two that share one are refused.
+	tags tagClaims
 	// goneBuilds keeps, by address, the build record of an image that a
 	// refresh found deleted or retagged: the engine forgets a gone object's
 	// private data, but BuildKit still has the steps cached, and plan

@@ -1,9 +1,14 @@
 package docker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/sdform/sdform/providers"
@@ -68,4 +73,98 @@ func checkTags(config cty.Value) (map[int]reference.NamedTagged, providers.Diagn
 		tags[i] = ref
 	}
 	return tags, diags
+}
+
+// candidateSuffix marks the tag a new build carries until promotion.
+const candidateSuffix = "-sdform-candidate"
+
+// candidateTag returns the name a build of the docker_image at address
+// carries until promotion: "repo:tag" becomes
+// "repo:tag-sdform-candidate-<12 hex digits of the address's SHA-256>". The
+// address keeps two objects that claim one tag from sharing a candidate,
+// which promoting one would remove from under the other. Tags are at most
+// 128 characters, so a long one is shortened before the suffix.
+func candidateTag(tag, address string) (string, error) {
+	ref, err := parseTag(tag)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an image tag: %w", tag, err)
+	}
+	sum := sha256.Sum256([]byte(address))
+	suffix := candidateSuffix + "-" + hex.EncodeToString(sum[:6])
+	t := ref.Tag()
+	if max := 128 - len(suffix); len(t) > max {
+		t = t[:max]
+	}
+	c, err := reference.WithTag(ref, t+suffix)
+	if err != nil {
+		return "", fmt.Errorf("candidate of %q: %w", tag, err)
+	}
+	return reference.FamiliarString(c), nil
+}
+
+// tagClaims records which docker_image objects this command validated or
+// planned with which tags. Promoting one object's build moves its tags; two objects with
+// one tag would take it from each other, and the next refresh would report
+// the loser's image changed outside sdform.
+type tagClaims struct {
+	mu     sync.Mutex
+	byAddr map[string][]string // address → full tags
+}
+
+// claim records the tags of the object at address, replacing what it claimed
+// before (plan follows validate, apply plans again), and returns, for each of these tags
+// that other objects claim, every claimant's address in order. Check and
+// record are one step, so of two objects checked at once exactly one is told.
+func (c *tagClaims) claim(address string, tags []string) map[string][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byAddr == nil {
+		c.byAddr = map[string][]string{}
+	}
+	c.byAddr[address] = tags
+	shared := map[string][]string{}
+	for other, theirs := range c.byAddr {
+		if other == address {
+			continue
+		}
+		for _, tag := range tags {
+			if slices.Contains(theirs, tag) {
+				shared[tag] = append(shared[tag], other)
+			}
+		}
+	}
+	for tag, owners := range shared {
+		shared[tag] = slices.Sorted(slices.Values(append(owners, address)))
+	}
+	return shared
+}
+
+// claimTags claims the object's known tags for this command and reports, on
+// the element, each tag another docker_image claimed already. The wording
+// does not depend on which of the two was planned first.
+func (t *imageType) claimTags(address string, tags map[int]reference.NamedTagged) providers.Diagnostics {
+	full := make([]string, 0, len(tags))
+	for _, ref := range tags {
+		full = append(full, ref.String())
+	}
+	shared := t.p.tags.claim(address, full)
+	var diags providers.Diagnostics
+	for _, i := range slices.Sorted(maps.Keys(tags)) {
+		owners := shared[tags[i].String()]
+		if len(owners) == 0 {
+			continue
+		}
+		diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Duplicate tag",
+			"The tag %s is claimed by %s. Promoting one image would move the tag away from the other, and the next plan would find that one changed outside sdform; give each docker_image its own tags.",
+			reference.FamiliarString(tags[i]), joinAnd(owners))
+	}
+	return diags
+}
+
+// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
