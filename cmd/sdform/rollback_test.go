@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -223,7 +225,7 @@ check "gate" {
 		if got := be.lookup(plainTag); got == "" || got != recorded("docker_image.plain", be.key) {
 			t.Errorf("the image without tests was not promoted: %s names %q", plainTag, got)
 		}
-		if be.name == "docker" && be.lookup(plainTag+"-sdform-candidate") != "" {
+		if be.name == "docker" && be.lookup(candidate(plainTag, "docker_image.plain")) != "" {
 			t.Errorf("the candidate tag of a promoted image was left")
 		}
 		// Nothing changed: the re-plan is a no-op.
@@ -251,7 +253,7 @@ check "gate" {
 		if v2 == v1 {
 			t.Fatalf("v2 is v1 (%s)", v1)
 		}
-		if got := be.lookup(tag + "-sdform-candidate"); got != v2 {
+		if got := be.lookup(candidate(tag, "docker_image.app")); got != v2 {
 			t.Errorf("candidate tag names %q, want v2 %s", got, v2)
 		}
 
@@ -365,4 +367,12 @@ func recordedOutput(t *testing.T, dir, name string) string {
 		t.Fatalf("output %s in state: %#v", name, o)
 	}
 	return o.Value.AsString()
+}
+
+// candidate is the tag the docker provider builds an object's image under
+// until its tests pass: the tag, "-sdform-candidate-" and 12 hex digits of
+// the sha256 of the object's address.
+func candidate(tag, address string) string {
+	sum := sha256.Sum256([]byte(address))
+	return tag + "-sdform-candidate-" + hex.EncodeToString(sum[:6])
 }
