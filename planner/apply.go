@@ -112,7 +112,7 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 		}
 	}
 	r.diags = nil // the re-plan's warnings were the plan's to show
-	a := &applier{r: r, p: p, st: st, persist: persist, hooks: hooks, res: res, changes: map[string]*plan.Change{}, cause: map[string]string{}}
+	a := &applier{r: r, p: p, st: st, persist: persist, hooks: hooks, res: res, changes: map[string]*plan.Change{}, cause: map[string]string{}, notRun: map[string]string{}}
 	for _, ch := range p.Changes {
 		a.changes[ch.Address] = ch
 	}
@@ -158,7 +158,12 @@ type applier struct {
 	res *Result
 	// cause maps a failed or skipped key to the address whose failure
 	// made it so.
-	cause   map[string]string
+	cause map[string]string
+	// notRun says why an object with changes did not run at all
+	// ("was cancelled"); like a failure, it stops its dependents, fails
+	// the tests it stands for and leaves checks and outputs on it
+	// unevaluated.
+	notRun  map[string]string
 	stopped bool // persist failed: start nothing new
 	diags   hcl.Diagnostics
 }
@@ -231,9 +236,32 @@ func (a *applier) blocked(key string) bool {
 	a.r.failed[key] = true
 	a.r.mu.Unlock()
 	if a.hasAction(key) {
-		a.skip(key, fmt.Sprintf("depends on %s, which failed", cause))
+		a.skip(key, fmt.Sprintf("depends on %s, which %s", cause, a.outcome(cause)))
 	}
 	return true
+}
+
+// outcome is how key, a cause, ended: "failed", or why it did not run.
+func (a *applier) outcome(key string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if why, ok := a.notRun[key]; ok {
+		return why
+	}
+	return "failed"
+}
+
+// didNotRun skips key, which has changes, for why ("was cancelled"), and
+// makes it the cause of whatever depends on it.
+func (a *applier) didNotRun(key, why, reason string) {
+	a.mu.Lock()
+	a.cause[key] = key
+	a.notRun[key] = why
+	a.mu.Unlock()
+	a.r.mu.Lock()
+	a.r.failed[key] = true
+	a.r.mu.Unlock()
+	a.skip(key, reason)
 }
 
 func (a *applier) failed(key string, err error, d hcl.Diagnostics) {
@@ -303,11 +331,11 @@ func (a *applier) visit(ctx context.Context, key string) {
 		return
 	}
 	if err := ctx.Err(); err != nil {
-		a.skip(key, "cancelled")
+		a.didNotRun(key, "was cancelled", "cancelled")
 		return
 	}
 	if a.isStopped() {
-		a.skip(key, "the state could not be saved")
+		a.didNotRun(key, "was not run (the state could not be saved)", "the state could not be saved")
 		return
 	}
 	start := time.Now()
@@ -464,15 +492,17 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),
 	}
-	// The staleness check planned every object moments ago; where this
-	// object's inputs are the same now, its answer stands (a weight's
-	// source is not asked again). Inputs that were unknown then, because
-	// they come from an object applied since, are planned again.
+	// The staleness check planned every object moments ago. Where nothing
+	// this object depends on has been applied since and its inputs are the
+	// same, that answer stands (a weight's source is not asked again). An
+	// object applied before this one may have changed what the provider
+	// reads outside the configuration (a file in a build context), so a
+	// dependent is planned again.
 	a.r.mu.Lock()
 	prev, ok := a.r.planCalls[key]
 	a.r.mu.Unlock()
 	var presp providers.PlanResponse
-	if ok && prev.answers(preq) {
+	if ok && prev.answers(preq) && !a.dependsOnChange(key) {
 		presp = prev.resp
 	} else {
 		presp = pi.p.PlanResource(ctx, preq)
@@ -540,6 +570,15 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 	a.r.vals[key] = markSensitive(ns, a.r.sens[key])
 	a.r.mu.Unlock()
 	return d, nil
+}
+
+// dependsOnChange reports whether an object key depends on is created,
+// updated, replaced or deleted by this apply.
+func (a *applier) dependsOnChange(key string) bool {
+	return slices.ContainsFunc(a.r.resourceDeps(key), func(dep string) bool {
+		ch := a.changes[dep]
+		return ch != nil && ch.Action != plan.NoOp && ch.Action != plan.Read
+	})
 }
 
 // unknownPaths lists where v is unknown.
@@ -632,7 +671,7 @@ func (a *applier) finishChecks() {
 		}
 		var res *plan.CheckResult
 		if cause := a.blockedBy(key); cause != "" {
-			res = &plan.CheckResult{Address: key, Status: plan.CheckUnknown, Messages: []string{"not evaluated: depends on " + cause + ", which failed"}}
+			res = &plan.CheckResult{Address: key, Status: plan.CheckUnknown, Messages: []string{"not evaluated: depends on " + cause + ", which " + a.outcome(cause)}}
 		} else {
 			var d hcl.Diagnostics
 			res, d = r.evalCheck(n)
@@ -796,10 +835,13 @@ func (a *applier) testsFailing(key string) []string {
 			}
 			a.mu.Lock()
 			_, bad := a.cause[k]
+			why, notRun := a.notRun[k]
 			a.mu.Unlock()
 			switch {
 			case !r.isSelected(k):
 				out = append(out, k+" (not run: left out by -target/-exclude)")
+			case notRun:
+				out = append(out, k+" ("+why+")")
 			case bad:
 				out = append(out, k)
 			}

@@ -365,12 +365,10 @@ type planCall struct {
 	resp providers.PlanResponse
 }
 
-// answers tells whether c was asked exactly what req asks: the same
-// configuration, prior and private data. Values still unknown when c was
-// made never match, so an object whose configuration waited on another
-// object's apply is planned again with the final values.
+// answers tells whether c was asked exactly what req asks, all of it
+// known: the same configuration, prior and private data.
 func (c planCall) answers(req providers.PlanRequest) bool {
-	return c.req.TypeName == req.TypeName && c.req.Config.RawEquals(req.Config) &&
+	return req.Config.IsWhollyKnown() && c.req.TypeName == req.TypeName && c.req.Config.RawEquals(req.Config) &&
 		c.req.Prior.RawEquals(req.Prior) && bytes.Equal(c.req.PriorPrivate, req.PriorPrivate)
 }
 

@@ -1,0 +1,61 @@
+package planner_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sdform/sdform/planner"
+	"github.com/sdform/sdform/planner/plan"
+)
+
+// x's update is skipped by Ctrl-C; the output that reads x.out is still
+// recorded from x's *planned* value, although x was never changed.
+func TestCancelledObjectPlannedValueInOutputs(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `
+resource "test_thing" "y" {
+  name = "y1"
+}
+resource "test_thing" "x" {
+  name       = "a"
+  depends_on = [test_thing.y]
+}
+output "x_out" {
+  value = test_thing.x.out
+}
+`})
+	f.mustApply(defaultOpts())
+	f.write("main.sdf.hcl", `
+resource "test_thing" "y" {
+  name = "y2"
+}
+resource "test_thing" "x" {
+  name       = "b"
+  depends_on = [test_thing.y]
+}
+output "x_out" {
+  value = test_thing.x.out
+}
+`)
+	c := f.context()
+	st := f.state()
+	p, diags := c.Plan(context.Background(), st, defaultOpts())
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hooks := planner.Hooks{Done: func(addr string, a plan.Action, err error, d time.Duration) {
+		if addr == "test_thing.y" {
+			cancel()
+		}
+	}}
+	res, _ := c.Apply(ctx, p, st, f.persist, hooks)
+	t.Logf("succeeded=%v skipped=%v", res.Succeeded, res.Skipped)
+	got := f.state()
+	xo := got.Resource("test_thing.x").Value.GetAttr("out").AsString()
+	oo := got.Outputs["x_out"].Value.AsString()
+	if xo != oo {
+		t.Errorf("state: test_thing.x.out = %q but output x_out = %q (x was not applied)", xo, oo)
+	}
+}
