@@ -500,6 +500,11 @@ func (r *run) triggered(n *node) string {
 			return t.Addr.String()
 		}
 		if len(t.Traversal) <= whole {
+			// The whole object: any planned change of it triggers, an
+			// update in place too (as in Terraform).
+			if ch.Action == plan.Update {
+				return t.Addr.String()
+			}
 			continue
 		}
 		p, ok := relPath(t.Traversal[whole:])
