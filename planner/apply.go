@@ -486,8 +486,9 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 			priv, created = rs.Private, rs.CreatedAt
 		}
 	}
-	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
-	clear := restore(prior, cfgIg, redactedLeaves(rs, prior), a.r.key)
+	clear, cfgIg := providerInputs(prior, cfg, redactedLeaves(rs, prior), a.r.key, func(cfg, prior cty.Value) cty.Value {
+		return ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
+	})
 	preq := providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: key, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),

@@ -308,11 +308,12 @@ func (r *run) planManaged(ctx context.Context, n *node, pi *providerInst, schema
 			created = ""
 		}
 	}
-	cfgIg := ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
 	if prior.IsNull() {
 		redacted = nil
 	}
-	clear := restore(prior, cfgIg, redacted, r.key)
+	clear, cfgIg := providerInputs(prior, cfg, redacted, r.key, func(cfg, prior cty.Value) cty.Value {
+		return ignoreChanges(cfg, prior, schema, res.Lifecycle.IgnoreChanges, res.Lifecycle.IgnoreAllChanges)
+	})
 	preq := providers.PlanRequest{
 		TypeName: res.Addr.Type, Address: addr, Prior: clear, PriorPrivate: priv, Config: cfgIg,
 		Proposed: proposedValue(schema, clear, cfgIg),

@@ -344,3 +344,26 @@ func restore(prior, cfg cty.Value, redacted []cty.Path, key string) cty.Value {
 	}
 	return prior
 }
+
+// providerInputs returns what a provider is given to plan one object: the
+// prior with the secrets the configuration still holds restored, and the
+// configuration with ignore_changes applied against that clear prior. A
+// secret under ignore_changes that the configuration no longer holds (it
+// was rotated) cannot be restored: the configuration's value goes there,
+// never the state's keyed hash.
+func providerInputs(prior, cfg cty.Value, redacted []cty.Path, key string, ignore func(cfg, prior cty.Value) cty.Value) (clearPrior, cfgIg cty.Value) {
+	clearPrior = restore(prior, cfg, redacted, key)
+	cfgIg = ignore(cfg, clearPrior)
+	for _, p := range redacted {
+		v, ok := getPath(cfgIg, p)
+		if !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String || !IsRedacted(v.AsString()) {
+			continue
+		}
+		if cv, ok := getPath(cfg, p); ok {
+			if nv, ok := setPath(cfgIg, p, cv); ok {
+				cfgIg = nv
+			}
+		}
+	}
+	return clearPrior, cfgIg
+}
