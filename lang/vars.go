@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -340,13 +341,24 @@ func (c *Config) readVarFile(path string, chosen map[string]rawValue) hcl.Diagno
 	}
 	attrs, d := f.Body.JustAttributes()
 	diags = append(diags, d...)
+	if name := c.sensitiveNamedIn(src); name != "" {
+		diags = hideSyntaxErrors(diags, path, name)
+	}
 	source := "the file " + path
 	for _, a := range sortedAttributes(attrs) {
-		if _, declared := c.Variables[a.Name]; !declared {
-			diags = append(diags, c.undeclaredVar(a.Name, source, a.NameRange.Ptr()))
+		decl, declared := c.Variables[a.Name]
+		if !declared {
+			rng := a.NameRange.Ptr()
+			if meant, ok := c.Variables[Suggest(a.Name, keys(c.Variables))]; ok && meant.Sensitive {
+				rng = nil // a misspelt sensitive variable: its line holds the secret
+			}
+			diags = append(diags, c.undeclaredVar(a.Name, source, rng))
 			continue
 		}
 		val, d := a.Expr.Value(nil)
+		if decl.Sensitive {
+			d = hideValue(d, decl, source)
+		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -354,6 +366,57 @@ func (c *Config) readVarFile(path string, chosen map[string]rawValue) hcl.Diagno
 		chosen[a.Name] = rawValue{val: val, source: source, rng: a.Expr.Range().Ptr()}
 	}
 	return diags
+}
+
+// hideValue rewords the diagnostics about the value of sensitive variable
+// v in a variables file. A snippet of the file, or hcl's message about the
+// expression, would quote the secret into CI logs, so they point at the
+// declaration and keep only the summary (such as "Variables not allowed"
+// for a string written without quotes).
+func hideValue(diags hcl.Diagnostics, v *Variable, source string) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		out[i] = &hcl.Diagnostic{
+			Severity: d.Severity,
+			Summary:  d.Summary,
+			Detail: fmt.Sprintf("The value in %s for variable %q is not a constant; a string must be written in quotes. The value is not shown because the variable is sensitive.",
+				source, v.Name),
+			Subject: v.DeclRange.Ptr(),
+		}
+	}
+	return out
+}
+
+// hideSyntaxErrors rewords the diagnostics about the structure of the
+// variables file path, which names sensitive variable name: a file that does
+// not parse cannot be split into its values reliably, so any of its lines
+// may hold the secret. Only the line number is kept.
+func hideSyntaxErrors(diags hcl.Diagnostics, path, name string) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		where := ""
+		if d.Subject != nil {
+			where = fmt.Sprintf(" on line %d", d.Subject.Start.Line)
+		}
+		out[i] = &hcl.Diagnostic{
+			Severity: d.Severity,
+			Summary:  d.Summary,
+			Detail: fmt.Sprintf("The variables file %s has a syntax error%s. The line and the parser's message are not shown because the file may hold the value of sensitive variable %q.",
+				path, where, name),
+		}
+	}
+	return out
+}
+
+// sensitiveNamedIn returns the first sensitive variable, by name, whose name
+// occurs anywhere in src, or "".
+func (c *Config) sensitiveNamedIn(src []byte) string {
+	for _, name := range sortedKeys(c.Variables) {
+		if c.Variables[name].Sensitive && bytes.Contains(src, []byte(name)) {
+			return name
+		}
+	}
+	return ""
 }
 
 // undeclaredVar reports a value given for a variable the configuration

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -391,6 +392,85 @@ variable "keys" {
 	}
 	if !strings.Contains(out, `variable "creds"`) || !strings.Contains(out, "the file secrets.sdfvars") {
 		t.Errorf("diagnostic does not point at the declaration and name the file:\n%s", out)
+	}
+}
+
+// TestSensitiveVarFileNotQuoted checks that mistakes in a variables file
+// that sets a sensitive variable never print its value: no snippet of the
+// file, no parser message about its text, but the file's name.
+func TestSensitiveVarFileNotQuoted(t *testing.T) {
+	const secret = "hf_SuperSecretValue123"
+	const config = `variable "hf_token" {
+  type      = string
+  sensitive = true
+}
+variable "plain" {
+  default = "x"
+}
+`
+	tests := map[string]struct {
+		file    string // written to the configuration directory
+		varFile bool   // passed with -var-file rather than read as *.auto.sdfvars
+		content string
+		want    []string
+	}{
+		"string without quotes": {
+			file: "secrets.auto.sdfvars", content: "hf_token = " + secret + "\n",
+			want: []string{"Variables not allowed", `variable "hf_token"`,
+				`The value in the file secrets.auto.sdfvars for variable "hf_token" is not a constant`},
+		},
+		"-var-file": {
+			file: "secrets.sdfvars", varFile: true, content: "plain = \"y\"\nhf_token = " + secret + "-x\n",
+			want: []string{"Variables not allowed", `The value in the file secrets.sdfvars for variable "hf_token" is not a constant`},
+		},
+		"syntax error": {
+			file: "secrets.auto.sdfvars", content: "plain = \"y\"\nhf_token = 12" + secret + "\n",
+			want: []string{"Missing newline after argument",
+				`The variables file secrets.auto.sdfvars has a syntax error on line 2.`, `sensitive variable "hf_token"`},
+		},
+		"JSON keyword": {
+			file: "secrets.sdfvars.json", varFile: true, content: `{"hf_token": ` + secret + `}`,
+			want: []string{`The variables file secrets.sdfvars.json has a syntax error on line 1.`},
+		},
+		"misspelt name": {
+			file: "secrets.auto.sdfvars", content: "hf_tokn = \"" + secret + "\"\n",
+			want: []string{`A value for variable "hf_tokn" is set by the file secrets.auto.sdfvars`, `Did you mean "hf_token"?`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.sdf.hcl": config, tc.file: tc.content})
+			cfg, diags := Load(dir)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			var in VarInputs
+			if tc.varFile {
+				in.Files = []string{filepath.Join(dir, tc.file)}
+			}
+			_, diags = cfg.VariableValues(in)
+			if !diags.HasErrors() {
+				t.Fatal("want errors, got none")
+			}
+			for _, d := range diags {
+				for _, r := range []*hcl.Range{d.Subject, d.Context} {
+					if r != nil && filepath.Base(r.Filename) == tc.file {
+						t.Errorf("%q points into %s, whose snippet would print the value", d.Summary, tc.file)
+					}
+				}
+			}
+			out := renderDiags(t, cfg.Files, diags, dir)
+			if strings.Contains(out, secret[3:]) {
+				t.Errorf("sensitive value in diagnostics:\n%s", out)
+			}
+			flat := strings.Join(strings.Fields(out), " ")
+			for _, w := range tc.want {
+				if !strings.Contains(flat, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			golden(t, "vars/sensitive_"+strings.ReplaceAll(name, " ", "_"), out)
+		})
 	}
 }
 
