@@ -102,12 +102,22 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	if d := r.plan().InputsDigest; d != p.InputsDigest {
 		return res, stale("the configuration or an input file changed since the plan was made")
 	}
+	// Every managed object must plan as it did: the same outside inputs
+	// (fingerprint) and, unless the plan's refresh found it changed (this
+	// re-plan does not refresh), the same action and the same shown value,
+	// no-ops included. The value catches what the inputs digest cannot
+	// see: a data source that reads another value now, fileexists()
+	// turning true.
 	for _, ch := range p.Changes {
-		if ch.Mode != state.ModeManaged || ch.Action == plan.NoOp || ch.Action == plan.Delete || ch.Action == plan.Forget {
+		if ch.Mode != state.ModeManaged || ch.Action == plan.Delete || ch.Action == plan.Forget {
 			continue
 		}
 		now := r.changes[ch.Address]
-		if now == nil || now.Fingerprint != ch.Fingerprint {
+		refreshed := now != nil && !now.Before.RawEquals(ch.Before)
+		switch {
+		case now == nil,
+			ch.Action != plan.NoOp && now.Fingerprint != ch.Fingerprint,
+			!refreshed && (now.Fingerprint != ch.Fingerprint || now.Action != ch.Action || !now.After.RawEquals(ch.After)):
 			return res, stale(fmt.Sprintf("inputs of %s changed since the plan was made", ch.Address))
 		}
 	}
@@ -475,6 +485,10 @@ func (a *applier) change(ctx context.Context, key string, pi *providerInst, sche
 		return d, fmt.Errorf("apply %s: the configuration could not be evaluated", key)
 	}
 	cfg, pvm := unmarkDeepWithPaths(cfgM)
+	if !cfg.IsWhollyKnown() {
+		// Everything it refers to was applied or planned as a no-op.
+		return d, fmt.Errorf("apply %s: the configuration is still not known: %s (a bug in sdform)", key, changedReason(unknownPaths(cfg)))
+	}
 	sens := appendPaths(sensitiveFromMarks(pvm), schemaSensitivePaths(schema, cfg)...)
 	a.r.c.secrets.addAt(cfg, sens)
 	prior, priv := cty.NullVal(ty), []byte(nil)
