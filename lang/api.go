@@ -46,17 +46,20 @@ type Scope struct {
 	Vars      map[string]cty.Value
 	Locals    map[string]cty.Value
 	Resources map[Address]cty.Value
-	// Files, when not nil, records every file read by file functions
-	// (path → sha256), so that a saved plan knows its inputs.
+	// Files, when not nil, records what file functions see of the file
+	// system, so that a saved plan knows its inputs.
 	Files *FileRecord
 }
 
-// FileRecord collects the files that file functions read during one
-// evaluation: path (absolute) → hex sha256 of the content. The zero value
-// is ready to use and safe for concurrent use.
+// FileRecord collects what file functions saw of the file system during
+// one evaluation: the content of the files they read, and the answers of
+// fileexists. The zero value is ready to use and safe for concurrent use.
 type FileRecord struct {
 	mu    sync.Mutex
-	files map[string]string
+	files map[string]string // absolute path → hex sha256 of the content
+	// probed holds fileexists's answers: absolute path → whether a regular
+	// file was there.
+	probed map[string]bool
 	// funcs is the function table bound to this record (see Functions),
 	// for the directory funcsDir.
 	funcs    map[string]function.Function

@@ -171,16 +171,27 @@ var pureFunctions = map[string]function.Function{
 	"nonsensitive": nonsensitiveFunc,
 }
 
-// Files returns the files read so far: absolute path → hex sha256.
+// Files returns what file functions saw so far: absolute path → hex sha256
+// of the content for the files they read, or "exists" or "absent" for a
+// path that only fileexists asked about. A saved plan digests it, so that
+// it is stale when any of these answers changes.
 func (r *FileRecord) Files() map[string]string {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]string, len(r.files))
-	for k, v := range r.files {
-		out[k] = v
+	out := make(map[string]string, len(r.files)+len(r.probed))
+	for path, exists := range r.probed {
+		out[path] = "absent" // nothing there, or not a regular file
+		if exists {
+			out[path] = "exists"
+		}
+	}
+	// The content, where it was read, says more than "exists"; keeping the
+	// two apart makes the result the same in whichever order they came.
+	for path, sum := range r.files {
+		out[path] = sum
 	}
 	return out
 }
@@ -195,6 +206,18 @@ func (r *FileRecord) add(path, sum string) {
 		r.files = map[string]string{}
 	}
 	r.files[path] = sum
+}
+
+func (r *FileRecord) probe(path string, exists bool) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probed == nil {
+		r.probed = map[string]bool{}
+	}
+	r.probed[path] = exists
 }
 
 func stringFunc(name string, f func(string) string) function.Function {
@@ -543,14 +566,14 @@ func fileFunctions(dir string, rec *FileRecord) map[string]function.Function {
 			return cty.StringVal(sum), nil
 		}, cty.String),
 		"fileexists": pathFunc("Reports whether a regular file exists, relative to the configuration directory.", func(p string) (cty.Value, error) {
-			st, err := os.Stat(resolve(p))
-			switch {
-			case os.IsNotExist(err):
-				return cty.False, nil
-			case err != nil:
+			abs := resolve(p)
+			st, err := os.Stat(abs)
+			if err != nil && !os.IsNotExist(err) {
 				return cty.NilVal, function.NewArgError(0, pathError(p, err))
 			}
-			return cty.BoolVal(st.Mode().IsRegular()), nil
+			exists := err == nil && st.Mode().IsRegular()
+			rec.probe(abs, exists)
+			return cty.BoolVal(exists), nil
 		}, cty.Bool),
 		"abspath": pathFunc("Makes a path absolute against the configuration directory.", func(p string) (cty.Value, error) {
 			return cty.StringVal(resolve(p)), nil

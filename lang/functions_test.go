@@ -256,6 +256,40 @@ func TestFileFunctionsRelativeToDir(t *testing.T) {
 	}
 }
 
+// TestFileExistsRecorded checks that fileexists records its answer, so that
+// a saved plan made while a file was absent is stale once it appears, and
+// that a file also read is recorded by its content whatever the order.
+func TestFileExistsRecorded(t *testing.T) {
+	dir := writeDir(t, map[string]string{"a.txt": "a\n", "sub/b.txt": "b\n"})
+	sumA := sha256.Sum256([]byte("a\n"))
+	tests := map[string]struct {
+		exprs []string
+		path  string // relative to dir
+		want  string
+	}{
+		"present":          {exprs: []string{`fileexists("a.txt")`}, path: "a.txt", want: "exists"},
+		"absent":           {exprs: []string{`fileexists("flag")`}, path: "flag", want: "absent"},
+		"a directory":      {exprs: []string{`fileexists("sub")`}, path: "sub", want: "absent"},
+		"probed then read": {exprs: []string{`fileexists("a.txt")`, `file("a.txt")`}, path: "a.txt", want: hex.EncodeToString(sumA[:])},
+		"read then probed": {exprs: []string{`file("a.txt")`, `fileexists("a.txt")`}, path: "a.txt", want: hex.EncodeToString(sumA[:])},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := &FileRecord{}
+			s := &Scope{Dir: dir, Files: rec}
+			for _, expr := range tc.exprs {
+				if _, diags := eval(t, s, expr); diags.HasErrors() {
+					t.Fatalf("%s: %v", expr, diags)
+				}
+			}
+			got := rec.Files()
+			if len(got) != 1 || got[filepath.Join(dir, tc.path)] != tc.want {
+				t.Errorf("recorded %v, want %s → %q", got, tc.path, tc.want)
+			}
+		})
+	}
+}
+
 // TestFunctionsBuiltOncePerRecord checks that the function table is cached:
 // the engine builds an evaluation context for every node of every walk, and
 // rebuilding some ninety functions each time cost about 5% of a no-op plan.
