@@ -106,8 +106,7 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	// (fingerprint) and, unless the plan's refresh found it changed (this
 	// re-plan does not refresh), the same action and the same shown value,
 	// no-ops included. The value catches what the inputs digest cannot
-	// see: a data source that reads another value now, fileexists()
-	// turning true.
+	// see, such as a data source that reads another value now.
 	for _, ch := range p.Changes {
 		if ch.Mode != state.ModeManaged || ch.Action == plan.Delete || ch.Action == plan.Forget {
 			continue
@@ -126,6 +125,7 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	for _, ch := range p.Changes {
 		a.changes[ch.Address] = ch
 	}
+	a.deleteAfter = a.orderDeletes()
 	// Objects being deleted keep their recorded values for whatever still
 	// refers to them.
 	for addr, ch := range a.changes {
@@ -169,6 +169,10 @@ type applier struct {
 	// cause maps a failed or skipped key to the address whose failure
 	// made it so.
 	cause map[string]string
+	// deleteAfter lists, for each object being deleted, the objects being
+	// deleted that must go first: those that depend on it (see
+	// orderDeletes).
+	deleteAfter map[string][]string
 	// notRun says why an object with changes did not run at all
 	// ("was cancelled"); like a failure, it stops its dependents, fails
 	// the tests it stands for and leaves checks and outputs on it
@@ -191,13 +195,7 @@ func (a *applier) deps(key string) []string {
 		if p := "provider." + ch.Provider; a.r.g.nodes[p] != nil {
 			out = append(out, p)
 		}
-		for addr, other := range a.changes {
-			if isDelete(other) && addr != key && slices.Contains(other.Dependencies, key) {
-				out = append(out, addr)
-			}
-		}
-		sort.Strings(out)
-		return out
+		return append(out, a.deleteAfter[key]...)
 	}
 	var out []string
 	for _, d := range a.r.deps(key) {
@@ -206,6 +204,60 @@ func (a *applier) deps(key string) []string {
 		}
 	}
 	return out
+}
+
+// orderDeletes decides which deletions wait for which: an object goes
+// after everything being deleted that depends on it, by the configuration
+// (for objects still in it) and by the dependencies the state recorded.
+// Recorded dependencies can be out of date and even circular (state
+// written before an object's references changed): an edge that would
+// close a cycle is left out, so the walk always ends.
+func (a *applier) orderDeletes() map[string][]string {
+	var deleting []string
+	for addr, ch := range a.changes {
+		if isDelete(ch) {
+			deleting = append(deleting, addr)
+		}
+	}
+	sort.Strings(deleting)
+	after := map[string][]string{}
+	// reaches reports whether from already waits, directly or not, for to.
+	var reaches func(from, to string, seen map[string]bool) bool
+	reaches = func(from, to string, seen map[string]bool) bool {
+		if from == to {
+			return true
+		}
+		if seen[from] {
+			return false
+		}
+		seen[from] = true
+		return slices.ContainsFunc(after[from], func(next string) bool { return reaches(next, to, seen) })
+	}
+	wait := func(first, then string) { // then is deleted after first
+		if first != then && !slices.Contains(after[then], first) && !reaches(first, then, map[string]bool{}) {
+			after[then] = append(after[then], first)
+		}
+	}
+	for _, dependent := range deleting {
+		if a.r.c.cfg.Resources[dependent] != nil {
+			for _, dep := range a.r.resourceDeps(dependent) {
+				if isDelete(a.changes[dep]) {
+					wait(dependent, dep)
+				}
+			}
+		}
+	}
+	for _, dependent := range deleting {
+		for _, dep := range a.changes[dependent].Dependencies {
+			if isDelete(a.changes[dep]) {
+				wait(dependent, dep)
+			}
+		}
+	}
+	for _, list := range after {
+		sort.Strings(list)
+	}
+	return after
 }
 
 func (a *applier) hasAction(key string) bool {
@@ -634,10 +686,17 @@ func (a *applier) finish(ctx context.Context) {
 				}
 			}
 			st.Set(nr)
-		case ch.Mode == state.ModeManaged && rs != nil && a.p.Options.Refresh && ch.Before.IsWhollyKnown() && !sameValue(rs.Value, ch.Before):
-			rs.Value = ch.Before
-			rs.SensitivePaths = appendPaths(record(rs.SensitivePaths), ch.SensitivePaths...)
-			rs.UpdatedAt = time.Now().UTC()
+		case ch.Mode == state.ModeManaged && rs != nil:
+			if a.p.Options.Refresh && ch.Before.IsWhollyKnown() && !sameValue(rs.Value, ch.Before) {
+				rs.Value = ch.Before
+				rs.SensitivePaths = appendPaths(record(rs.SensitivePaths), ch.SensitivePaths...)
+				rs.UpdatedAt = time.Now().UTC()
+			}
+			// What it depends on now, as for every other object: a later
+			// destroy deletes in this order.
+			if !destroy && r.c.cfg.Resources[ch.Address] != nil {
+				rs.Dependencies = r.resourceDeps(ch.Address)
+			}
 		}
 	}
 	// Data sources no longer in config (or all of them, on destroy).
