@@ -6,17 +6,26 @@ import (
 	"encoding/hex"
 	"hash"
 	"path/filepath"
+	"strings"
+
+	"github.com/sdform/sdform/lang"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// inputsDigest digests what a plan was made from: every config file's
-// bytes, the variable values (sensitive ones redacted) and the files that
-// file functions read. A saved plan is stale when it changes.
+// inputsDigest digests what a plan was made from: every configuration
+// file's bytes, the variable values (sensitive ones redacted) and the files
+// that file functions read. A saved plan is stale when it changes. Variables
+// files count by the values they give, not their bytes: a comment edited
+// there, or a sensitive value given again from another source, changes no
+// plan.
 func (r *run) inputsDigest() string {
 	h := sha256.New()
 	for _, name := range sortedKeys(r.c.cfg.Files) {
+		if !strings.HasSuffix(name, lang.FileSuffix) {
+			continue
+		}
 		// The base name only: the directory depends on how sdform was
 		// started (-chdir), not on the configuration.
 		writeField(h, "file", filepath.Base(name))
