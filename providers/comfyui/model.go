@@ -582,12 +582,12 @@ func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) provi
 		}
 	}
 	if what := occupied(full); what != "" {
-		return failed(providers.Diagnostics{}.FromError("Model path is not a file", fmt.Errorf("apply %s: %s is %s", req.Address, m.shown(full), what)))
+		return failed(providers.Diagnostics{}.FromError("Model path is not a file", fmt.Errorf("%s is %s", m.shown(full), what)))
 	}
 	view := newProgressView(req.UI, modelName(c.Path))
 	rec, err := m.ensure(ctx, full, remote, pv.File, view)
 	if err != nil {
-		return failed(providers.Diagnostics{}.FromError("Download failed", fmt.Errorf("apply %s: %w", req.Address, err)))
+		return failed(providers.Diagnostics{}.FromError("Download failed", err))
 	}
 	if req.Action == providers.Replace && !req.Prior.IsNull() {
 		// A replaced model moved (path or models_dir changed): the old

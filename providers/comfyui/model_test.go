@@ -343,7 +343,7 @@ func TestModelApplyDirectory(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "models", "checkpoints", "x.safetensors", "sub"), 0o755)
 	gets := h.cdnGets.Load()
 	ar := applyModel(t, p, none(), cfg, pr, &bytes.Buffer{})
-	want := "apply comfyui_model.test: models/checkpoints/x.safetensors is a directory"
+	want := "Model path is not a file: models/checkpoints/x.safetensors is a directory"
 	if !strings.Contains(diagText(ar.Diagnostics), want) {
 		t.Fatalf("apply: %s\nwant %q", diagText(ar.Diagnostics), want)
 	}
