@@ -538,6 +538,7 @@ func planChunks(gaps []span, chunk, minChunk int64, conns int) []span {
 func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
 	cur := sp.Start
 	fails := 0
+	var lastErr error // of the attempt before
 	for {
 		if sp.End >= 0 && cur >= sp.End {
 			return nil
@@ -551,8 +552,13 @@ func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
 			return fmt.Errorf("fetch %s: %w", fx.name, context.Cause(ctx))
 		}
 		if err != nil && !retryable(err) {
+			if errors.Is(err, errNoRanges) && lastErr != nil {
+				// The real trouble is what made the resume necessary.
+				err = fmt.Errorf("%w, so it cannot resume after %v", err, errors.Unwrap(lastErr))
+			}
 			return err
 		}
+		lastErr = err
 		if cur > before {
 			fails = 0
 		} else {
@@ -686,8 +692,9 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 		switch {
 		case rerr == io.EOF && limit < 0:
 			return true, nil
-		case rerr == io.EOF:
-			return false, wrap(errShortBody)
+		case rerr == io.EOF, errors.Is(rerr, io.ErrUnexpectedEOF) && limit >= 0:
+			// Closed before the length it announced.
+			return false, wrap(fmt.Errorf("%w at byte %d of %d", errShortBody, *cur, limit))
 		case rerr != nil:
 			return false, wrap(rerr)
 		}

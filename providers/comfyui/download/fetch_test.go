@@ -167,6 +167,20 @@ func TestFetchFaults(t *testing.T) {
 			},
 			minGets: 3,
 		},
+		"cut short every time, no ranges": {
+			// The error names the cut, not only the refused resume.
+			opts:  fastOptions(),
+			setup: func(s *fileServer, r *Remote) { s.ignoreRange.Store(true) },
+			fault: func(s *fileServer) func(int, http.ResponseWriter, *http.Request) bool {
+				return func(n int, w http.ResponseWriter, r *http.Request) bool {
+					r.Header.Del("Range") // a server without ranges: 200 and the whole length, every time
+					hijackSend(s, w, r, 300<<10, false)
+					return true
+				}
+			},
+			wantErr:     "server ignored a range request, so it cannot resume after body ended early at byte 307200 of 1048576",
+			partialKept: true, // what arrived, for a next try: the server may learn ranges, and it is never taken for the file
+		},
 		"200 instead of 206 in parallel": {
 			opts:    parallelOptions(),
 			setup:   func(s *fileServer, r *Remote) { s.ignoreRange.Store(true) },
