@@ -400,6 +400,16 @@ func (a *applier) visit(ctx context.Context, key string) {
 		a.didNotRun(key, "was not run (the state could not be saved)", "the state could not be saved")
 		return
 	}
+	// A slot first (-parallelism): what waits for one when Ctrl-C comes
+	// has not started, and is skipped as cancelled.
+	if err := a.r.sem.acquire(ctx); err != nil || ctx.Err() != nil {
+		if err == nil {
+			a.r.sem.release()
+		}
+		a.didNotRun(key, "was cancelled", "cancelled")
+		return
+	}
+	defer a.r.sem.release()
 	start := time.Now()
 	if a.hooks.Start != nil {
 		a.hooks.Start(key, ch.Action)
@@ -441,10 +451,6 @@ func (a *applier) run(ctx context.Context, key string, n *node, ch *plan.Change)
 	if !a.r.configureOnce(ctx, pi) {
 		return nil, fmt.Errorf("apply %s: provider %s is not configured", key, pi.name)
 	}
-	if err := a.r.sem.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("apply %s: %w", key, err)
-	}
-	defer a.r.sem.release()
 	switch {
 	case ch.Action == plan.Delete:
 		return a.delete(ctx, key, pi, schema, n, ch)

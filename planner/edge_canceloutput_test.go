@@ -9,8 +9,8 @@ import (
 	"github.com/sdform/sdform/planner/plan"
 )
 
-// x's update is skipped by Ctrl-C; the output that reads x.out is still
-// recorded from x's *planned* value, although x was never changed.
+// x's update is skipped by Ctrl-C: the output that reads x.out must not be
+// recorded from x's planned value, since x was never changed.
 func TestCancelledObjectPlannedValueInOutputs(t *testing.T) {
 	f := newFixture(t, map[string]string{"main.sdf.hcl": `
 resource "test_thing" "y" {
@@ -57,5 +57,41 @@ output "x_out" {
 	oo := got.Outputs["x_out"].Value.AsString()
 	if xo != oo {
 		t.Errorf("state: test_thing.x.out = %q but output x_out = %q (x was not applied)", xo, oo)
+	}
+}
+
+// Ctrl-C while an object waits for a slot (-parallelism): it never
+// started, so it is skipped as cancelled, not reported as failed.
+func TestCancelWhileWaitingForSlot(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `
+resource "test_thing" "a" {
+  name  = "a"
+  sleep = "300ms"
+}
+resource "test_thing" "b" {
+  name  = "b"
+  sleep = "300ms"
+}
+`})
+	c := f.context()
+	st := f.state()
+	opts := defaultOpts()
+	opts.Parallelism = 1
+	p, diags := c.Plan(context.Background(), st, opts)
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{}, 2)
+	hooks := planner.Hooks{Start: func(string, plan.Action) { started <- struct{}{} }}
+	go func() { <-started; time.Sleep(50 * time.Millisecond); cancel() }()
+	res, _ := c.Apply(ctx, p, st, f.persist, hooks)
+	if len(res.Skipped) != 1 || len(res.Failed) > 1 || res.SkipReasons[res.Skipped[0]] != "cancelled" {
+		t.Errorf("succeeded %v, failed %v (%v), skipped %v (%v): want the waiting one skipped as cancelled",
+			res.Succeeded, res.Failed, res.Errors, res.Skipped, res.SkipReasons)
+	}
+	if n := len(f.prov.EventsOf("apply")); n > 1 {
+		t.Errorf("%d objects reached the provider, want at most the one that had the slot", n)
 	}
 }
