@@ -12,8 +12,8 @@ import (
 )
 
 // Ctrl-C after the image was built and before its test ran: the test is
-// skipped ("cancelled"), yet Promote is told every test passed.
-func TestCancelledTestCountsAsPassed(t *testing.T) {
+// skipped ("cancelled"), so Promote must not be told every test passed.
+func TestCancelledTestIsNotAPass(t *testing.T) {
 	f := newFixture(t, map[string]string{"main.sdf.hcl": `
 resource "test_thing" "img" {
   name = "img"
@@ -48,8 +48,9 @@ resource "test_test" "t" {
 }
 
 // The state cannot be saved after another object: the test is skipped
-// ("the state could not be saved"), yet Promote is told every test passed.
-func TestPersistFailureTestCountsAsPassed(t *testing.T) {
+// ("the state could not be saved"), so Promote must not be told every test
+// passed.
+func TestPersistFailureTestIsNotAPass(t *testing.T) {
 	f := newFixture(t, map[string]string{"main.sdf.hcl": `
 resource "test_thing" "img" {
   name = "img"
