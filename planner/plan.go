@@ -188,7 +188,7 @@ func (r *run) planObject(ctx context.Context, n *node) {
 		return
 	}
 	defer r.sem.release()
-	vresp := pi.p.ValidateResource(ctx, providers.ValidateRequest{TypeName: n.res.Addr.Type, Address: addr, Config: cfg})
+	vresp := pi.p.ValidateResource(ctx, providers.ValidateRequest{TypeName: n.res.Addr.Type, Address: addr, Config: cfg, SensitivePaths: sens})
 	d = convertDiags(addr, vresp.Diagnostics, n.res.Config, n.decl.Ptr(), r.c.env.ConfigDir)
 	if d.HasErrors() {
 		r.fail(addr, d)

@@ -80,6 +80,9 @@ func (c *Context) newRun(st *state.File, opts plan.Options, validate bool) (*run
 		case ok:
 		case validate:
 			val = cty.UnknownVal(v.Type)
+			if v.Sensitive { // still sensitive: providers' checks of where it goes hold
+				val = lang.MarkSensitive(val)
+			}
 		case v.Default != cty.NilVal:
 			val = v.Default
 			if v.Sensitive {

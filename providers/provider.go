@@ -97,6 +97,9 @@ type ValidateRequest struct {
 	// objects of one configuration and for messages.
 	Address string
 	Config  cty.Value
+	// SensitivePaths are the paths of Config whose values are sensitive
+	// (from a sensitive variable, or sensitive in the schema).
+	SensitivePaths []cty.Path
 }
 
 // ValidateResponse carries what the checks found.

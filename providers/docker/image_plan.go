@@ -28,6 +28,7 @@ func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest)
 		// validate) are checked by name only; see dockerfile.Lint.
 		diags = append(diags, t.p.lint(ctx, cfg).Diagnostics...)
 	}
+	diags = append(diags, sensitiveArgs(req.SensitivePaths)...)
 	tags, tagDiags := checkTags(req.Config)
 	diags = append(diags, tagDiags...)
 	if req.Address != "" {
@@ -36,6 +37,41 @@ func (t *imageType) validate(ctx context.Context, req providers.ValidateRequest)
 		diags = append(diags, t.claimTags(req.Address, tags)...)
 	}
 	return providers.ValidateResponse{Diagnostics: diags}
+}
+
+// sensitiveArgs warns about build args with sensitive values: an arg is
+// kept in the image (its history, and its config when an ENV repeats it),
+// readable by anyone who can pull it. sdform hides the value in plans and
+// state; it cannot take it out of the image.
+func sensitiveArgs(paths []cty.Path) providers.Diagnostics {
+	var diags providers.Diagnostics
+	for _, p := range paths {
+		var steps []string // the path in words: "args", "GREETING"
+		for _, st := range p {
+			switch st := st.(type) {
+			case cty.GetAttrStep:
+				steps = append(steps, st.Name)
+			case cty.IndexStep:
+				if st.Key.Type() == cty.String {
+					steps = append(steps, st.Key.AsString())
+				}
+			}
+		}
+		if len(steps) > 0 && steps[0] == "fallback" {
+			steps = steps[1:]
+		}
+		if len(steps) == 0 || steps[0] != "args" {
+			continue
+		}
+		what, id := "The build args have", "token"
+		if len(steps) > 1 {
+			what, id = "The build arg "+steps[1]+" has", strings.ToLower(steps[1])
+		}
+		diags = diags.Warnf(p, "Sensitive build arg",
+			"%s a sensitive value, but build args are kept in the image (its history, and its config where an ENV repeats them) for anyone who can pull it. Pass it as a build secret instead: secrets = { %s = … } here, and RUN --mount=type=secret,id=%s in the Dockerfile.",
+			what, id, id)
+	}
+	return diags
 }
 
 // lintAttrs are the docker_image attributes the Dockerfile checks cannot do

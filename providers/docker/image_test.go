@@ -371,3 +371,34 @@ func TestValidateUnknownValues(t *testing.T) {
 		})
 	}
 }
+
+// A build arg with a sensitive value is a warning naming a build secret
+// instead; other sensitive attributes (secrets) are not.
+func TestValidateSensitiveArgs(t *testing.T) {
+	got := sensitiveArgs([]cty.Path{
+		cty.GetAttrPath("args").IndexString("HF_TOKEN"),
+		cty.GetAttrPath("fallback").GetAttr("args").IndexString("PASSWORD"),
+		cty.GetAttrPath("secrets").IndexString("hf_token"),
+		cty.GetAttrPath("args"),
+	})
+	var details []string
+	for _, d := range got {
+		if d.Severity != providers.Warning {
+			t.Errorf("%s is not a warning", d.Summary)
+		}
+		details = append(details, d.Detail)
+	}
+	want := []string{
+		"The build arg HF_TOKEN has a sensitive value, but build args are kept in the image (its history, and its config where an ENV repeats them) for anyone who can pull it. Pass it as a build secret instead: secrets = { hf_token = … } here, and RUN --mount=type=secret,id=hf_token in the Dockerfile.",
+		"The build arg PASSWORD has a sensitive value",
+		"The build args have a sensitive value",
+	}
+	if len(details) != len(want) {
+		t.Fatalf("warnings = %q, want %d", details, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(details[i], w) {
+			t.Errorf("warning %d = %q, want it to start with %q", i, details[i], w)
+		}
+	}
+}
