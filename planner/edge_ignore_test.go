@@ -48,18 +48,7 @@ resource "test_thing" "x" {
 	var mu sync.Mutex
 	var reqs []providers.ApplyRequest
 	run := func(name, secret string) {
-		cfg, diags := lang.Load(f.dir)
-		if diags.HasErrors() {
-			t.Fatal(diagString(diags))
-		}
-		vals, d := cfg.VariableValues(lang.VarInputs{CLI: []string{"name=" + name, "secret=" + secret}})
-		if d.HasErrors() {
-			t.Fatal(diagString(d))
-		}
-		wp := capturing{Provider: f.prov, mu: &mu, reqs: &reqs}
-		reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return wp }})
-		c := planner.NewContext(cfg, vals, reg, providers.Env{ConfigDir: cfg.Dir, DataDir: f.dataDir()}, planner.ContextOptions{Parallelism: 4})
-		defer c.Close()
+		c := f.contextWith(capturing{Provider: f.prov, mu: &mu, reqs: &reqs}, lang.VarInputs{CLI: []string{"name=" + name, "secret=" + secret}})
 		st := f.state()
 		p, diags := c.Plan(context.Background(), st, defaultOpts())
 		if diags.HasErrors() {

@@ -47,15 +47,7 @@ resource "test_thing" "consumer" {
 }
 `})
 	ctxFor := func() *planner.Context {
-		cfg, diags := lang.Load(f.dir)
-		if diags.HasErrors() {
-			t.Fatal(diagString(diags))
-		}
-		wp := writingProvider{Provider: f.prov, dir: f.dir}
-		reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return wp }})
-		c := planner.NewContext(cfg, nil, reg, providers.Env{ConfigDir: cfg.Dir, DataDir: f.dataDir()}, planner.ContextOptions{Parallelism: 4})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
+		return f.contextWith(writingProvider{Provider: f.prov, dir: f.dir}, lang.VarInputs{})
 	}
 	c := ctxFor()
 	st := f.state()

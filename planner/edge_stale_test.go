@@ -43,15 +43,7 @@ resource "test_thing" "a" {
 }
 `})
 	ctxFor := func() *planner.Context {
-		cfg, diags := lang.Load(f.dir)
-		if diags.HasErrors() {
-			t.Fatal(diagString(diags))
-		}
-		wp := externalData{Provider: f.prov, path: filepath.Join(f.dir, "fact.txt")}
-		reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return wp }})
-		c := planner.NewContext(cfg, nil, reg, providers.Env{ConfigDir: cfg.Dir, DataDir: f.dataDir()}, planner.ContextOptions{Parallelism: 4})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
+		return f.contextWith(externalData{Provider: f.prov, path: filepath.Join(f.dir, "fact.txt")}, lang.VarInputs{})
 	}
 	p, diags := ctxFor().Plan(context.Background(), f.state(), defaultOpts())
 	if diags.HasErrors() {

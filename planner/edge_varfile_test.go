@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/planner"
-	"github.com/sdform/sdform/providers"
 )
 
 // The same variable values, given by a -var-file at plan time and by the
@@ -26,20 +25,7 @@ resource "test_thing" "a" {
   secret = var.tok
 }
 `})
-	ctxWith := func(in lang.VarInputs) *planner.Context {
-		cfg, diags := lang.Load(f.dir)
-		if diags.HasErrors() {
-			t.Fatal(diagString(diags))
-		}
-		vals, d := cfg.VariableValues(in)
-		if d.HasErrors() {
-			t.Fatal(diagString(d))
-		}
-		reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return f.prov }})
-		c := planner.NewContext(cfg, vals, reg, providers.Env{ConfigDir: cfg.Dir, DataDir: f.dataDir()}, planner.ContextOptions{Parallelism: 4})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	ctxWith := func(in lang.VarInputs) *planner.Context { return f.contextWith(f.prov, in) }
 	p, diags := ctxWith(lang.VarInputs{Files: []string{filepath.Join(f.dir, "secrets.sdfvars")}}).Plan(context.Background(), f.state(), defaultOpts())
 	if diags.HasErrors() {
 		t.Fatal(diagString(diags))

@@ -68,16 +68,32 @@ func (f *fixture) context(vars ...string) *planner.Context {
 
 func (f *fixture) tryContext(vars ...string) (*planner.Context, hcl.Diagnostics) {
 	f.t.Helper()
+	return f.tryContextWith(f.prov, lang.VarInputs{CLI: vars})
+}
+
+// contextWith is context with another provider (f.prov wrapped, to change
+// one call) and variables from any source; the test fails on errors.
+func (f *fixture) contextWith(prov providers.Provider, in lang.VarInputs) *planner.Context {
+	f.t.Helper()
+	c, diags := f.tryContextWith(prov, in)
+	if diags.HasErrors() {
+		f.t.Fatalf("load: %s", diagString(diags))
+	}
+	return c
+}
+
+func (f *fixture) tryContextWith(prov providers.Provider, in lang.VarInputs) (*planner.Context, hcl.Diagnostics) {
+	f.t.Helper()
 	cfg, diags := lang.Load(f.dir)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	vals, d := cfg.VariableValues(lang.VarInputs{CLI: vars})
+	vals, d := cfg.VariableValues(in)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return f.prov }})
+	reg := providers.NewRegistry(map[string]providers.Factory{"test": func() providers.Provider { return prov }})
 	c := planner.NewContext(cfg, vals, reg, providers.Env{ConfigDir: cfg.Dir, DataDir: f.dataDir()}, planner.ContextOptions{Parallelism: 4})
 	f.t.Cleanup(func() { _ = c.Close() })
 	return c, diags
