@@ -267,6 +267,17 @@ func (r *run) pendingDep(key string) string {
 	return ""
 }
 
+// rebuiltDep names the first resource key depends on (transitively) that
+// is planned to be created or replaced, or "".
+func (r *run) rebuiltDep(key string) string {
+	for _, d := range r.resourceDeps(key) {
+		if ch := r.change(d); ch != nil && (ch.Action == plan.Create || ch.Action == plan.Replace) {
+			return d
+		}
+	}
+	return ""
+}
+
 // unknownComputed is cfg with every read-only attribute unknown: what a
 // deferred read will produce.
 func unknownComputed(schema *providers.Schema, cfg cty.Value) cty.Value {
@@ -445,6 +456,17 @@ func (r *run) decide(n *node, schema *providers.Schema, prior, plannedR cty.Valu
 	}
 	if t := r.triggered(n); t != "" {
 		return plan.Replace, "replace_triggered_by " + t, nil
+	}
+	if schema.Test {
+		// A test stands for what it tests: whatever it reads of a new
+		// or rebuilt object (a tag, not only the id), it runs again.
+		if d := r.rebuiltDep(addr); d != "" {
+			how := "is replaced"
+			if r.change(d).Action == plan.Create {
+				how = "is new"
+			}
+			return plan.Replace, "depends on " + d + ", which " + how, nil
+		}
 	}
 	diffs := diffPaths(prior, plannedR)
 	var forced []cty.Path

@@ -561,3 +561,35 @@ func TestTargetAddresses(t *testing.T) {
 		})
 	}
 }
+
+// A test whose object is replaced runs again even when what it reads of
+// the object is known and unchanged (a tag rather than the new id), and
+// an in-place update of the object leaves a passed test alone.
+func TestTestRunsAgainWhenItsObjectIsReplaced(t *testing.T) {
+	cfg := func(variant, tag string) string {
+		return `
+resource "test_thing" "img" {
+  name    = "img"
+  variant = "` + variant + `"
+  tags    = ["` + tag + `"]
+}
+resource "test_test" "t" {
+  target = test_thing.img.name
+}
+`
+	}
+	f := newFixture(t, map[string]string{"main.sdf.hcl": cfg("a", "one")})
+	f.mustApply(defaultOpts())
+
+	f.write("main.sdf.hcl", cfg("a", "two")) // an update in place
+	p := f.plan(defaultOpts())
+	if got := actions(p); got["test_thing.img"] != plan.Update || got["test_test.t"] != plan.NoOp {
+		t.Errorf("after an update: %v, want the test left alone", got)
+	}
+	f.write("main.sdf.hcl", cfg("b", "one")) // variant forces a replace; the test's target is unchanged
+	p = f.plan(defaultOpts())
+	ch := change(t, p, "test_test.t")
+	if got := actions(p); got["test_thing.img"] != plan.Replace || ch.Action != plan.Replace || ch.Reason != "depends on test_thing.img, which is replaced" {
+		t.Errorf("after a replace: %v, test reason %q", got, ch.Reason)
+	}
+}
