@@ -15,6 +15,12 @@
 //     weights it used with the fingerprint of everything it read, so that it
 //     runs again only when one of them changed.
 //
+// The ComfyUI containers (server.go) are shared: the runs of one apply, and
+// the applies of other sdform processes on the host, that ask for the same
+// image id and settings use one container. Locks in a folder of the
+// host (server_lock.go) say who still uses which container, so that no run
+// removes or stops one that another run is using or starting.
+//
 // Variant selection is plain HCL, maps and conditionals on a variable:
 //
 //	locals {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -34,8 +35,9 @@ const (
 
 var defaultCommand = []string{"python", "main.py", "--listen", "127.0.0.1", "--port", portPlaceholder}
 
-// serverSpec says how to start a ComfyUI container. Runs of one apply whose
-// specs are equal (keep_running aside) share one server.
+// serverSpec says how to start a ComfyUI container. Runs whose specs are
+// equal once the image is resolved to its id (keep_running aside) share
+// one server.
 type serverSpec struct {
 	// Image is the image as written: an id, or a tag resolved through
 	// the Engine when the server starts.
@@ -87,8 +89,10 @@ type server struct {
 	// imageID is the id of the image the container runs.
 	imageID string
 	// keep is read and written under servers.mu.
-	keep   bool
-	reused bool
+	keep bool
+	// use is this provider's shared lock on the container (see lockDir),
+	// released by stopAll.
+	use *os.File
 }
 
 // logs returns the last lines of the container's log ("" for a URL
@@ -135,9 +139,12 @@ func containerLogs(ctx context.Context, dc *mobyclient.Client, id string) string
 }
 
 // servers starts and holds the ComfyUI containers of one provider: one
-// per spec, shared by every workflow run of the apply, stopped by stopAll
-// (the provider's Close, or a cancelled apply) unless kept running. A
-// container of the same spec that an earlier apply left running is reused.
+// per container key (the spec with the image's id), shared by every
+// workflow run of the apply, and by other applies of the host with the
+// same key (see lockDir). A container that no other apply uses is stopped
+// by stopAll (the provider's Close, or a cancelled apply) unless kept
+// running. A container of the same key that an earlier apply left running
+// is reused.
 type servers struct {
 	mu      sync.Mutex
 	running map[string]*startOnce
@@ -147,6 +154,7 @@ type servers struct {
 	started []*server
 	docker  map[string]*mobyclient.Client
 	urls    map[string]*workflow.Client
+	locks   lockDir
 }
 
 type startOnce struct {
@@ -156,7 +164,7 @@ type startOnce struct {
 }
 
 func newServers() *servers {
-	return &servers{running: map[string]*startOnce{}, docker: map[string]*mobyclient.Client{}, urls: map[string]*workflow.Client{}}
+	return &servers{running: map[string]*startOnce{}, docker: map[string]*mobyclient.Client{}, urls: map[string]*workflow.Client{}, locks: defaultLockDir()}
 }
 
 // atURL returns the (cached) client of a server given by URL: one client
@@ -194,9 +202,18 @@ func (s *servers) dockerClient(host string) (*mobyclient.Client, error) {
 }
 
 // start returns the server for spec, starting its container on first use
-// and waiting until /system_stats answers (readyTimeout).
+// and waiting until /system_stats answers (readyTimeout). Runs whose specs
+// name the same image (one by tag, one by id) share one server.
 func (s *servers) start(ctx context.Context, spec serverSpec, readyTimeout time.Duration, out io.Writer) (*server, error) {
-	key := spec.key()
+	dc, err := s.dockerClient(spec.DockerHost)
+	if err != nil {
+		return nil, err
+	}
+	imageID, err := resolveImage(ctx, dc, spec.Image)
+	if err != nil {
+		return nil, fmt.Errorf("start ComfyUI from %s: %w", spec.Image, err)
+	}
+	key := spec.containerKey(imageID)
 	s.mu.Lock()
 	st, ok := s.running[key]
 	if !ok {
@@ -217,7 +234,7 @@ func (s *servers) start(ctx context.Context, spec serverSpec, readyTimeout time.
 			return nil, ctx.Err()
 		}
 	}
-	st.srv, st.err = s.launch(ctx, spec, readyTimeout, out)
+	st.srv, st.err = s.launch(ctx, dc, spec, imageID, readyTimeout, out)
 	close(st.done)
 	return st.srv, st.err
 }
@@ -275,22 +292,25 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// launch finds or creates the container, then waits for readiness. A
-// container of the same spec already running (kept by an earlier apply) is
-// reused; one that exits, or is not ready in time, is removed by stopAll
-// (unless kept), and the error carries the last lines of its log.
-func (s *servers) launch(ctx context.Context, spec serverSpec, readyTimeout time.Duration, out io.Writer) (*server, error) {
-	dc, err := s.dockerClient(spec.DockerHost)
-	if err != nil {
-		return nil, err
-	}
-	imageID, err := resolveImage(ctx, dc, spec.Image)
-	if err != nil {
-		return nil, fmt.Errorf("start ComfyUI from %s: %w", spec.Image, err)
-	}
+// launch finds or creates the container of spec, then waits for its
+// readiness. It chooses under the container key's lock (see lockDir): a
+// running container of the same key that another apply uses is shared, and
+// one that no one uses is reused when it answers and removed when not. A
+// container it creates that exits, or is not ready in time, is removed by
+// stopAll (unless kept), and the error carries the last lines of its log.
+func (s *servers) launch(ctx context.Context, dc *mobyclient.Client, spec serverSpec, imageID string, readyTimeout time.Duration, out io.Writer) (*server, error) {
 	ckey := spec.containerKey(imageID)
-	if srv := s.reuse(ctx, dc, spec, ckey, imageID, readyTimeout, out); srv != nil {
-		return srv, nil
+	held, err := s.locks.lock(ctx, keyLock(ckey), syscall.LOCK_EX)
+	if err != nil {
+		return nil, fmt.Errorf("start ComfyUI from %s: wait for other sdform applies: %w", spec.Image, err)
+	}
+	defer func() {
+		if held != nil {
+			held.Close()
+		}
+	}()
+	if srv, err := s.reuse(ctx, dc, spec, ckey, imageID, readyTimeout, out); srv != nil || err != nil {
+		return srv, err
 	}
 	port := spec.Port
 	if port == 0 {
@@ -298,11 +318,14 @@ func (s *servers) launch(ctx context.Context, spec serverSpec, readyTimeout time
 			return nil, fmt.Errorf("pick a port for ComfyUI: %w", err)
 		}
 	} else {
-		s.clearPort(ctx, dc, port, ckey, out)
+		inUse := s.clearPort(ctx, dc, port, ckey, out)
 		// With host networking a server already on the port would answer
 		// in place of the container, which could not listen there.
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
+			if inUse != "" {
+				return nil, fmt.Errorf("start ComfyUI on 127.0.0.1:%d: another process holds the port (container %s, which another sdform apply uses for another image or settings), and would answer in place of the container: %w", port, inUse, err)
+			}
 			return nil, fmt.Errorf("start ComfyUI on 127.0.0.1:%d: another process holds the port, and would answer in place of the container: %w", port, err)
 		}
 		l.Close()
@@ -353,9 +376,17 @@ func (s *servers) launch(ctx context.Context, spec serverSpec, readyTimeout time
 	if err != nil {
 		return nil, fmt.Errorf("create ComfyUI container from %s: %w", spec.Image, err)
 	}
-	srv := &server{docker: dc, containerID: created.ID, name: name, imageID: imageID, keep: spec.KeepRunning}
+	use, err := s.locks.lock(ctx, useLock(created.ID), syscall.LOCK_SH)
+	srv := &server{docker: dc, containerID: created.ID, name: name, imageID: imageID, keep: spec.KeepRunning, use: use}
 	// Registered before it starts, so stopAll removes it whatever happens.
 	s.register(srv)
+	if err != nil {
+		return srv, fmt.Errorf("lock ComfyUI container %s: %w", shortID(created.ID), err)
+	}
+	// In use, and chosen: other applies of this key may choose now, and
+	// share this container while it starts.
+	held.Close()
+	held = nil
 	for _, n := range notes {
 		fmt.Fprintf(out, "comfyui server: %s\n", n)
 	}
@@ -363,86 +394,198 @@ func (s *servers) launch(ctx context.Context, spec serverSpec, readyTimeout time
 	if _, err := dc.ContainerStart(ctx, created.ID, mobyclient.ContainerStartOptions{}); err != nil {
 		return srv, withLogs(fmt.Errorf("start ComfyUI container %s: %w", shortID(created.ID), err), srv.logs(ctx))
 	}
-	srv.client, _ = workflow.NewClient(fmt.Sprintf("http://127.0.0.1:%d", port), nil)
-
-	// Wait for readiness, or for the container to exit first.
-	wctx, stop := srv.watch(ctx)
-	defer stop()
 	start := time.Now()
-	stats, err := srv.client.WaitReady(wctx, readyTimeout)
-	if err != nil {
+	if err := srv.connect(ctx, port, readyTimeout); err != nil {
 		var exit *exitError
-		if errors.As(context.Cause(wctx), &exit) {
+		if errors.As(err, &exit) {
 			err = fmt.Errorf("ComfyUI container %s %s before it was ready", shortID(created.ID), exit.status)
 		}
 		return srv, withLogs(err, srv.logs(ctx))
 	}
-	srv.stats = stats
-	fmt.Fprintf(out, "comfyui server: ready after %s: ComfyUI %s, %s\n", time.Since(start).Round(100*time.Millisecond), stats.ComfyUIVersion, deviceSummary(stats.Devices))
+	fmt.Fprintf(out, "comfyui server: ready after %s: ComfyUI %s, %s\n", time.Since(start).Round(100*time.Millisecond), srv.stats.ComfyUIVersion, deviceSummary(srv.stats.Devices))
 	if spec.KeepRunning {
 		fmt.Fprintf(out, "comfyui server: %s keeps running after the apply (keep_running); the next apply reuses it\n", name)
 	}
 	return srv, nil
 }
 
-// reuse returns a running, ready container of the same spec that an
-// earlier apply left (keep_running, or an apply that was killed), and
-// removes the stale ones: stopped, or not answering.
-func (s *servers) reuse(ctx context.Context, dc *mobyclient.Client, spec serverSpec, ckey, imageID string, readyTimeout time.Duration, out io.Writer) *server {
+// connect waits until the server in the container answers on port, for
+// at most wait. The container's exit ends the wait with an *exitError.
+func (srv *server) connect(ctx context.Context, port int, wait time.Duration) error {
+	if port <= 0 {
+		return fmt.Errorf("container %s has no port label", srv.name)
+	}
+	client, err := workflow.NewClient(fmt.Sprintf("http://127.0.0.1:%d", port), nil)
+	if err != nil {
+		return err
+	}
+	wctx, stop := srv.watch(ctx)
+	defer stop()
+	stats, err := client.WaitReady(wctx, wait)
+	if err != nil {
+		var exit *exitError
+		if errors.As(context.Cause(wctx), &exit) {
+			return exit
+		}
+		return err
+	}
+	srv.client, srv.stats = client, stats
+	return nil
+}
+
+// reuse returns a running container of the key ckey, if there is one to
+// use: one that another apply uses (it may still be starting, and is
+// shared once it answers), or one that no one uses any more, left by an
+// earlier apply (keep_running, or killed) and answering within 15 s. It
+// removes the others that no one uses, and leaves alone those another
+// apply uses. Its caller holds the key's lock.
+func (s *servers) reuse(ctx context.Context, dc *mobyclient.Client, spec serverSpec, ckey, imageID string, readyTimeout time.Duration, out io.Writer) (*server, error) {
 	list, err := dc.ContainerList(ctx, mobyclient.ContainerListOptions{All: true,
 		Filters: mobyclient.Filters{}.Add("label", labelManaged+"=true").Add("label", labelKey+"="+ckey)})
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var found *server
 	for _, c := range list.Items {
-		name := strings.TrimPrefix(firstOr(c.Names, c.ID), "/")
-		if found == nil && c.State == container.StateRunning {
-			port, _ := strconv.Atoi(c.Labels[labelPort])
-			client, err := workflow.NewClient(fmt.Sprintf("http://127.0.0.1:%d", port), nil)
-			if err == nil && port > 0 {
-				stats, err := client.WaitReady(ctx, min(readyTimeout, 15*time.Second))
-				if err == nil {
-					found = &server{client: client, stats: stats, docker: dc, containerID: c.ID, name: name, imageID: imageID, keep: spec.KeepRunning, reused: true}
-					s.register(found)
-					fmt.Fprintf(out, "comfyui server: reusing %s on 127.0.0.1:%d, left running by an earlier apply: ComfyUI %s, %s\n",
-						name, port, stats.ComfyUIVersion, deviceSummary(stats.Devices))
-					if !spec.KeepRunning {
-						fmt.Fprintf(out, "comfyui server: %s is stopped after this apply (keep_running is off)\n", name)
-					}
-					continue
+		if ctx.Err() != nil {
+			break
+		}
+		excl, unused, err := s.locks.tryLock(useLock(c.ID), syscall.LOCK_EX)
+		if err != nil {
+			return found, err
+		}
+		if !unused {
+			if found == nil && c.State == container.StateRunning {
+				if found, err = s.share(ctx, dc, spec, c, imageID, readyTimeout, out); err != nil {
+					return nil, err
 				}
 			}
+			continue
 		}
-		if ctx.Err() != nil {
-			return found
+		if found == nil && c.State == container.StateRunning {
+			srv, err := s.adopt(ctx, dc, spec, c, imageID, excl, readyTimeout, out)
+			if err != nil {
+				return nil, err
+			}
+			if srv != nil {
+				found = srv
+				continue
+			}
 		}
 		if _, err := dc.ContainerRemove(ctx, c.ID, mobyclient.ContainerRemoveOptions{Force: true}); err == nil {
-			fmt.Fprintf(out, "comfyui server: removed %s, left %s by an earlier apply\n", name, strings.ToLower(string(c.State)))
+			fmt.Fprintf(out, "comfyui server: removed %s, left %s by an earlier apply\n", containerName(c), strings.ToLower(string(c.State)))
+			s.locks.remove(useLock(c.ID))
 		}
+		excl.Close()
 	}
-	return found
+	if found == nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return found, nil
 }
 
-// clearPort removes the containers an earlier apply kept running on port
-// for another image or settings (they would hold the port the new one
-// needs), and stopped ones. A running container that was not kept belongs
-// to an apply still going on: it is left alone.
-func (s *servers) clearPort(ctx context.Context, dc *mobyclient.Client, port int, ckey string, out io.Writer) {
+// share uses the running container c, which another apply uses and may
+// still be starting, once it answers (within readyTimeout). It returns nil
+// when c exits first, or when its last user is stopping it.
+func (s *servers) share(ctx context.Context, dc *mobyclient.Client, spec serverSpec, c container.Summary, imageID string, readyTimeout time.Duration, out io.Writer) (*server, error) {
+	use, ok, err := s.locks.tryLock(useLock(c.ID), syscall.LOCK_SH)
+	if err != nil || !ok {
+		return nil, err
+	}
+	srv := &server{docker: dc, containerID: c.ID, name: containerName(c), imageID: imageID, keep: spec.KeepRunning, use: use}
+	port, _ := strconv.Atoi(c.Labels[labelPort])
+	if err := srv.connect(ctx, port, readyTimeout); err != nil {
+		use.Close()
+		var exit *exitError
+		if errors.As(err, &exit) {
+			fmt.Fprintf(out, "comfyui server: %s, started by another apply, %s before it was ready\n", srv.name, exit.status)
+			return nil, nil
+		}
+		return nil, withLogs(fmt.Errorf("ComfyUI container %s, started by another apply, was not ready: %w", srv.name, err), srv.logs(ctx))
+	}
+	s.register(srv)
+	fmt.Fprintf(out, "comfyui server: sharing %s on 127.0.0.1:%d with another apply that uses it: ComfyUI %s, %s\n",
+		srv.name, port, srv.stats.ComfyUIVersion, deviceSummary(srv.stats.Devices))
+	return srv, nil
+}
+
+// adopt reuses the running container c that no one uses (excl is its use
+// lock, held exclusively) if it answers within 15 s (readyTimeout if
+// shorter). It returns nil, with excl still held, when c does not answer.
+func (s *servers) adopt(ctx context.Context, dc *mobyclient.Client, spec serverSpec, c container.Summary, imageID string, excl *os.File, readyTimeout time.Duration, out io.Writer) (*server, error) {
+	srv := &server{docker: dc, containerID: c.ID, name: containerName(c), imageID: imageID, keep: spec.KeepRunning}
+	port, _ := strconv.Atoi(c.Labels[labelPort])
+	if err := srv.connect(ctx, port, min(readyTimeout, 15*time.Second)); err != nil {
+		return nil, nil
+	}
+	// Held shared from now on, so that other applies may share it too.
+	// They choose under the key's lock, which this apply holds.
+	if err := syscall.Flock(int(excl.Fd()), syscall.LOCK_SH); err != nil {
+		excl.Close()
+		return nil, fmt.Errorf("lock ComfyUI container %s: %w", srv.name, err)
+	}
+	srv.use = excl
+	s.register(srv)
+	fmt.Fprintf(out, "comfyui server: reusing %s on 127.0.0.1:%d, left running by an earlier apply: ComfyUI %s, %s\n",
+		srv.name, port, srv.stats.ComfyUIVersion, deviceSummary(srv.stats.Devices))
+	if !spec.KeepRunning {
+		fmt.Fprintf(out, "comfyui server: %s is stopped after this apply (keep_running is off)\n", srv.name)
+	}
+	return srv, nil
+}
+
+// clearPort removes the containers on port of another key that no one
+// uses any more (an earlier apply kept them for another image or settings,
+// or was killed): they would hold the port the new one needs. It returns
+// the name of a running one that another apply uses, which holds the port.
+func (s *servers) clearPort(ctx context.Context, dc *mobyclient.Client, port int, ckey string, out io.Writer) (inUse string) {
 	list, err := dc.ContainerList(ctx, mobyclient.ContainerListOptions{All: true,
 		Filters: mobyclient.Filters{}.Add("label", labelManaged+"=true").Add("label", labelPort+"="+strconv.Itoa(port))})
 	if err != nil {
-		return
+		return ""
 	}
 	for _, c := range list.Items {
-		if c.Labels[labelKey] == ckey || c.State == container.StateRunning && c.Labels[labelKeep] != "true" {
+		if c.Labels[labelKey] == ckey {
 			continue
 		}
-		name := strings.TrimPrefix(firstOr(c.Names, c.ID), "/")
-		if _, err := dc.ContainerRemove(ctx, c.ID, mobyclient.ContainerRemoveOptions{Force: true}); err == nil {
-			fmt.Fprintf(out, "comfyui server: removed %s, kept by an earlier apply for another image or settings on port %d\n", name, port)
+		if !s.removeUnused(ctx, dc, c) {
+			if c.State == container.StateRunning {
+				inUse = containerName(c)
+			}
+			continue
 		}
+		how := "kept"
+		if c.State != container.StateRunning {
+			how = "left " + strings.ToLower(string(c.State))
+		}
+		fmt.Fprintf(out, "comfyui server: removed %s, %s by an earlier apply for another image or settings on port %d\n", containerName(c), how, port)
 	}
+	return inUse
+}
+
+// removeUnused removes container c of another key if no one uses it or
+// is choosing it: it takes that key's lock and the container's use lock
+// without waiting.
+func (s *servers) removeUnused(ctx context.Context, dc *mobyclient.Client, c container.Summary) bool {
+	kl, ok, err := s.locks.tryLock(keyLock(c.Labels[labelKey]), syscall.LOCK_EX)
+	if err != nil || !ok {
+		return false
+	}
+	defer kl.Close()
+	excl, unused, err := s.locks.tryLock(useLock(c.ID), syscall.LOCK_EX)
+	if err != nil || !unused {
+		return false
+	}
+	defer excl.Close()
+	if _, err := dc.ContainerRemove(ctx, c.ID, mobyclient.ContainerRemoveOptions{Force: true}); err != nil {
+		return false
+	}
+	s.locks.remove(useLock(c.ID))
+	return true
+}
+
+func containerName(c container.Summary) string {
+	return strings.TrimPrefix(firstOr(c.Names, c.ID), "/")
 }
 
 func firstOr(list []string, def string) string {
@@ -534,12 +677,12 @@ func imageName(ref, id string) string {
 }
 
 // stopAll stops and removes every container this provider started or
-// reused, except those kept running.
+// reused, except those kept running and those another apply still uses
+// (that apply stops it when done).
 func (s *servers) stopAll(ctx context.Context) error {
 	s.mu.Lock()
-	// One container may be here twice (a run naming the image by tag,
-	// another by id, the second reusing the first's container): it is
-	// stopped once, and kept if either asked.
+	// A container here more than once is stopped once, and kept if any
+	// of its runs asked.
 	kept := map[string]bool{}
 	for _, srv := range s.started {
 		kept[srv.containerID] = kept[srv.containerID] || srv.keep
@@ -551,18 +694,35 @@ func (s *servers) stopAll(ctx context.Context) error {
 			kept[srv.containerID] = true // once
 		}
 	}
+	started := s.started
 	s.started = nil
 	clear(s.running)
 	s.mu.Unlock()
+	for _, srv := range started {
+		if srv.use != nil {
+			srv.use.Close()
+		}
+	}
 	var errs []error
 	for _, srv := range list {
+		excl, unused, err := s.locks.tryLock(useLock(srv.containerID), syscall.LOCK_EX)
+		if err == nil && !unused {
+			continue
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		timeout := 10
-		_, err := srv.docker.ContainerStop(sctx, srv.containerID, mobyclient.ContainerStopOptions{Timeout: &timeout})
-		if _, rerr := srv.docker.ContainerRemove(sctx, srv.containerID, mobyclient.ContainerRemoveOptions{Force: true}); rerr != nil && err == nil {
+		_, err = srv.docker.ContainerStop(sctx, srv.containerID, mobyclient.ContainerStopOptions{Timeout: &timeout})
+		_, rerr := srv.docker.ContainerRemove(sctx, srv.containerID, mobyclient.ContainerRemoveOptions{Force: true})
+		if rerr != nil && err == nil {
 			err = rerr
 		}
 		cancel()
+		if excl != nil {
+			if rerr == nil {
+				s.locks.remove(useLock(srv.containerID))
+			}
+			excl.Close()
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("stop ComfyUI container %s: %w", shortID(srv.containerID), err))
 		}
