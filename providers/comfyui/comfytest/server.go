@@ -506,6 +506,11 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, omap{{"queue_running", running}, {"queue_pending", pending}})
 }
 
+// postQueue is server.py's post_queue: "clear" empties the pending queue
+// and "delete" removes the pending prompts with those ids; a running
+// prompt is not touched. Each change broadcasts the queue's status
+// (PromptQueue.wipe_queue and delete_queue_item call queue_updated). The
+// answer is 200 with no body, whatever was deleted.
 func (s *Server) postQueue(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Clear  bool     `json:"clear"`
@@ -518,13 +523,12 @@ func (s *Server) postQueue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if body.Clear {
 		s.pending = nil
+		s.broadcastStatusLocked()
 	}
 	for _, id := range body.Delete {
-		for i, t := range s.pending {
-			if t.id == id {
-				s.pending = append(s.pending[:i], s.pending[i+1:]...)
-				break
-			}
+		if i := slices.IndexFunc(s.pending, func(t *task) bool { return t.id == id }); i >= 0 {
+			s.pending = slices.Delete(s.pending, i, i+1)
+			s.broadcastStatusLocked()
 		}
 	}
 	s.mu.Unlock()

@@ -352,39 +352,128 @@ func (c *Client) History(ctx context.Context, promptID string) (*HistoryEntry, e
 	return r[promptID], nil
 }
 
-// Interrupt asks the server to stop the prompt if it is running.
+// Interrupt asks the server to stop the prompt if it is running
+// (POST /interrupt). ComfyUI answers 200 also when the prompt is not
+// running, and does nothing then: Cancel stops a prompt wherever it is.
 func (c *Client) Interrupt(ctx context.Context, promptID string) error {
 	body := map[string]any{}
 	if promptID != "" {
 		body["prompt_id"] = promptID
 	}
-	resp, err := c.do(ctx, http.MethodPost, "/interrupt", nil, body)
+	return c.post(ctx, "/interrupt", body)
+}
+
+// Dequeue deletes the prompt from the server's queue if it is still
+// waiting there (POST /queue {"delete": [id]}); a running prompt is left
+// alone. ComfyUI answers 200 either way.
+func (c *Client) Dequeue(ctx context.Context, promptID string) error {
+	return c.post(ctx, "/queue", map[string]any{"delete": []string{promptID}})
+}
+
+func (c *Client) post(ctx context.Context, path string, body any) error {
+	resp, err := c.do(ctx, http.MethodPost, path, nil, body)
 	if err != nil {
-		return fmt.Errorf("interrupt prompt %s: %w", promptID, err)
+		return fmt.Errorf("POST %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return &StatusError{Method: http.MethodPost, Path: "/interrupt", Status: resp.Status, Body: readLimited(resp.Body, 256)}
+		return &StatusError{Method: http.MethodPost, Path: path, Status: resp.Status, Body: readLimited(resp.Body, 256)}
 	}
 	return nil
 }
 
-// queued reports whether the prompt is running or pending (GET /queue).
-func (c *Client) queued(ctx context.Context, promptID string) (bool, error) {
+// Cancelled says what Cancel did to a prompt.
+type Cancelled string
+
+const (
+	// Dequeued: the prompt was still waiting and is deleted from the
+	// queue; it never runs.
+	Dequeued Cancelled = "removed from the server's queue before it started"
+	// Interrupted: the prompt was running and the server was asked to
+	// interrupt it; it stops at its current node's next check.
+	Interrupted Cancelled = "interrupted"
+	// Finished: the prompt was neither queued nor running any more.
+	Finished Cancelled = "already finished"
+)
+
+// Cancel stops the prompt wherever it is: deleted from the queue while it
+// waits, interrupted while it runs. Where it is comes from GET /queue,
+// before and after the delete (it may start meanwhile), because neither
+// POST says whether it took effect. A prompt that is not running is never
+// interrupted: a server older than targeted interrupts (which ignores
+// prompt_id) would interrupt another client's prompt.
+func (c *Client) Cancel(ctx context.Context, promptID string) (Cancelled, error) {
+	before, err := c.place(ctx, promptID)
+	if err != nil {
+		return "", err
+	}
+	if before == placeFinished {
+		return Finished, nil
+	}
+	if before == placePending {
+		if err := c.Dequeue(ctx, promptID); err != nil {
+			return "", fmt.Errorf("delete prompt %s from the queue: %w", promptID, err)
+		}
+	}
+	now, err := c.place(ctx, promptID)
+	if err != nil {
+		return "", err
+	}
+	switch now {
+	case placePending:
+		return "", fmt.Errorf("delete prompt %s from the queue: it is still in GET /queue's queue_pending", promptID)
+	case placeRunning:
+		if err := c.Interrupt(ctx, promptID); err != nil {
+			return "", fmt.Errorf("interrupt prompt %s: %w", promptID, err)
+		}
+		return Interrupted, nil
+	}
+	if before == placePending {
+		return Dequeued, nil
+	}
+	return Finished, nil
+}
+
+// queuePlace is where a prompt is on the server.
+type queuePlace int
+
+const (
+	placeFinished queuePlace = iota // or never there
+	placePending
+	placeRunning
+)
+
+// place says where the prompt is (GET /queue).
+func (c *Client) place(ctx context.Context, promptID string) (queuePlace, error) {
 	var q struct {
 		Running []json.RawMessage `json:"queue_running"`
 		Pending []json.RawMessage `json:"queue_pending"`
 	}
 	if err := c.getJSON(ctx, "/queue", nil, &q); err != nil {
-		return false, err
+		return 0, err
 	}
-	for _, item := range append(q.Running, q.Pending...) {
-		// [number, prompt_id, prompt, extra_data, outputs_to_execute]
-		var head []json.RawMessage
-		var id string
-		if json.Unmarshal(item, &head) == nil && len(head) > 1 && json.Unmarshal(head[1], &id) == nil && id == promptID {
-			return true, nil
+	has := func(items []json.RawMessage) bool {
+		for _, item := range items {
+			// [number, prompt_id, prompt, extra_data, outputs_to_execute]
+			var head []json.RawMessage
+			var id string
+			if json.Unmarshal(item, &head) == nil && len(head) > 1 && json.Unmarshal(head[1], &id) == nil && id == promptID {
+				return true
+			}
 		}
+		return false
 	}
-	return false, nil
+	switch {
+	case has(q.Running):
+		return placeRunning, nil
+	case has(q.Pending):
+		return placePending, nil
+	}
+	return placeFinished, nil
+}
+
+// queued reports whether the prompt is running or pending (GET /queue).
+func (c *Client) queued(ctx context.Context, promptID string) (bool, error) {
+	where, err := c.place(ctx, promptID)
+	return where != placeFinished, err
 }

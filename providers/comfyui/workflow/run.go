@@ -19,7 +19,8 @@ type RunOptions struct {
 	// ClientID names this client to the server; random when empty.
 	ClientID string
 	// Timeout bounds the whole run (30 minutes when zero). When it
-	// passes, Run POSTs /interrupt and returns a *TimeoutError.
+	// passes, Run cancels the prompt (see Client.Cancel) and returns a
+	// *TimeoutError.
 	Timeout time.Duration
 	// Events, when set, receives progress as it happens.
 	Events func(Event)
@@ -89,15 +90,17 @@ func (e *InterruptedError) Error() string {
 	return fmt.Sprintf("the run was interrupted at node %s (%s)", e.NodeID, e.NodeType)
 }
 
-// TimeoutError is a run that outlived its timeout; Run interrupted it.
+// TimeoutError is a run that outlived its timeout; Run cancelled it.
 type TimeoutError struct {
 	PromptID string
 	After    time.Duration
 	// Node is the node executing when time ran out ("" if none yet), with
 	// its last step progress.
 	Node, Class, Progress string
-	// InterruptErr is set when POST /interrupt itself failed.
-	InterruptErr error
+	// Stopped says what cancelling the prompt did; StopErr is set
+	// instead when it failed.
+	Stopped Cancelled
+	StopErr error
 }
 
 func (e *TimeoutError) Error() string {
@@ -112,8 +115,13 @@ func (e *TimeoutError) Error() string {
 	default:
 		s += " (no node had started: the server may be busy with another prompt)"
 	}
-	if e.InterruptErr != nil {
-		return s + "; interrupting it failed too: " + e.InterruptErr.Error()
+	switch {
+	case e.StopErr != nil:
+		return s + "; stopping it failed too: " + e.StopErr.Error()
+	case e.Stopped == Dequeued:
+		return s + "; sdform deleted it from the server's queue, where it was still waiting"
+	case e.Stopped == Finished:
+		return s + "; the server finished it meanwhile"
 	}
 	return s + "; sdform asked the server to interrupt it"
 }
@@ -171,7 +179,7 @@ func (r *run) emit(ev Event) {
 // polling /history/{id}. On success the outputs come from the history
 // entry; a node error is an *ExecutionError, a rejected prompt a
 // *RejectedError, an interrupt an *InterruptedError and a timeout a
-// *TimeoutError (after POST /interrupt).
+// *TimeoutError (after Client.Cancel).
 func (c *Client) Run(ctx context.Context, p Prompt, opts RunOptions) (*Result, error) {
 	if opts.ClientID == "" {
 		opts.ClientID = randomID()
@@ -238,21 +246,22 @@ func (c *Client) Run(ctx context.Context, p Prompt, opts RunOptions) (*Result, e
 }
 
 // stop turns a failure into Run's error: on timeout or cancellation the
-// prompt is interrupted first, so the server does not keep working.
+// prompt is cancelled first (deleted from the queue, or interrupted), so
+// the server does not keep working on it.
 func (r *run) stop(ctx, runCtx context.Context, err error) error {
 	if runCtx.Err() == nil {
 		return err
 	}
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	ierr := r.c.Interrupt(ictx, r.id)
+	stopped, cerr := r.c.Cancel(cctx, r.id)
 	if ctx.Err() != nil {
-		if ierr != nil {
-			return fmt.Errorf("run cancelled; interrupt prompt %s: %w", r.id, ierr)
+		if cerr != nil {
+			return fmt.Errorf("run cancelled; stop prompt %s: %w", r.id, cerr)
 		}
-		return fmt.Errorf("run cancelled (prompt %s interrupted): %w", r.id, ctx.Err())
+		return fmt.Errorf("run cancelled (prompt %s %s): %w", r.id, stopped, ctx.Err())
 	}
-	te := &TimeoutError{PromptID: r.id, After: r.opts.Timeout, Node: r.node, Progress: r.progress, InterruptErr: ierr}
+	te := &TimeoutError{PromptID: r.id, After: r.opts.Timeout, Node: r.node, Progress: r.progress, Stopped: stopped, StopErr: cerr}
 	if n := r.p[r.node]; n != nil {
 		te.Class = n.ClassType
 	}

@@ -172,7 +172,7 @@ func TestRunTimeoutInterrupts(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("timeout took %s", d)
 	}
-	if te.Node != "2" || te.Class != "ImageInvert" || te.Progress == "" || te.InterruptErr != nil {
+	if te.Node != "2" || te.Class != "ImageInvert" || te.Progress == "" || te.StopErr != nil || te.Stopped != Interrupted {
 		t.Errorf("timeout error = %+v", te)
 	}
 	if got := fake.Interrupts(); len(got) != 1 || got[0] != te.PromptID {
@@ -366,5 +366,113 @@ func TestRunPollsWhileQueued(t *testing.T) {
 	}
 	if queues == 0 {
 		t.Error("no run looked at the queue while it polled")
+	}
+}
+
+// TestRunStoppedWhileQueuedIsDeleted times out, or cancels, a run whose
+// prompt still waits in the queue behind another client's (the fake's
+// HangClass keeps that one running). ComfyUI's /interrupt skips a prompt
+// that is not running, so what must hold: the prompt is deleted from the
+// queue (it never runs later), the other client's prompt is not
+// interrupted, and the error says the prompt was deleted, not interrupted.
+func TestRunStoppedWhileQueuedIsDeleted(t *testing.T) {
+	for name, cancelled := range map[string]bool{"timeout": false, "cancelled": true} {
+		t.Run(name, func(t *testing.T) {
+			fake, base := comfytest.Start(t, comfytest.Options{HangClass: "ImageInvert"})
+			c := newClient(t, base)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := loadPrompt(t, "smoke-api.json")
+			other, err := c.Submit(ctx, p, "someone-else")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 500; i++ {
+				if where, _ := c.place(ctx, other); where == placeRunning {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			mine := p.Clone()
+			mine["4"].Inputs["filename_prefix"] = "sdform/mine"
+			opts := RunOptions{Timeout: 500 * time.Millisecond}
+			if cancelled {
+				opts.Timeout = time.Minute
+				time.AfterFunc(500*time.Millisecond, cancel)
+			}
+			_, err = c.Run(ctx, mine, opts)
+
+			var te *TimeoutError
+			switch {
+			case !cancelled && !errors.As(err, &te):
+				t.Fatalf("err = %v, want a TimeoutError", err)
+			case !cancelled && (te.Stopped != Dequeued || te.StopErr != nil || !strings.Contains(err.Error(), "sdform deleted it from the server's queue, where it was still waiting")):
+				t.Errorf("timeout error = %v (%+v)", err, te)
+			case cancelled && (err == nil || !strings.Contains(err.Error(), " removed from the server's queue before it started)")):
+				t.Errorf("err = %v, want a cancel that says the prompt was deleted from the queue", err)
+			}
+			bg := context.Background()
+			var q struct {
+				Running [][]any `json:"queue_running"`
+				Pending [][]any `json:"queue_pending"`
+			}
+			if err := c.getJSON(bg, "/queue", nil, &q); err != nil {
+				t.Fatal(err)
+			}
+			if len(q.Pending) != 0 || len(q.Running) != 1 || q.Running[0][1] != other {
+				t.Errorf("queue after the stop: running %v, pending %v; want only %s running", q.Running, q.Pending, other)
+			}
+			if got := fake.Interrupts(); len(got) != 0 {
+				t.Errorf("interrupts sent: %q; a prompt that was not running needs none", got)
+			}
+			c.Interrupt(bg, "")
+		})
+	}
+}
+
+// TestCancel stops prompts in each place a prompt can be: waiting (deleted
+// from the queue), running (interrupted by id) and finished (nothing
+// sent).
+func TestCancel(t *testing.T) {
+	fake, base := comfytest.Start(t, comfytest.Options{HangClass: "ImageInvert"})
+	c := newClient(t, base)
+	ctx := context.Background()
+	p := loadPrompt(t, "smoke-api.json")
+	running, err := c.Submit(ctx, p, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Clone()
+	q["4"].Inputs["filename_prefix"] = "sdform/waiting"
+	waiting, err := c.Submit(ctx, q, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if where, _ := c.place(ctx, running); where == placeRunning {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, err := c.Cancel(ctx, waiting); got != Dequeued || err != nil {
+		t.Errorf("Cancel(waiting) = %q, %v; want %q", got, err, Dequeued)
+	}
+	if got, err := c.Cancel(ctx, running); got != Interrupted || err != nil {
+		t.Errorf("Cancel(running) = %q, %v; want %q", got, err, Interrupted)
+	}
+	for i := 0; i < 500; i++ {
+		if where, _ := c.place(ctx, running); where == placeFinished {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, err := c.Cancel(ctx, running); got != Finished || err != nil {
+		t.Errorf("Cancel(finished) = %q, %v; want %q", got, err, Finished)
+	}
+	if got := fake.Interrupts(); len(got) != 1 || got[0] != running {
+		t.Errorf("interrupts = %q, want only [%s]", got, running)
+	}
+	if e, _ := c.History(ctx, waiting); e != nil {
+		t.Errorf("the deleted prompt ran: %+v", e)
 	}
 }
