@@ -372,6 +372,11 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Model path is not a file",
 			"%s would write %s, which is %s; remove or rename it, or choose another path.", req.Address, m.shown(full), what)}
 	}
+	// So would a symlink where the download keeps its partial file.
+	if err := download.CheckPartial(full); err != nil {
+		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Unsafe partial download",
+			"%s: %v.", req.Address, err)}
+	}
 
 	// Something must be decided: ask the server what it has. A server that
 	// cannot be reached at all (no network, DNS, a mirror that is down) does

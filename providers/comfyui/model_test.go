@@ -223,6 +223,10 @@ func TestModelPlanDiagnostics(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "outside"), 0o755)
 	os.Symlink(filepath.Join(root, "outside"), filepath.Join(root, "models", "loras"))
 	os.MkdirAll(filepath.Join(root, "models", "vae", "dir.safetensors", "sub"), 0o755)
+	// A symlink where the download would keep its partial file: the
+	// download must not write through it.
+	os.WriteFile(filepath.Join(root, "outside", "victim"), []byte("not a model"), 0o644)
+	os.Symlink(filepath.Join(root, "outside", "victim"), filepath.Join(root, "models", "vae", "linked.safetensors.partial"))
 
 	cases := map[string]struct {
 		cfg         cty.Value
@@ -257,6 +261,10 @@ func TestModelPlanDiagnostics(t *testing.T) {
 		"directory at the path": {
 			cfg:     modelCfg("hf://Org/Repo/ok.safetensors", "vae/dir.safetensors", nil, nil),
 			planErr: "Model path is not a file: comfyui_model.test would write models/vae/dir.safetensors, which is a directory;",
+		},
+		"symlink at the partial file": {
+			cfg:     modelCfg("hf://Org/Repo/ok.safetensors", "vae/linked.safetensors", nil, nil),
+			planErr: "Unsafe partial download: comfyui_model.test: " + filepath.Join(root, "models", "vae", "linked.safetensors.partial") + " is a symlink to " + filepath.Join(root, "outside", "victim"),
 		},
 		"dotdot":      {cfg: modelCfg("hf://Org/Repo/ok.safetensors", "vae/../../x.safetensors", nil, nil), validateErr: "Invalid model path: The path \"vae/../../x.safetensors\" leaves the models folder"},
 		"absolute":    {cfg: modelCfg("hf://Org/Repo/ok.safetensors", "/etc/x", nil, nil), validateErr: "is absolute"},

@@ -14,16 +14,18 @@ import (
 func directSupported(t *testing.T, dir string) bool {
 	t.Helper()
 	p := filepath.Join(dir, "probe")
-	if err := os.WriteFile(p, nil, 0o644); err != nil {
+	probe, err := os.Create(p)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.Remove(p)
-	f := openDirect(p)
+	defer probe.Close()
+	f := openDirect(p, probe)
 	if f == nil {
 		return false
 	}
 	defer f.Close()
-	_, err := f.WriteAt(alignedBuf(directAlign), 0)
+	_, err = f.WriteAt(alignedBuf(directAlign), 0)
 	return err == nil
 }
 

@@ -31,8 +31,8 @@ func FreeSpace(path string) (int64, string, error) {
 // kept, according to its sidecar (or the partial file's size when there is
 // no sidecar); 0 when there is nothing usable for r.
 func PartialBytes(dest string, r *Remote) int64 {
-	fi, err := os.Stat(PartialPath(dest))
-	if err != nil || fi.Size() == 0 {
+	fi, err := os.Lstat(PartialPath(dest))
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return 0
 	}
 	sc, err := readSidecar(SidecarPath(dest))

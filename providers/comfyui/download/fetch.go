@@ -159,6 +159,31 @@ func PartialPath(dest string) string { return dest + ".partial" }
 // Fetch resume: the written ranges and the sha256 state so far.
 func SidecarPath(dest string) string { return dest + ".partial.json" }
 
+// CheckPartial refuses a partial file, sidecar or sidecar's temporary file
+// of dest that is there but not a regular file: the download would write
+// wherever a symlink there points, outside the models folder that Join
+// checked dest against.
+func CheckPartial(dest string) error {
+	for _, p := range []string{PartialPath(dest), SidecarPath(dest), sidecarTemp(dest)} {
+		if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+			return notRegular(p)
+		}
+	}
+	return nil
+}
+
+// notRegular words the refusal of a path that is not a regular file.
+func notRegular(p string) error {
+	what := "not a regular file"
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		to, _ := os.Readlink(p)
+		what = "a symlink to " + to
+	} else if err == nil && fi.IsDir() {
+		what = "a directory"
+	}
+	return fmt.Errorf("%s is %s: a download writes only regular files of the models folder; remove it to download again", p, what)
+}
+
 // Fetch downloads r into dest. Bytes go to dest.partial, resuming what an
 // earlier call left there; dest appears (atomically, file and directory
 // fsynced) only once size and sha256 match r. On a mismatch the partial file
@@ -181,18 +206,28 @@ func (c *Client) Fetch(ctx context.Context, r *Remote, dest string, opts FetchOp
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
 	}
-	fx.f, err = os.OpenFile(fx.partial, os.O_RDWR|os.O_CREATE, 0o644)
+	if err := CheckPartial(dest); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
+	}
+	// O_NOFOLLOW: a symlink put there since the check is refused too.
+	fx.f, err = os.OpenFile(fx.partial, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			err = notRegular(fx.partial)
+		}
 		return nil, fmt.Errorf("fetch %s: %w", fx.name, err)
 	}
 	defer fx.f.Close()
+	if fi, err := fx.f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("fetch %s: %w", fx.name, notRegular(fx.partial))
+	}
 	// A second sdform (another config sharing the models folder) must not
 	// write the same partial file.
 	if err := syscall.Flock(int(fx.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return nil, fmt.Errorf("fetch %s: another download of %s is in progress: %w", fx.name, dest, err)
 	}
 	if !opts.Buffered && !fx.local() {
-		if fx.df = openDirect(fx.partial); fx.df != nil {
+		if fx.df = openDirect(fx.partial, fx.f); fx.df != nil {
 			defer fx.df.Close()
 		}
 	}

@@ -3,7 +3,9 @@ package download
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
 )
 
 // sidecarVersion changes when the sidecar's meaning changes; other versions
@@ -29,8 +31,19 @@ type sidecar struct {
 	State   []byte  `json:"sha256_state,omitempty"`
 }
 
+// sidecarTemp names the temporary file saveSidecar renames onto the
+// sidecar.
+func sidecarTemp(dest string) string { return SidecarPath(dest) + ".tmp" }
+
+// readSidecar reads the sidecar at path; a symlink there is an error, not
+// followed.
 func readSidecar(path string) (*sidecar, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +99,34 @@ func (fx *fetcher) saveSidecar(snap hashSnapshot) error {
 	if err != nil {
 		return err
 	}
-	tmp := fx.side + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	tmp := sidecarTemp(fx.dest)
+	if err := writeNew(tmp, b); err != nil {
 		return &diskError{fmt.Errorf("save %s: %w", fx.side, err)}
 	}
 	if err := os.Rename(tmp, fx.side); err != nil {
 		return &diskError{fmt.Errorf("save %s: %w", fx.side, err)}
 	}
 	return nil
+}
+
+// writeNew writes b to a file it creates at path, never through a symlink
+// there. A regular file left at path (by a killed process) is replaced.
+func writeNew(path string, b []byte) error {
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return notRegular(path)
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
