@@ -185,9 +185,18 @@ func (h *orderedHasher) run() {
 		}
 		it := h.queue[0]
 		h.queue = h.queue[1:]
+		failed := h.err != nil
 		h.mu.Unlock()
 
-		err := h.digest(it)
+		// After a failure nothing more is digested: the digest would skip
+		// the bytes that failed.
+		var n int64
+		var err error
+		if failed {
+			h.drop(it)
+		} else {
+			n, err = h.digest(it)
+		}
 
 		h.mu.Lock()
 		if it.buf != nil {
@@ -196,8 +205,11 @@ func (h *orderedHasher) run() {
 		if err != nil && h.err == nil {
 			h.err = err
 		}
-		h.hashed += it.n
-		if err == nil && time.Since(h.snapAt) >= h.every {
+		// Only digested bytes count, so that hashed and the digest's state
+		// describe the same bytes; after a failure no snapshot is taken,
+		// and the last one stays the state a resume can trust.
+		h.hashed += n
+		if h.err == nil && time.Since(h.snapAt) >= h.every {
 			h.snapshotLocked()
 		}
 		h.cond.Broadcast()
@@ -205,16 +217,25 @@ func (h *orderedHasher) run() {
 	}
 }
 
-func (h *orderedHasher) digest(it hashItem) error {
+// digest digests the item and returns how many of its bytes it digested
+// (fewer than it.n only with an error).
+func (h *orderedHasher) digest(it hashItem) (int64, error) {
 	if it.buf != nil {
 		h.d.Write((*it.buf)[:it.n])
 		h.fromMem += it.n
 		bufPool.Put(it.buf)
-		return nil
+		return it.n, nil
 	}
 	n, err := h.readBack(it.off, it.n)
 	h.fromFile += n
-	return err
+	return n, err
+}
+
+// drop releases an item that will not be digested.
+func (h *orderedHasher) drop(it hashItem) {
+	if it.buf != nil {
+		bufPool.Put(it.buf)
+	}
 }
 
 // readBack digests [off, off+n) from the file. A reader goroutine stays a

@@ -1,10 +1,12 @@
 package download
 
 import (
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,6 +97,65 @@ func TestOrderedHasherSnapshot(t *testing.T) {
 	}
 	if _, err := newOrderedHasher(f, hashSnapshot{Off: 10, State: []byte("garbage")}, 0, time.Hour); err == nil {
 		t.Fatal("a garbage state restored without error")
+	}
+}
+
+// failOnceReader fails its first read, then reads f.
+type failOnceReader struct {
+	f      *os.File
+	failed bool
+}
+
+func (r *failOnceReader) ReadAt(b []byte, off int64) (int, error) {
+	if !r.failed {
+		r.failed = true
+		return 0, errors.New("EIO (injected)")
+	}
+	return r.f.ReadAt(b, off)
+}
+
+// TestOrderedHasherSnapshotAfterReadError hands the hasher a buffer, then
+// a span to read back whose read fails, then another buffer. What must
+// hold: the hasher reports the error, digests nothing after it, and its
+// snapshot (which a sidecar saves for the next Fetch to resume from) is
+// still the sha256 state of exactly the bytes it claims, here the first
+// buffer's.
+func TestOrderedHasherSnapshotAfterReadError(t *testing.T) {
+	content := randomContent(3*bufSize, 78)
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(p)
+	defer f.Close()
+	h, err := newOrderedHasher(&failOnceReader{f: f}, hashSnapshot{}, 64<<20, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handOver := func(off int64) {
+		bp := bufPool.Get().(*[]byte)
+		copy(*bp, content[off:off+bufSize])
+		if !h.written(off, bufSize, bp) {
+			t.Fatalf("the buffer at %d was not taken", off)
+		}
+	}
+	handOver(0)
+	h.written(bufSize, bufSize, nil) // read back: fails
+	handOver(2 * bufSize)
+	if _, err := h.wait(3 * bufSize); err == nil || !strings.Contains(err.Error(), "EIO (injected)") {
+		t.Errorf("wait: %v, want the read error", err)
+	}
+	h.close()
+	snap := h.snapshot()
+	if snap.Off != bufSize {
+		t.Fatalf("snapshot at %d bytes, want %d (the bytes digested before the failure)", snap.Off, bufSize)
+	}
+	h2, err := newOrderedHasher(failingReader{}, snap, 0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, _ := h2.wait(snap.Off); sum != sum256(content[:snap.Off]) {
+		t.Fatalf("the snapshot's state is not the sha256 state of its %d bytes: a resume would record a wrong sha256", snap.Off)
 	}
 }
 
