@@ -39,15 +39,21 @@
 // config into a fingerprint: an equal fingerprint is a no-op with no solve.
 // After a build the prediction is compared with the cached flags of
 // BuildKit's status stream, and every disagreement is recorded
-// (prediction_missed) and printed. An image deleted or retagged outside
-// sdform reads as gone, and its rebuild is predicted with the builds
-// recorded before, whose steps BuildKit still has cached.
+// (prediction_missed) and printed. An image deleted outside sdform reads as
+// gone, and its rebuild is predicted with the builds recorded before, whose
+// steps BuildKit still has cached. A tag sdform set that was moved or
+// removed outside sdform (in the Engine, or in the registry when the image
+// is pushed) is drift of that tag alone: it leaves the state, and the plan
+// points it back with an update, no build.
 //
 // A build never moves a user's tags: the image is exported under candidate
 // tags ("<repo>:<tag>-sdform-candidate-<hash of the object's address>", so
 // that no two objects share one), and Promote, called by the engine after
-// every test of the image passed, moves the real tags and records the
-// digests they pointed to before; Rollback moves them back. Plan refuses two
-// docker_image objects with one tag, as each promotion would take it from
-// the other.
+// every test of the image passed, moves the real tags, records what each
+// pointed to before and keeps that image under "<tag>-sdform-previous", so
+// that a prune does not delete what Rollback moves the tags back to; the
+// tags the configuration no longer lists are removed. A pushed image's tag
+// in a repository it was not pushed to gets a copy of the manifest there.
+// Plan refuses two docker_image objects with one tag, as each promotion
+// would take it from the other.
 package docker

@@ -177,3 +177,25 @@ func detail(pr providers.PlanResponse, prefix string) string {
 	}
 	return ""
 }
+
+// rollback runs Rollback as `sdform rollback` does; on success it keeps
+// the new state.
+func (h *harness) rollback() providers.RollbackResponse {
+	h.t.Helper()
+	r := h.p.Rollback(context.Background(), providers.RollbackRequest{TypeName: "docker_image", Address: h.addr, State: h.state, Private: h.private, UI: h.ui()})
+	if !r.Diagnostics.HasErrors() {
+		h.state, h.private = r.NewState, r.Private
+	}
+	return r
+}
+
+// destroy applies the deletion of the object, as `sdform destroy` does.
+func (h *harness) destroy() providers.ApplyResponse {
+	h.t.Helper()
+	r := h.p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "docker_image", Address: h.addr, Action: providers.Delete,
+		Prior: h.state, Planned: cty.NullVal(h.state.Type()), PlannedPrivate: h.private, UI: h.ui()})
+	if !r.Diagnostics.HasErrors() {
+		h.state, h.private = r.NewState, r.Private
+	}
+	return r
+}

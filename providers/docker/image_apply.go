@@ -303,36 +303,60 @@ func union(a, b []string) []string {
 }
 
 // update changes what needs no build: tags of a promoted image, settings
-// that only matter for the next build.
+// that only matter for the next build. Tags the configuration no longer
+// lists are removed, with their previous tags.
 func (t *imageType) update(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
 	priv, _ := decodePrivate(req.PlannedPrivate)
 	priv.Planned = nil
 	resp := providers.ApplyResponse{NewState: req.Planned, Private: priv.encode()}
 	oldTags, newTags := getList(unmarked(req.Prior), "tags"), getList(unmarked(req.Planned), "tags")
-	if slices.Equal(oldTags, newTags) || !priv.Promoted {
+	if slices.Equal(oldTags, newTags) {
 		return resp
+	}
+	fail := func(err error) providers.ApplyResponse {
+		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Retag failed", fmt.Errorf("retag %s: %w", req.Address, err))}
 	}
 	b, err := t.p.builder(ctx)
 	if err != nil {
 		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Builder unreachable", fmt.Errorf("retag %s: %w", req.Address, err))}
 	}
-	st := unmarked(req.Planned)
-	if err := t.moveTags(ctx, b, st, priv, newTags, req.UI.Out); err != nil {
-		return providers.ApplyResponse{NewState: req.Prior, Private: priv.encode(), Diagnostics: providers.Diagnostics{}.FromError("Retag failed", fmt.Errorf("retag %s: %w", req.Address, err))}
+	out := req.UI.Out
+	if out == nil {
+		out = io.Discard
 	}
-	for _, old := range oldTags {
-		if !slices.Contains(newTags, old) {
-			if err := t.dropTag(ctx, b, st, priv, old); err != nil {
-				resp.Diagnostics = resp.Diagnostics.Warnf(cty.GetAttrPath("tags"), "Old tag kept", "%v.", err)
+	r := t.retagger(b, unmarked(req.Planned), priv, out)
+	// A promoted image's tags, and those the last promotion moved, are in
+	// repositories that hold its pushed manifest.
+	r.sources = append(slices.Clone(oldTags), sortedKeys(priv.Previous)...)
+	if priv.Promoted {
+		for _, tag := range newTags {
+			if err := r.retag(ctx, tag); err != nil {
+				return fail(err)
 			}
+		}
+	} else if len(newTags) == 0 {
+		// Nothing waits for promotion any more: the build's candidate
+		// tags go, and so do the tags of the build before it.
+		for _, c := range priv.Candidates {
+			if err := r.dropCandidate(ctx, c); err != nil {
+				resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Candidate tag kept", "%v.", err)
+			}
+		}
+		priv.Candidates, priv.Promoted = nil, true
+	}
+	for _, tag := range r.stale(newTags) {
+		if err := r.drop(ctx, tag); err != nil {
+			resp.Diagnostics = resp.Diagnostics.Warnf(cty.GetAttrPath("tags"), "Old tag kept", "%v.", err)
 		}
 	}
 	resp.Private = priv.encode()
 	return resp
 }
 
-// delete removes the tags sdform set (the Engine deletes the image with its
-// last tag). Registry tags are left: registries rarely allow deleting them.
+// delete removes the tags sdform set or kept, where they still name what
+// it set them to (the Engine deletes the image with its last tag), and the
+// candidate tags of a build never promoted. Registry tags are left:
+// registries rarely allow deleting them.
 func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
 	priv, _ := decodePrivate(req.PlannedPrivate)
 	b, err := t.p.builder(ctx)
@@ -342,8 +366,14 @@ func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) prov
 	var diags providers.Diagnostics
 	st := unmarked(req.Prior)
 	if b.engineStore {
-		for _, tag := range append(sortedKeys(priv.Applied), priv.Candidates...) {
-			if err := t.dropTag(ctx, b, st, priv, tag); err != nil {
+		r := t.retagger(b, st, priv, io.Discard)
+		for _, tag := range r.stale(nil) {
+			if err := r.drop(ctx, tag); err != nil {
+				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
+			}
+		}
+		for _, c := range priv.Candidates {
+			if err := r.dropCandidate(ctx, c); err != nil {
 				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
 			}
 		}
@@ -352,31 +382,6 @@ func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) prov
 		diags = diags.Warnf(nil, "Registry tags kept", "%s was pushed; sdform leaves its tags in the registry (%s).", req.Address, strings.Join(getList(st, "tags"), ", "))
 	}
 	return providers.ApplyResponse{NewState: cty.NullVal(req.Prior.Type()), Diagnostics: diags}
-}
-
-// dropTag untags tag in the Engine when it still points at this image, and
-// forgets it.
-func (t *imageType) dropTag(ctx context.Context, b *builder, st cty.Value, priv *imagePrivate, tag string) error {
-	if !b.engineStore {
-		// Registry tags stay (few registries delete tags); sdform stops
-		// watching this one.
-		delete(priv.Applied, tag)
-		return nil
-	}
-	es := engineStore{b.engine}
-	id, err := es.lookup(ctx, tag)
-	if errors.Is(err, errNotFound) {
-		delete(priv.Applied, tag)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if id != getString(st, "id") {
-		return fmt.Errorf("tag %s now points to %s, not this image; left alone", tag, short(id))
-	}
-	delete(priv.Applied, tag)
-	return es.untag(ctx, tag)
 }
 
 func unmarked(v cty.Value) cty.Value {

@@ -164,6 +164,7 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 	if !rebuild {
 		resp.Planned = plannedValue(req.Config, req.Prior)
 		details = append(details, unchangedLine(pred, priv))
+		details = append(details, retagDetails(unmarked(req.Prior), cfg)...)
 	} else {
 		resp.Planned = plannedValue(req.Config, cty.NullVal(req.Config.Type()))
 		if !req.Prior.IsNull() {
@@ -243,6 +244,9 @@ func decide(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *predict
 	if cfg.Push && !getBool(prior, "push") {
 		return true, "push enabled"
 	}
+	if cfg.Push && len(cfg.Tags) > 0 && getString(prior, "digest") == "" {
+		return true, "push: the image was built without tags, so it was never pushed"
+	}
 	if pred.Fingerprint == priv.Fingerprint {
 		return false, ""
 	}
@@ -316,6 +320,27 @@ func unchangedLine(pred *prediction, priv *imagePrivate) string {
 		s += " (inputs unchanged since the last build)"
 	}
 	return s
+}
+
+// retagDetails say how an update moves a pushed image's new tags: a tag in
+// a repository the image was not pushed to gets a copy of it there.
+func retagDetails(prior cty.Value, cfg *imageConfig) []string {
+	oldTags := getList(prior, "tags")
+	if !cfg.Push || getString(prior, "digest") == "" {
+		return nil
+	}
+	var pushedTo []string
+	for _, tag := range oldTags {
+		pushedTo = append(pushedTo, repoOf(tag))
+	}
+	var out []string
+	for _, tag := range cfg.Tags {
+		if slices.Contains(oldTags, tag) || slices.Contains(pushedTo, repoOf(tag)) || len(pushedTo) == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("tags: %s is in a repository the image was not pushed to; the pushed image is copied there from %s (no build)", tag, pushedTo[0]))
+	}
+	return out
 }
 
 // capabilityDiags reports what this config asks of a builder that lacks it.

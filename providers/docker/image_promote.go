@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// promote moves the real tags to a new build once its tests passed, and
-// records what each tag pointed to before (for rollback). When a test
-// failed it leaves every tag alone and says where they still point.
+// promote moves the real tags to a new build once its tests passed. What
+// each tag named before is recorded for rollback and kept under its
+// previousTag, and the tags the configuration no longer lists are removed.
+// When a test failed it leaves every tag alone and says where they still
+// point.
 func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) providers.PromoteResponse {
 	resp := providers.PromoteResponse{NewState: req.State, Private: req.Private}
 	out := req.UI.Out
@@ -50,16 +53,31 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 		resp.Diagnostics = resp.Diagnostics.FromError("Builder unreachable", fmt.Errorf("promote %s: %w", req.Address, err))
 		return resp
 	}
-	if err := t.moveTags(ctx, b, st, priv, tags, out); err != nil {
-		resp.Private = priv.encode()
-		resp.Diagnostics = resp.Diagnostics.FromError("Promotion failed", fmt.Errorf("promote %s: %w", req.Address, err))
-		return resp
+	r := t.retagger(b, st, priv, out)
+	// The build pushed the image under its candidate tags.
+	r.sources = priv.Candidates
+	previous := map[string]string{}
+	for _, tag := range tags {
+		prev, err := r.promote(ctx, tag)
+		if err != nil {
+			resp.Private = priv.encode()
+			resp.Diagnostics = resp.Diagnostics.FromError("Promotion failed", fmt.Errorf("promote %s: %w", req.Address, err))
+			return resp
+		}
+		if prev != "" {
+			previous[tag] = prev
+		}
 	}
-	if b.engineStore {
-		for _, c := range priv.Candidates {
-			if err := (engineStore{b.engine}).untag(ctx, c); err != nil {
-				resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Candidate tag kept", "%v.", err)
-			}
+	for _, tag := range r.stale(tags) {
+		if err := r.drop(ctx, tag); err != nil {
+			resp.Diagnostics = resp.Diagnostics.Warnf(cty.GetAttrPath("tags"), "Old tag kept", "%v.", err)
+		}
+	}
+	// Only this promotion's record counts: a rollback restores one step.
+	priv.Previous = previous
+	for _, c := range priv.Candidates {
+		if err := r.dropCandidate(ctx, c); err != nil {
+			resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Candidate tag kept", "%v.", err)
 		}
 	}
 	priv.Candidates, priv.Promoted = nil, true
@@ -67,60 +85,227 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 	return resp
 }
 
-// moveTags points each tag at the image in st: in the Engine (and, when
-// pushed, in the registry from the pushed manifest), or in the registry
-// alone on a standalone BuildKit. What a tag pointed to before goes into
-// priv.Previous.
-func (t *imageType) moveTags(ctx context.Context, b *builder, st cty.Value, priv *imagePrivate, tags []string, out io.Writer) error {
-	id, digest := getString(st, "id"), getString(st, "digest")
-	pushed := getBool(st, "push") && digest != ""
-	reg := registry{cfg: t.p.cfg}
+// retagger moves the tags of one docker_image and keeps priv.Applied and
+// priv.Previous in step with what it did. On the docker backend tags live
+// in the Engine's store (and, when the image is pushed, in its registry
+// too); on a standalone BuildKit with push, in the registry alone.
+type retagger struct {
+	b   *builder
+	reg registry
+	out io.Writer
+	// priv is updated in place.
+	priv *imagePrivate
+	// id is the image's ID; digest its manifest digest when pushed.
+	id, digest string
+	pushed     bool
+	// sources are references whose repositories hold the pushed manifest,
+	// for a tag in a repository that does not (see registry.place).
+	sources []string
+}
+
+func (t *imageType) retagger(b *builder, st cty.Value, priv *imagePrivate, out io.Writer) *retagger {
 	if priv.Applied == nil {
 		priv.Applied = map[string]string{}
 	}
 	if priv.Previous == nil {
 		priv.Previous = map[string]string{}
 	}
-	for _, tag := range tags {
-		var prev, now string
-		if b.engineStore {
-			es := engineStore{b.engine}
-			p, err := es.lookup(ctx, tag)
-			if err != nil && !errors.Is(err, errNotFound) {
-				return err
-			}
-			prev, now = p, id
-			if prev != id {
-				if err := es.tag(ctx, id, tag); err != nil {
-					return err
-				}
-			}
-			if pushed {
-				if err := reg.tag(ctx, repoOf(tag)+"@"+digest, tag); err != nil {
-					return err
-				}
-			}
-		} else {
-			p, err := reg.head(ctx, tag)
-			if err != nil && !errors.Is(err, errNotFound) {
-				return err
-			}
-			prev, now = p, digest
-			if prev != digest {
-				if err := reg.tag(ctx, repoOf(tag)+"@"+digest, tag); err != nil {
-					return err
-				}
-			}
+	digest := getString(st, "digest")
+	return &retagger{b: b, reg: registry{cfg: t.p.cfg}, out: out, priv: priv,
+		id: getString(st, "id"), digest: digest, pushed: getBool(st, "push") && digest != ""}
+}
+
+// target is what the tags must name: the image ID in the Engine, the
+// manifest digest in a registry.
+func (r *retagger) target() string {
+	if r.b.engineStore {
+		return r.id
+	}
+	return r.digest
+}
+
+// live returns what ref names now in the store sdform tags in; "" when
+// nothing.
+func (r *retagger) live(ctx context.Context, ref string) (string, error) {
+	var got string
+	var err error
+	if r.b.engineStore {
+		got, err = engineStore{r.b.engine}.lookup(ctx, ref)
+	} else {
+		got, err = r.reg.head(ctx, ref)
+	}
+	if errors.Is(err, errNotFound) {
+		return "", nil
+	}
+	return got, err
+}
+
+// promote points tag at the image, first naming what it named before with
+// previousTag(tag), and returns what a rollback restores for it: what it
+// named before; or, when it named this image already, what the last
+// promotion that moved it recorded.
+func (r *retagger) promote(ctx context.Context, tag string) (string, error) {
+	prev, err := r.live(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	now := r.target()
+	if prev == now {
+		if err := r.point(ctx, tag, prev); err != nil {
+			return "", err
 		}
-		if prev != now {
-			priv.Previous[tag] = prev
-			was := "new tag"
-			if prev != "" {
-				was = "was " + short(prev)
-			}
-			fmt.Fprintf(out, "tag %s → %s (%s)\n", tag, short(now), was)
+		if p := r.priv.Previous[tag]; p != now {
+			return p, nil
 		}
-		priv.Applied[tag] = now
+		return "", nil
+	}
+	was := "new tag"
+	if prev == "" {
+		// Nothing to keep; a previous tag left from an earlier
+		// promotion would name an image no rollback goes to.
+		if err := r.dropPrevious(ctx, tag); err != nil {
+			return "", err
+		}
+	} else {
+		kept, err := r.keep(ctx, tag, prev)
+		if err != nil {
+			return "", err
+		}
+		was = "was " + short(prev) + ", kept as " + kept
+	}
+	if err := r.point(ctx, tag, prev); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(r.out, "tag %s → %s (%s)\n", tag, short(now), was)
+	return prev, nil
+}
+
+// retag points tag at the image, as an update does: the image is the one
+// the last promotion recorded, so the rollback record stays as it is.
+func (r *retagger) retag(ctx context.Context, tag string) error {
+	prev, err := r.live(ctx, tag)
+	if err != nil {
+		return err
+	}
+	if err := r.point(ctx, tag, prev); err != nil {
+		return err
+	}
+	if now := r.target(); prev != now {
+		was := "new tag"
+		if prev != "" {
+			was = "was " + short(prev)
+		}
+		fmt.Fprintf(r.out, "tag %s → %s (%s)\n", tag, short(now), was)
 	}
 	return nil
+}
+
+// point makes tag name the image; live is what it names now. With push on
+// the docker backend the registry goes first, so that a failure there
+// leaves the Engine's tag where the state says it is.
+func (r *retagger) point(ctx context.Context, tag, live string) error {
+	switch {
+	case r.b.engineStore:
+		if r.pushed {
+			if err := r.reg.place(ctx, r.digest, tag, r.sources); err != nil {
+				return err
+			}
+		}
+		if live != r.id {
+			if err := (engineStore{r.b.engine}).tag(ctx, r.id, tag); err != nil {
+				return err
+			}
+		}
+	case live != r.digest:
+		if err := r.reg.place(ctx, r.digest, tag, r.sources); err != nil {
+			return err
+		}
+	}
+	r.priv.Applied[tag] = r.target()
+	return nil
+}
+
+// keep names prev, what tag named before a promotion, with
+// previousTag(tag), and returns that name.
+func (r *retagger) keep(ctx context.Context, tag, prev string) (string, error) {
+	kept, err := previousTag(tag)
+	if err != nil {
+		return "", err
+	}
+	if r.b.engineStore {
+		return kept, engineStore{r.b.engine}.tag(ctx, prev, kept)
+	}
+	return kept, r.reg.tag(ctx, repoOf(tag)+"@"+prev, kept)
+}
+
+// stale returns the tags sdform set or kept that tags no longer lists.
+func (r *retagger) stale(tags []string) []string {
+	var out []string
+	for _, tag := range sortedKeys(r.priv.Applied) {
+		if !slices.Contains(tags, tag) {
+			out = append(out, tag)
+		}
+	}
+	for _, tag := range sortedKeys(r.priv.Previous) {
+		if !slices.Contains(tags, tag) && !slices.Contains(out, tag) {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// drop removes tag, and its previous tag, where they still name what
+// sdform pointed them at, and forgets both. Registry tags stay (few
+// registries delete tags); sdform stops watching them.
+func (r *retagger) drop(ctx context.Context, tag string) error {
+	if !r.b.engineStore {
+		delete(r.priv.Applied, tag)
+		delete(r.priv.Previous, tag)
+		return nil
+	}
+	var errs []error
+	if want, ok := r.priv.Applied[tag]; ok {
+		errs = append(errs, r.untagIf(ctx, tag, want))
+		delete(r.priv.Applied, tag)
+	}
+	errs = append(errs, r.dropPrevious(ctx, tag))
+	return errors.Join(errs...)
+}
+
+// dropPrevious removes tag's previous tag in the Engine when it still
+// names the image recorded for rollback, and forgets the record.
+func (r *retagger) dropPrevious(ctx context.Context, tag string) error {
+	want := r.priv.Previous[tag]
+	delete(r.priv.Previous, tag)
+	if want == "" || !r.b.engineStore {
+		return nil
+	}
+	kept, err := previousTag(tag)
+	if err != nil {
+		return err
+	}
+	return r.untagIf(ctx, kept, want)
+}
+
+// dropCandidate removes a candidate tag of this build from the Engine.
+func (r *retagger) dropCandidate(ctx context.Context, c string) error {
+	if !r.b.engineStore {
+		return nil
+	}
+	return r.untagIf(ctx, c, r.id)
+}
+
+// untagIf removes ref from the Engine when it names want; the Engine
+// deletes an image with its last tag.
+func (r *retagger) untagIf(ctx context.Context, ref, want string) error {
+	got, err := r.live(ctx, ref)
+	switch {
+	case err != nil:
+		return err
+	case got == "":
+		return nil
+	case got != want:
+		return fmt.Errorf("tag %s now points to %s, not %s as sdform set it; left alone", ref, short(got), short(want))
+	}
+	return engineStore{r.b.engine}.untag(ctx, ref)
 }

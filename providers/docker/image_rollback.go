@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"io"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// rollback moves each tag sdform moved at the last promotion back to what
-// it pointed to before (and pushes it there when the image is pushed). The
-// state then describes the image the tags point to again, and the record
-// says it was rolled back, so the next plan proposes, with that reason, to
-// build and promote what the configuration asks for.
+// rollback moves each tag of the configuration that the last promotion
+// moved back to what it pointed to before (and pushes it there when the
+// image is pushed). That image was kept under the tag's previousTag, so a
+// prune did not delete it. The state then describes the image the tags
+// point to again, and the record says it was rolled back, so the next plan
+// proposes, with that reason, to build and promote what the configuration
+// asks for.
 func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
 	resp := providers.RollbackResponse{NewState: req.State, Private: req.Private}
 	out := req.UI.Out
@@ -26,15 +29,20 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		resp.Diagnostics = resp.Diagnostics.FromError("Unreadable build record", err)
 		return resp
 	}
-	var tags []string
-	for _, tag := range sortedKeys(priv.Previous) {
+	st := unmarked(req.State)
+	// Only the tags the object has now: one the configuration dropped is
+	// no longer sdform's to move.
+	var tags, unrecorded []string
+	for _, tag := range getList(st, "tags") {
 		if priv.Previous[tag] != "" {
 			tags = append(tags, tag)
+		} else {
+			unrecorded = append(unrecorded, tag)
 		}
 	}
 	if len(tags) == 0 {
 		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back",
-			"No tag of %s pointed to another image before sdform last moved it, so there is no previous image to restore.", req.Address)
+			"No tag of %s named another image before its last promotion (or it has no tags), so there is no previous image to restore.", req.Address)
 		return resp
 	}
 	b, err := t.p.builder(ctx)
@@ -42,35 +50,32 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		resp.Diagnostics = resp.Diagnostics.FromError("Builder unreachable", fmt.Errorf("roll back %s: %w", req.Address, err))
 		return resp
 	}
-	st := unmarked(req.State)
 	pushed := getBool(st, "push")
+	r := t.retagger(b, st, priv, out)
 	reg := registry{cfg: t.p.cfg}
-	// live says what tag names now, in the store its Previous digest
-	// came from.
-	live := func(tag string) (string, error) {
-		if b.engineStore {
-			return engineStore{b.engine}.lookup(ctx, tag)
-		}
-		return reg.head(ctx, tag)
-	}
 	var facts *imageFacts
 	var already []string
-	moved, back := 0, 0
+	moved := 0
 	for _, tag := range tags {
-		prev, cur := priv.Previous[tag], priv.Applied[tag]
-		// A tag an earlier rollback moved back (the record says so, and
-		// it still names that image) stays: rolling back again would
-		// otherwise move it forward to the build it was rolled back from.
-		if cur == prev {
-			if now, err := live(tag); err == nil && now == prev {
-				already = append(already, tag)
-				back++
-				continue
-			}
+		prev := priv.Previous[tag]
+		from, err := r.live(ctx, tag)
+		if err != nil {
+			resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
+			break
+		}
+		// A tag an earlier rollback moved back stays: rolling back again
+		// would otherwise move it forward to the build it was rolled back
+		// from.
+		if from == prev {
+			already = append(already, tag)
+			continue
 		}
 		if b.engineStore {
 			es := engineStore{b.engine}
 			if err := es.tag(ctx, prev, tag); err != nil {
+				if kept, kerr := previousTag(tag); kerr == nil && cerrdefs.IsNotFound(err) {
+					err = fmt.Errorf("the previous image %s is no longer in the Docker Engine (%s, which kept it, was removed): %w", short(prev), kept, err)
+				}
 				resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
 				break
 			}
@@ -95,13 +100,16 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		if err != nil && !errors.Is(err, errNotFound) {
 			resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Previous image not read back", "%v.", err)
 		}
-		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: %s -> %s", tag, short(cur), short(prev)))
-		// Previous keeps the digest recorded before the last promotion:
-		// it is still where a rollback goes, and the next promotion
-		// records it afresh.
+		fromText := short(from)
+		if from == "" {
+			fromText = "(no image)"
+		}
+		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: %s -> %s", tag, fromText, short(prev)))
+		// Previous keeps the image recorded at the last promotion: it is
+		// still where a rollback goes, and the next promotion records
+		// afresh.
 		priv.Applied[tag] = prev
 		moved++
-		back++
 	}
 	if len(already) > 0 {
 		if moved == 0 && !resp.Diagnostics.HasErrors() {
@@ -112,8 +120,11 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 			resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: already points to the previous build %s", tag, short(priv.Previous[tag])))
 		}
 	}
-	if back == 0 {
+	if moved+len(already) == 0 {
 		return resp
+	}
+	for _, tag := range unrecorded {
+		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: left on %s: it named no other image before the last promotion", tag, short(r.target())))
 	}
 	priv.RolledBack = true
 	resp.Private = priv.encode()

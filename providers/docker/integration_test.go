@@ -62,6 +62,9 @@ func (be itBackend) tag(t *testing.T, push bool) string {
 	if be.engine != nil {
 		t.Cleanup(func() {
 			refs := []string{tag}
+			if p, err := previousTag(tag); err == nil {
+				refs = append(refs, p)
+			}
 			for _, addr := range []string{"docker_image.test", "docker_image.other"} {
 				if c, err := candidateTag(tag, addr); err == nil {
 					refs = append(refs, c)
@@ -352,33 +355,64 @@ func TestIntegrationPushAndDrift(t *testing.T) {
 	})
 }
 
+// TestIntegrationTagMovedOutside: a tag sdform set that someone points
+// elsewhere is drift of that tag, not of the image. The object stays (so
+// that destroy still removes what it owns), the tag leaves its state, and
+// the plan points it back at the tested image with an update, no build.
 func TestIntegrationTagMovedOutside(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be itBackend) {
 		tag := be.tag(t, be.engine == nil)
 		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo v > /v\n"})
 		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(be.engine == nil)})
 		h.mustBuild(cfg)
-		// Point the tag at the base image behind sdform's back.
-		if be.engine != nil {
-			if _, err := be.engine.ImageTag(context.Background(), mobyclient.ImageTagOptions{Source: be.base, Target: tag}); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			src, _ := name.ParseReference(be.base, name.Insecure)
-			dst, _ := name.ParseReference(tag, name.Insecure)
-			img, err := remote.Image(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := remote.Write(dst, img); err != nil {
-				t.Fatal(err)
-			}
-		}
+		id := h.attr("id")
+		pointElsewhere(t, be, tag)
 		r := h.refresh()
-		if !r.NewState.IsNull() || !strings.Contains(r.Drift, "tag "+tag+" now points to sha256:") {
+		if r.NewState.IsNull() || !strings.Contains(r.Drift, "tag "+tag+" now points to sha256:") {
 			t.Fatalf("refresh after retag: null=%v drift=%q", r.NewState.IsNull(), r.Drift)
 		}
+		if n := h.state.GetAttr("tags").LengthInt(); n != 0 || h.attr("id") != id {
+			t.Errorf("state after the tag moved: %d tags, id %s; want no tags, id %s", n, h.attr("id"), id)
+		}
+		solves := h.p.solves.Load()
+		pr := h.plan(cfg)
+		if a := h.action(pr); a != providers.Update {
+			t.Fatalf("plan after the tag moved: %s (%q), want update", a, pr.Reason)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		if h.p.solves.Load() != solves {
+			t.Errorf("pointing the tag back ran a build")
+		}
+		if r := h.refresh(); r.Drift != "" {
+			t.Errorf("refresh after the update: drift %q", r.Drift)
+		}
+		if a := h.action(h.plan(cfg)); a != providers.NoOp {
+			t.Errorf("plan after the update: %s, want no-op", a)
+		}
 	})
+}
+
+// pointElsewhere points tag at the base image behind sdform's back: in the
+// Engine on the docker backend, in the registry on the standalone one.
+func pointElsewhere(t *testing.T, be itBackend, tag string) {
+	t.Helper()
+	if be.engine != nil {
+		if _, err := be.engine.ImageTag(context.Background(), mobyclient.ImageTagOptions{Source: be.base, Target: tag}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	src, _ := name.ParseReference(be.base, name.Insecure)
+	dst, _ := name.ParseReference(tag, name.Insecure)
+	img, err := remote.Image(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(dst, img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestIntegrationMaxSizeAndPromotion(t *testing.T) {
@@ -893,24 +927,19 @@ func TestIntegrationDriftKeepsHistory(t *testing.T) {
 		})
 		cfg := h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.True})
 		h.mustBuild(cfg)
-		// Point the tag at the base image behind sdform's back.
+		// Delete the image behind sdform's back.
 		if be.engine != nil {
-			if _, err := be.engine.ImageTag(context.Background(), mobyclient.ImageTagOptions{Source: be.base, Target: tag}); err != nil {
+			if _, err := be.engine.ImageRemove(context.Background(), h.attr("id"), mobyclient.ImageRemoveOptions{Force: true}); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			src, _ := name.ParseReference(be.base, name.Insecure)
-			dst, _ := name.ParseReference(tag, name.Insecure)
-			img, err := remote.Image(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := remote.Write(dst, img); err != nil {
+			dref, _ := name.ParseReference(repoOf(tag)+"@"+h.attr("digest"), name.Insecure)
+			if err := remote.Delete(dref); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if r := h.refresh(); !r.NewState.IsNull() {
-			t.Fatalf("refresh after retag: no drift")
+			t.Fatalf("refresh after delete: no drift")
 		}
 		h.private = nil
 		pr := h.plan(cfg)

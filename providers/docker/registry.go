@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -107,7 +108,8 @@ func (r registry) facts(ctx context.Context, ref string, platform string) (*imag
 	return f, nil
 }
 
-// tag points tag at the manifest that src (a digest reference) names.
+// tag points tag at the manifest that src (a digest reference in tag's
+// repository) names.
 func (r registry) tag(ctx context.Context, src, tag string) error {
 	s, err := r.parseRef(src)
 	if err != nil {
@@ -117,18 +119,87 @@ func (r registry) tag(ctx context.Context, src, tag string) error {
 	if err != nil {
 		return registryErr("read "+src, err)
 	}
-	t, err := r.parseRef(tag)
+	tt, err := r.parseTag(tag)
 	if err != nil {
 		return err
-	}
-	tt, ok := t.(name.Tag)
-	if !ok {
-		return fmt.Errorf("tag %s: not a tag reference", tag)
 	}
 	if err := remote.Tag(tt, d, r.options(ctx)...); err != nil {
 		return registryErr("tag "+tag, err)
 	}
 	return nil
+}
+
+// place points tag at the manifest dg. A registry serves a manifest only
+// from the repositories it was pushed to, so when tag's repository lacks it
+// the image is copied there from the first of sources (references whose
+// repositories hold it) that has it: blobs are mounted across repositories
+// of one registry, or streamed from another registry, and the manifest is
+// written unchanged, so its digest stays dg.
+func (r registry) place(ctx context.Context, dg, tag string, sources []string) error {
+	tt, err := r.parseTag(tag)
+	if err != nil {
+		return err
+	}
+	repos := []string{repoOf(tag)}
+	for _, s := range sources {
+		if repo := repoOf(s); !slices.Contains(repos, repo) {
+			repos = append(repos, repo)
+		}
+	}
+	for i, repo := range repos {
+		src := repo + "@" + dg
+		s, err := r.parseRef(src)
+		if err != nil {
+			return err
+		}
+		d, err := remote.Get(s, r.options(ctx)...)
+		if err != nil {
+			if err := registryErr("read "+src, err); errors.Is(err, errNotFound) {
+				continue
+			}
+			return registryErr("read "+src, err)
+		}
+		if i == 0 {
+			if err := remote.Tag(tt, d, r.options(ctx)...); err != nil {
+				return registryErr("tag "+tag, err)
+			}
+			return nil
+		}
+		if err := r.copy(ctx, d, tt); err != nil {
+			return fmt.Errorf("copy %s to %s: %w", src, tag, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("place %s at %s: no repository of %s holds it: %w", short(dg), tag, strings.Join(repos, ", "), errNotFound)
+}
+
+// copy writes the image or index d under tag, with its blobs.
+func (r registry) copy(ctx context.Context, d *remote.Descriptor, tag name.Tag) error {
+	if d.MediaType.IsIndex() {
+		idx, err := d.ImageIndex()
+		if err != nil {
+			return err
+		}
+		return remote.WriteIndex(tag, idx, r.options(ctx)...)
+	}
+	img, err := d.Image()
+	if err != nil {
+		return err
+	}
+	return remote.Write(tag, img, r.options(ctx)...)
+}
+
+// parseTag parses a tag reference, reaching insecure hosts over HTTP.
+func (r registry) parseTag(tag string) (name.Tag, error) {
+	t, err := r.parseRef(tag)
+	if err != nil {
+		return name.Tag{}, err
+	}
+	tt, ok := t.(name.Tag)
+	if !ok {
+		return name.Tag{}, fmt.Errorf("tag %s: not a tag reference", tag)
+	}
+	return tt, nil
 }
 
 // registryErr wraps err, turning "no such manifest/repository" into

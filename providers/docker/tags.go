@@ -85,19 +85,37 @@ const candidateSuffix = "-sdform-candidate"
 // which promoting one would remove from under the other. Tags are at most
 // 128 characters, so a long one is shortened before the suffix.
 func candidateTag(tag, address string) (string, error) {
+	sum := sha256.Sum256([]byte(address))
+	return suffixedTag(tag, candidateSuffix+"-"+hex.EncodeToString(sum[:6]))
+}
+
+// previousSuffix marks the tag that keeps the image a promotion moved a tag
+// away from.
+const previousSuffix = "-sdform-previous"
+
+// previousTag returns the name that keeps, after a promotion, the image tag
+// named before it: "repo:tag" becomes "repo:tag-sdform-previous". Without it
+// that image would be dangling, and `docker image prune` (or a registry's
+// garbage collection of untagged manifests) would delete what `sdform
+// rollback` restores. No address is needed: no two objects share a tag.
+func previousTag(tag string) (string, error) {
+	return suffixedTag(tag, previousSuffix)
+}
+
+// suffixedTag returns tag with suffix added to its tag part, shortened
+// first so that the result stays within the 128 characters a tag may have.
+func suffixedTag(tag, suffix string) (string, error) {
 	ref, err := parseTag(tag)
 	if err != nil {
 		return "", fmt.Errorf("%q is not an image tag: %w", tag, err)
 	}
-	sum := sha256.Sum256([]byte(address))
-	suffix := candidateSuffix + "-" + hex.EncodeToString(sum[:6])
 	t := ref.Tag()
 	if max := 128 - len(suffix); len(t) > max {
 		t = t[:max]
 	}
 	c, err := reference.WithTag(ref, t+suffix)
 	if err != nil {
-		return "", fmt.Errorf("candidate of %q: %w", tag, err)
+		return "", fmt.Errorf("%q with %s: %w", tag, suffix, err)
 	}
 	return reference.FamiliarString(c), nil
 }
