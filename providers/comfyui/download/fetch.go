@@ -567,7 +567,8 @@ func planChunks(gaps []span, chunk, minChunk int64, conns int) []span {
 	return out
 }
 
-// fetchSpan fetches [sp.Start, sp.End) (to EOF when End is -1), retrying
+// fetchSpan fetches [sp.Start, sp.End) (to the file's end when End is -1:
+// its size, once a response says it, else EOF), retrying
 // with backoff. Only attempts that brought no byte count against Retries.
 // bp is the connection's buffer; it is replaced whenever the hasher takes it.
 func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
@@ -579,7 +580,7 @@ func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
 			return nil
 		}
 		before := cur
-		done, err := fx.attempt(ctx, &cur, sp.End, bp)
+		done, err := fx.attempt(ctx, &cur, &sp.End, bp)
 		if err == nil && done {
 			return nil
 		}
@@ -613,9 +614,11 @@ func (fx *fetcher) fetchSpan(ctx context.Context, sp span, bp **[]byte) error {
 	}
 }
 
-// attempt makes one request for [*cur, end) and writes what arrives,
-// advancing *cur. done is true when the span is complete.
-func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]byte) (done bool, err error) {
+// attempt makes one request for [*cur, *end) and writes what arrives,
+// advancing *cur. done is true when the span is complete. *end is -1 while
+// the file's size is unknown; a 206's Content-Range total sets it, since a
+// server may answer an open range with only a part of the rest.
+func (fx *fetcher) attempt(ctx context.Context, cur *int64, endp *int64, bp **[]byte) (done bool, err error) {
 	// The writer must have stored everything before the attempt reports
 	// its progress: a failed write fails the attempt.
 	w := fx.newSpanWriter(*cur)
@@ -636,6 +639,7 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 		return fmt.Errorf("fetch %s: %w", fx.name, err)
 	}
 
+	end := *endp
 	whole := *cur == 0 && (end < 0 || end == fx.size)
 	var hdr http.Header
 	if !whole {
@@ -663,8 +667,15 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 		if !ok || start != *cur {
 			return false, wrap(fmt.Errorf("%w: asked for bytes from %d, got %q", errNoRanges, *cur, resp.Header.Get("Content-Range")))
 		}
-		if total >= 0 && fx.size >= 0 && total != fx.size {
-			return false, wrap(fmt.Errorf("%w: expected %d bytes, the server now has %d", ErrMismatch, fx.size, total))
+		size := fx.size
+		if size < 0 {
+			size = end // the size a response said, or -1
+		}
+		if total >= 0 && size >= 0 && total != size {
+			return false, wrap(fmt.Errorf("%w: expected %d bytes, the server now has %d", ErrMismatch, size, total))
+		}
+		if total >= 0 && end < 0 {
+			end, *endp = total, total
 		}
 		if limit < 0 || last+1 < limit {
 			limit = last + 1
@@ -678,6 +689,14 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 		}
 		checkExtra = limit >= 0
 	case http.StatusRequestedRangeNotSatisfiable:
+		if fx.size < 0 {
+			// The size was unknown: the range may start at the very end
+			// (a file complete but for its commit). Content-Range says.
+			if total, ok := parseUnsatisfiedRange(resp.Header.Get("Content-Range")); ok && total == *cur && end < 0 {
+				return true, nil
+			}
+			return false, wrap(fmt.Errorf("%w: the server cannot serve bytes from %d (416, Content-Range %q)", ErrMismatch, *cur, resp.Header.Get("Content-Range")))
+		}
 		return false, wrap(fmt.Errorf("%w: the server has fewer than the expected %d bytes", ErrMismatch, fx.size))
 	default:
 		return false, fmt.Errorf("fetch: %w", fx.c.statusError(final, resp, fx.r.Source))
@@ -722,7 +741,9 @@ func (fx *fetcher) attempt(ctx context.Context, cur *int64, end int64, bp **[]by
 					return false, wrap(fmt.Errorf("%w: the server sends more than the expected %d bytes", ErrMismatch, fx.size))
 				}
 			}
-			return end < 0 || *cur >= end, nil
+			// A 206 that ends before the file does (its total unknown,
+			// "*") is not the end: the next attempt asks for the rest.
+			return end >= 0 && *cur >= end, nil
 		}
 		switch {
 		case rerr == io.EOF && limit < 0:

@@ -165,6 +165,16 @@ func parseSize(s string) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
+// parseUnsatisfiedRange parses a 416's "bytes */TOTAL".
+func parseUnsatisfiedRange(s string) (total int64, ok bool) {
+	tot, found := strings.CutPrefix(strings.TrimSpace(s), "bytes */")
+	if !found {
+		return 0, false
+	}
+	total, err := strconv.ParseInt(tot, 10, 64)
+	return total, err == nil && total >= 0
+}
+
 // parseContentRange parses "bytes START-END/TOTAL"; total is -1 for "*".
 func parseContentRange(s string) (start, end, total int64, ok bool) {
 	rest, found := strings.CutPrefix(strings.TrimSpace(s), "bytes ")
