@@ -36,7 +36,9 @@
 // Plan asks package dockerfile which steps BuildKit will take from its cache
 // (against the step keys of every recorded build, kept in the resource's
 // private state) and digests those keys with what reaches only the image
-// config into a fingerprint: an equal fingerprint is a no-op with no solve.
+// config into a fingerprint: an equal fingerprint is a no-op with no solve,
+// unless a step downloads a URL without a checksum (ADD <url> without
+// --checksum), whose content only a build can check.
 // After a build the prediction is compared with the cached flags of
 // BuildKit's status stream, and every disagreement is recorded
 // (prediction_missed) and printed. An image deleted outside sdform reads as

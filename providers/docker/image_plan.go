@@ -248,9 +248,19 @@ func decide(prior cty.Value, priv *imagePrivate, cfg *imageConfig, pred *predict
 		return true, "push: the image was built without tags, so it was never pushed"
 	}
 	if pred.Fingerprint == priv.Fingerprint {
+		if pred.Steps != nil && len(pred.Steps.Unpinned) > 0 {
+			return true, unpinnedReason(pred.Steps.Unpinned)
+		}
 		return false, ""
 	}
 	return true, changeReason(prior, priv, cfg, pred)
+}
+
+// unpinnedReason says why an image whose inputs are unchanged is built
+// again: what it downloads without a checksum may have changed, which only
+// BuildKit finds out, at build time (cheaply, when nothing changed).
+func unpinnedReason(urls []string) string {
+	return "ADD " + strings.Join(urls, ", ") + " without --checksum: BuildKit fetches it at every build and runs the steps after it if its content changed, which the plan cannot see (ADD --checksum=sha256:… pins it)"
 }
 
 // changeReason names the first input that differs from the last build.
@@ -309,10 +319,15 @@ func stepsLine(pred *prediction, cfg *imageConfig) string {
 }
 
 // unchangedLine is the plan's detail for an image that will not be built.
+// It counts the steps as the prediction does: one it cannot be sure of is
+// not called cached.
 func unchangedLine(pred *prediction, priv *imagePrivate) string {
 	s := "steps: 0 to run"
-	if pred.Steps != nil {
-		s = fmt.Sprintf("steps: %d cached, 0 to run", len(pred.Steps.Steps))
+	if st := pred.Steps; st != nil {
+		s = fmt.Sprintf("steps: %d cached, 0 to run", st.Cached)
+		if st.Uncertain > 0 || st.ToRun > 0 {
+			s = "steps: " + st.Summary
+		}
 	}
 	if n := len(priv.History); n > 0 {
 		s += " (inputs unchanged since the build of " + priv.History[n-1].Time.Local().Format("2006-01-02 15:04:05") + ")"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/docker/dockerfile"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -123,6 +124,7 @@ func TestDecide(t *testing.T) {
 	cfg := &imageConfig{Args: map[string]string{"V": "fp16"}, Tags: []string{"r:t"}}
 	prior := imageValue(map[string]cty.Value{"id": cty.StringVal("sha256:aa"), "args": cty.MapVal(map[string]cty.Value{"V": cty.StringVal("fp8")})})
 	same := &prediction{Fingerprint: "sha256:f1"}
+	pushedNoTags := imageValue(map[string]cty.Value{"id": cty.StringVal("sha256:aa"), "push": cty.True, "args": cty.MapVal(map[string]cty.Value{"V": cty.StringVal("fp8")})})
 	other := &prediction{Fingerprint: "sha256:f2", FirstChange: "Dockerfile:3 COPY a /a", FirstReason: "files changed: a"}
 	for name, tc := range map[string]struct {
 		prior   cty.Value
@@ -141,6 +143,15 @@ func TestDecide(t *testing.T) {
 			cfg: &imageConfig{Args: map[string]string{"V": "fp8"}}, reason: "files changed: a (Dockerfile:3 COPY a /a)"},
 		"push enabled": {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, pred: same, rebuild: true,
 			cfg: &imageConfig{Args: map[string]string{"V": "fp8"}, Push: true}, reason: "push enabled"},
+		// A build without tags pushed nothing: adding tags must push, which
+		// an update cannot do.
+		"pushed image built without tags gets tags": {prior: pushedNoTags, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, pred: same, rebuild: true,
+			cfg: &imageConfig{Args: map[string]string{"V": "fp8"}, Push: true, Tags: []string{"r:t"}}, reason: "never pushed"},
+		// BuildKit fetches a URL without a checksum at every build: equal
+		// inputs say nothing about its content, so it is never a no-op.
+		"ADD of a URL without a checksum": {prior: prior, priv: imagePrivate{Fingerprint: "sha256:f1", Promoted: true}, rebuild: true,
+			cfg:  &imageConfig{Args: map[string]string{"V": "fp8"}, Tags: []string{"r:t"}},
+			pred: &prediction{Fingerprint: "sha256:f1", Steps: &dockerfile.Prediction{Unpinned: []string{"example.com/m.bin"}}}, reason: "ADD example.com/m.bin without --checksum"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := tc.cfg

@@ -344,6 +344,11 @@ func (p *predictor) prediction(nodes map[digest.Digest]*node, mask func(string) 
 		pr.Unresolved = append(pr.Unresolved, ref)
 	}
 	sort.Strings(pr.Unresolved)
+	for _, c := range conds.sorted() {
+		if c.kind == remoteContent {
+			pr.Unpinned = append(pr.Unpinned, mask(c.subject))
+		}
+	}
 	for k := range p.keys {
 		pr.Keys = append(pr.Keys, k)
 	}

@@ -19,6 +19,9 @@ func TestPredictInstructions(t *testing.T) {
 		change     func(p *project)
 		want       string
 		reasons    map[int]string
+		// unpinned are the remote sources BuildKit fetches at every build,
+		// which a caller must not plan as unchanged.
+		unpinned string
 	}{
 		"named context, selected file changed": {
 			dockerfile: "FROM busybox\nRUN echo base\nCOPY --from=weights /unet.safetensors /models/\nRUN ls /models\n",
@@ -76,6 +79,7 @@ func TestPredictInstructions(t *testing.T) {
 			change:     func(p *project) {},
 			want:       "2:cached 3:uncertain 4:uncertain",
 			reasons:    map[int]string{3: "content of example.com/model.bin is not checked at plan time"},
+			unpinned:   "example.com/model.bin",
 		},
 		"ADD of a URL with a checksum": {
 			dockerfile: "FROM busybox\nRUN echo base\nADD --checksum=sha256:" + strings.Repeat("a", 64) + " https://example.com/model.bin /m.bin\nRUN ls\n",
@@ -130,6 +134,9 @@ func TestPredictInstructions(t *testing.T) {
 				if want, ok := tt.reasons[s.Line]; ok && s.Reason != want {
 					t.Errorf("line %d reason = %q, want %q", s.Line, s.Reason, want)
 				}
+			}
+			if got := strings.Join(pr.Unpinned, " "); got != tt.unpinned {
+				t.Errorf("unpinned sources = %q, want %q", got, tt.unpinned)
 			}
 		})
 	}

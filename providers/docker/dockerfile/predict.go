@@ -95,6 +95,11 @@ type Prediction struct {
 	Summary string
 	// Unresolved are the base images the plan could not resolve.
 	Unresolved []string
+	// Unpinned are the remote sources steps of the target take without a
+	// checksum (ADD <url> without --checksum, ADD <git URL>): BuildKit
+	// fetches them at every build and runs what follows if they changed,
+	// which no history tells, so those steps stay Uncertain.
+	Unpinned []string
 	// Keys are what to record (KeyHistory.Record) once this build has
 	// succeeded, if its inputs did not change in between; Keys(ctx, in)
 	// computes them afresh after the build.

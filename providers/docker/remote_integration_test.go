@@ -1,0 +1,70 @@
+package docker
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sdform/sdform/providers"
+)
+
+// TestIntegrationAddURLWithoutChecksum: an ADD of a URL without --checksum
+// is fetched by BuildKit at every build, and the plan cannot see whether
+// its content changed. So the plan never calls such an image unchanged: it
+// builds, says why, and counts the steps after the ADD as uncertain, not
+// cached. When the content is the same BuildKit finds every step cached
+// and the image is the same; when it changed, the new content is built.
+func TestIntegrationAddURLWithoutChecksum(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		var body atomic.Value
+		body.Store("v1")
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, body.Load().(string))
+		}))
+		defer srv.Close()
+		url := srv.URL + "/model.txt"
+		h := newHarness(t, be.provider, map[string]string{
+			"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nADD " + url + " /model.txt\nRUN cat /model.txt > /copy\n",
+		})
+		cfg := h.image(nil)
+		h.mustBuild(cfg)
+		first := h.attr("id")
+
+		pr := h.plan(cfg)
+		if h.action(pr) == providers.NoOp {
+			t.Fatalf("plan with the same URL: no-op, want a build: %q", pr.Details)
+		}
+		if !strings.Contains(pr.Reason, "without --checksum") || !strings.Contains(pr.Reason, "/model.txt") {
+			t.Errorf("reason %q does not say the URL is fetched without a checksum", pr.Reason)
+		}
+		if d := detail(pr, "steps:"); !strings.Contains(d, "up to 2 to run if") {
+			t.Errorf("steps detail %q: the steps after the ADD are not uncertain", d)
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		h.promote(true)
+		if got := h.attr("id"); got != first {
+			t.Errorf("same content built %s, want the same image %s", short(got), short(first))
+		}
+
+		body.Store("v2-changed")
+		pr = h.plan(cfg)
+		if h.action(pr) == providers.NoOp {
+			t.Fatalf("plan after the content changed: no-op")
+		}
+		if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("apply: %v", ar.Diagnostics)
+		}
+		h.promote(true)
+		if got := h.attr("id"); got == first {
+			t.Errorf("changed content built the old image %s", short(first))
+		}
+		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
+			t.Errorf("prediction_missed = %#v", m)
+		}
+	})
+}
