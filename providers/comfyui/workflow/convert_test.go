@@ -346,3 +346,39 @@ func TestApplyOverrides(t *testing.T) {
 		t.Errorf("typo message: %s", probs[1].Detail)
 	}
 }
+
+// TestOverrideNumbersAreJSON sets INT and FLOAT inputs, and inputs of a
+// node the server does not know, to numbers written in ways strconv takes
+// and JSON does not. The override is kept as written, so what must hold:
+// each one either becomes a prompt that encodes (plan's check is then
+// also submit's), or is refused by ApplyOverrides naming the override;
+// none passes and then fails to encode at submit.
+func TestOverrideNumbersAreJSON(t *testing.T) {
+	info := realInfo(t)
+	for _, tc := range []struct {
+		key, val string
+		ok       bool
+	}{
+		{"1.width", "64", true}, {"1.width", "-0", true}, {"3.fps", "12.5", true}, {"3.fps", "1e-3", true}, {"3.fps", "0.5", true},
+		{"1.width", "064", false}, {"1.width", "+64", false}, {"1.width", "1e3", false}, {"1.width", " 64", false},
+		{"3.fps", "NaN", false}, {"3.fps", "Inf", false}, {"3.fps", "-Infinity", false}, {"3.fps", "0x6p0", false},
+		{"3.fps", "1e999", false}, {"3.fps", ".5", false}, {"3.fps", "5.", false}, {"3.quality", "+80", false},
+		{"9.anything", "064", true}, {"9.anything", "NaN", true}, // unknown node type: kept as a string
+	} {
+		p := loadPrompt(t, "smoke-api.json")
+		p["9"] = &Node{ClassType: "NotOnThisServer", Inputs: map[string]any{"anything": 1}}
+		probs := ApplyOverrides(p, info, []Override{{Key: tc.key, Value: tc.val}})
+		_, err := json.Marshal(p)
+		switch {
+		case len(probs) == 0 && err != nil:
+			t.Errorf("%s = %q passed ApplyOverrides, then the prompt does not encode: %v", tc.key, tc.val, err)
+		case tc.ok && len(probs) > 0:
+			t.Errorf("%s = %q refused: %v", tc.key, tc.val, probs)
+		case !tc.ok && len(probs) == 0:
+			id, input, _ := strings.Cut(tc.key, ".")
+			t.Errorf("%s = %q accepted as %#v", tc.key, tc.val, p[id].Inputs[input])
+		case !tc.ok && (probs[0].Summary != "Invalid input override" || !strings.Contains(probs[0].Detail, fmt.Sprintf("%q", tc.val))):
+			t.Errorf("%s = %q: problem %+v does not name the override", tc.key, tc.val, probs[0])
+		}
+	}
+}

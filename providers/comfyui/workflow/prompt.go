@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -197,6 +198,12 @@ func ApplyOverrides(p Prompt, info Info, overrides []Override) []Problem {
 	return probs
 }
 
+// jsonNumber matches a number as JSON writes it (and as HCL writes a number
+// into a string): no leading + or 0, no hex, NaN or infinity. A number
+// override is kept as written (a json.Number), so it must be one, or the
+// prompt would pass plan and fail to encode at submit.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
 // coerce turns a config string into the JSON value the input takes.
 func coerce(spec *InputSpec, s string) (any, error) {
 	if spec == nil {
@@ -204,20 +211,20 @@ func coerce(spec *InputSpec, s string) (any, error) {
 		if s == "true" || s == "false" {
 			return s == "true", nil
 		}
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
+		if jsonNumber.MatchString(s) {
 			return json.Number(s), nil
 		}
 		return s, nil
 	}
 	switch spec.Type {
 	case "INT":
-		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
-			return nil, fmt.Errorf("input %s is an INT and %q is not a whole number", spec.Name, s)
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil || !jsonNumber.MatchString(s) {
+			return nil, fmt.Errorf("input %s is an INT and %q is not a whole number written in plain digits (an optional -, no leading + or 0)", spec.Name, s)
 		}
 		return json.Number(s), nil
 	case "FLOAT":
-		if _, err := strconv.ParseFloat(s, 64); err != nil {
-			return nil, fmt.Errorf("input %s is a FLOAT and %q is not a number", spec.Name, s)
+		if _, err := strconv.ParseFloat(s, 64); err != nil || !jsonNumber.MatchString(s) {
+			return nil, fmt.Errorf("input %s is a FLOAT and %q is not a finite number as JSON writes it (no NaN, infinity, hex, or leading + or 0)", spec.Name, s)
 		}
 		return json.Number(s), nil
 	case "BOOLEAN":
