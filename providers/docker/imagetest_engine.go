@@ -83,11 +83,13 @@ func (r *engineRunner) labels() map[string]string {
 	return map[string]string{"dev.sdform.managed": "true", testLabel: r.addr}
 }
 
-// remove deletes a container, also after ctx was cancelled.
+// remove deletes a container with its anonymous volumes (an image that
+// declares VOLUME gets one per container), as `docker run --rm` does, also
+// after ctx was cancelled.
 func (r *engineRunner) remove(ctx context.Context, id string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	r.c.ContainerRemove(cctx, id, mobyclient.ContainerRemoveOptions{Force: true})
+	r.c.ContainerRemove(cctx, id, mobyclient.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 }
 
 func (r *engineRunner) close(ctx context.Context) {

@@ -2,9 +2,14 @@ package docker
 
 import (
 	"context"
+	"errors"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	mobyclient "github.com/moby/moby/client"
 	"github.com/sdform/sdform/internal/testenv"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
@@ -333,4 +338,69 @@ func TestIntegrationImageTestUnpushed(t *testing.T) {
 	if ar := th2.run(cfg); ar.Diagnostics.HasErrors() {
 		t.Fatalf("run after the image's refresh: %v", ar.Diagnostics)
 	}
+}
+
+// TestIntegrationImageTestRemovesVolumes: an image that declares VOLUME
+// gives each container an anonymous volume. The Engine runner removes them
+// with its containers, as `docker run --rm` does; a GPU box that runs the
+// tests at every apply must not fill up with them. The Engine's volume
+// events of the run tell which volumes it created.
+func TestIntegrationImageTestRemovesVolumes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		if be.engine == nil {
+			t.Skip("only the Engine runner creates containers with volumes")
+		}
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nVOLUME /data\n"})
+		h.mustBuild(h.image(nil))
+		t.Cleanup(func() { be.engine.ImageRemove(context.Background(), h.attr("id"), mobyclient.ImageRemoveOptions{}) })
+		th := newTestHarness(t, h.p)
+		cfg := th.config(h.attr("id"), map[string]cty.Value{
+			"a": command([]string{"true"}, nil, "", nil),
+			"b": command([]string{"true"}, nil, "", nil),
+		}, map[string]cty.Value{"/n": file(nil)}, nil)
+		since := time.Now().Add(-time.Second)
+		if ar := th.run(cfg); ar.Diagnostics.HasErrors() {
+			t.Fatal(ar.Diagnostics)
+		}
+		until := time.Now().Add(time.Second)
+		time.Sleep(time.Until(until))
+
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ev := be.engine.Events(ctx, mobyclient.EventsListOptions{
+			Since: strconv.FormatInt(since.Unix(), 10), Until: strconv.FormatInt(until.Unix(), 10),
+			Filters: mobyclient.Filters{}.Add("type", "volume").Add("event", "create", "destroy"),
+		})
+		created := map[string]bool{}
+	read:
+		for {
+			select {
+			case m, ok := <-ev.Messages:
+				if !ok {
+					break read
+				}
+				created[m.Actor.ID] = m.Action == "create"
+			case err := <-ev.Err:
+				if err != nil && !errors.Is(err, io.EOF) {
+					t.Fatalf("read the Engine's events: %v", err)
+				}
+				break read
+			}
+		}
+		if len(created) < 3 {
+			t.Fatalf("the run created %d volumes, want one per container (3): the image's VOLUME did not apply", len(created))
+		}
+		var left []string
+		for name, alive := range created {
+			if alive {
+				left = append(left, name)
+			}
+		}
+		if len(left) > 0 {
+			t.Errorf("the test's containers left %d anonymous volumes: %v", len(left), left)
+			for _, name := range left {
+				be.engine.VolumeRemove(context.Background(), name, mobyclient.VolumeRemoveOptions{})
+			}
+		}
+	})
 }
