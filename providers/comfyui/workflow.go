@@ -2,6 +2,7 @@ package comfyui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -434,13 +435,15 @@ func wfDigest(v any) string {
 }
 
 // parts computes the fingerprint's parts: the server (a URL, or the image
-// as written, the id it names, and how it is started), the workflow file's
-// sha256, each model file's identity, each input override, and the
-// expectation. A model given with its sha256 (a comfyui_model) is that
-// hash; a plain path is the file's size and modification time, which
-// change when it is downloaded again. imageID is the id the image names
-// ("" when it is itself an id, or was not resolved).
-func (w *workflowType) parts(c *wfConfig, imageID string) (map[string]string, error) {
+// as written, the id it names, and how it is started: command, env, models
+// folder, GPUs and Engine), the sha256 of the workflow file's bytes (data,
+// as read for the run, or now for plan), each model file's identity, each
+// input override, and the expectation. A model given with its sha256 (a
+// comfyui_model) is that hash; a plain path is the file's size and
+// modification time, which change when it is downloaded again. imageID is
+// the id the image names ("" when it is itself an id, or was not
+// resolved).
+func (w *workflowType) parts(c *wfConfig, imageID string, data []byte) map[string]string {
 	p := map[string]string{}
 	if c.URL != "" {
 		p["url"] = c.URL
@@ -450,12 +453,16 @@ func (w *workflowType) parts(c *wfConfig, imageID string) (map[string]string, er
 			p["image_id"] = imageID
 		}
 		p["server"] = wfDigest([]any{c.Command, c.Env, c.ModelsDir, c.ContainerModels})
+		// Parts of their own, absent at their defaults so that the
+		// fingerprints recorded before they counted still match.
+		if c.GPUs != "auto" {
+			p["gpus"] = c.GPUs
+		}
+		if c.DockerHost != "" {
+			p["docker_host"] = c.DockerHost
+		}
 	}
-	b, err := os.ReadFile(c.WorkflowAbs)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(b)
+	sum := sha256.Sum256(data)
 	p["workflow"] = hex.EncodeToString(sum[:])
 	for _, m := range c.Models {
 		if m.SHA256 != "" {
@@ -478,7 +485,7 @@ func (w *workflowType) parts(c *wfConfig, imageID string) (map[string]string, er
 	if c.Expect != nil {
 		p["expect"] = wfDigest(c.Expect)
 	}
-	return p, nil
+	return p
 }
 
 func partsFingerprint(parts map[string]string) string {
@@ -528,6 +535,10 @@ func describeChange(k string, prior, now map[string]string) string {
 		return "workflow file changed"
 	case k == "server":
 		return "server command, env or models folder changed"
+	case k == "gpus":
+		return fmt.Sprintf("gpus changed (%s → %s)", cmp.Or(was, "auto"), cmp.Or(is, "auto"))
+	case k == "docker_host":
+		return "docker_host changed (another Docker Engine)"
 	case k == "image_id":
 		switch {
 		case is == "" || prior["image"] != now["image"]:
@@ -615,11 +626,12 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 	prior := decodeWfPrivate(req.PriorPrivate)
 	imageID, imageDiags := w.planImageID(ctx, c, prior)
 	diags = append(diags, imageDiags...)
-	parts, err := w.parts(c, imageID)
+	data, err := os.ReadFile(c.WorkflowAbs)
 	if err != nil {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable",
 			"The workflow file %s cannot be read: %v.", c.Workflow, err)}
 	}
+	parts := w.parts(c, imageID, data)
 	fp := partsFingerprint(parts)
 	if !req.Prior.IsNull() && prior.Parts != nil && partsFingerprint(prior.Parts) == fp {
 		return providers.PlanResponse{Planned: req.Prior, Reason: "up to date", Fingerprint: fp, PlannedPrivate: req.PriorPrivate, Diagnostics: diags}
@@ -842,18 +854,8 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 		}
 		return failed(append(diags, d...))
 	}
-	// The models may have been downloaded during this apply: record the
-	// fingerprint of what the run actually used.
-	imageID := ""
-	if srv != nil {
-		imageID = srv.imageID
-	}
-	parts, err := w.parts(c, imageID)
-	if err != nil {
-		return failed(diags.FromError("Workflow file not readable", err))
-	}
-	state := workflowValue(req.Config, res.values(parts))
-	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: parts}.encode(), Diagnostics: diags}
+	state := workflowValue(req.Config, res.values())
+	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: res.parts}.encode(), Diagnostics: diags}
 }
 
 // prepareError carries the diagnostics of a workflow that failed its checks
@@ -874,9 +876,12 @@ type runResult struct {
 	stats *workflow.Stats
 	url   string
 	dir   string
+	// parts is the fingerprint of what the run used, taken as it was
+	// submitted (see follow).
+	parts map[string]string
 }
 
-func (r *runResult) values(parts map[string]string) map[string]cty.Value {
+func (r *runResult) values() map[string]cty.Value {
 	var outs []cty.Value
 	for _, f := range r.files {
 		outs = append(outs, cty.ObjectVal(map[string]cty.Value{
@@ -915,7 +920,7 @@ func (r *runResult) values(parts map[string]string) map[string]cty.Value {
 			"pytorch_version": cty.StringVal(r.stats.PytorchVersion), "python_version": cty.StringVal(r.stats.PythonVersion),
 			"devices": devsV,
 		}),
-		"fingerprint": cty.StringVal(partsFingerprint(parts)),
+		"fingerprint": cty.StringVal(partsFingerprint(r.parts)),
 	}
 }
 
@@ -931,7 +936,7 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 		if err != nil {
 			return nil, nil, err
 		}
-		res, err := w.follow(ctx, addr, c, client, stats, out)
+		res, err := w.follow(ctx, addr, c, "", client, stats, out)
 		return res, nil, err
 	}
 	spec := serverSpec{Image: c.Image, Command: c.Command, Env: c.Env, ModelsDir: c.ModelsDir, ContainerModels: c.ContainerModels,
@@ -944,7 +949,7 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 	// it at once rather than at its timeout.
 	wctx, stop := srv.watch(ctx)
 	defer stop()
-	res, err := w.follow(wctx, addr, c, srv.client, srv.stats, out)
+	res, err := w.follow(wctx, addr, c, srv.imageID, srv.client, srv.stats, out)
 	var exit *exitError
 	if err != nil && ctx.Err() == nil && errors.As(context.Cause(wctx), &exit) {
 		err = fmt.Errorf("%w during the run: %v", exit, err)
@@ -953,12 +958,17 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 }
 
 // follow checks and submits the workflow, follows the run, and fetches and
-// checks its outputs.
-func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, client *workflow.Client, stats *workflow.Stats, out io.Writer) (*runResult, error) {
+// checks its outputs. The fingerprint it records is taken before the
+// submit, from the workflow file's bytes it submits and the models as
+// they are then: a file edited or a model replaced during the run (which
+// may last half an hour) is not recorded as tested. imageID is the id of
+// the server's image ("" for a URL).
+func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, imageID string, client *workflow.Client, stats *workflow.Stats, out io.Writer) (*runResult, error) {
 	data, err := os.ReadFile(c.WorkflowAbs)
 	if err != nil {
 		return nil, fmt.Errorf("read workflow %s: %w", c.Workflow, err)
 	}
+	parts := w.parts(c, imageID, data)
 	prompt, graph, err := workflow.Parse(data)
 	if err != nil {
 		return nil, &prepareError{fileDiag(c, "Invalid workflow file", err.Error()+".")}
@@ -1003,7 +1013,7 @@ func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, cli
 			return nil, fmt.Errorf("outputs do not meet expect: %w", err)
 		}
 	}
-	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir}, nil
+	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir, parts: parts}, nil
 }
 
 // progressPrinter turns run events into lines: each node as it starts,
