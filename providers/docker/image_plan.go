@@ -319,22 +319,22 @@ func stepsLine(pred *prediction, cfg *imageConfig) string {
 }
 
 // unchangedLine is the plan's detail for an image that will not be built.
-// It counts the steps as the prediction does: one it cannot be sure of is
-// not called cached.
+// It counts the steps as the prediction does: a step it cannot call cached
+// (one over a named context runs at every build) is named as what a build
+// would do, not counted as cached.
 func unchangedLine(pred *prediction, priv *imagePrivate) string {
-	s := "steps: 0 to run"
-	if st := pred.Steps; st != nil {
-		s = fmt.Sprintf("steps: %d cached, 0 to run", st.Cached)
-		if st.Uncertain > 0 || st.ToRun > 0 {
-			s = "steps: " + st.Summary
-		}
-	}
+	since := "the last build"
 	if n := len(priv.History); n > 0 {
-		s += " (inputs unchanged since the build of " + priv.History[n-1].Time.Local().Format("2006-01-02 15:04:05") + ")"
-	} else {
-		s += " (inputs unchanged since the last build)"
+		since = "the build of " + priv.History[n-1].Time.Local().Format("2006-01-02 15:04:05")
 	}
-	return s
+	st := pred.Steps
+	switch {
+	case st == nil:
+		return "steps: 0 to run (inputs unchanged since " + since + ")"
+	case st.ToRun > 0 || st.Uncertain > 0:
+		return "steps: no build, the inputs are unchanged since " + since + " (a build would do: " + st.Summary + ")"
+	}
+	return fmt.Sprintf("steps: %d cached, 0 to run (inputs unchanged since %s)", st.Cached, since)
 }
 
 // retagDetails say how an update moves a pushed image's new tags: a tag in

@@ -32,11 +32,14 @@ type analysis struct {
 
 // predictor carries one prediction's state through the graph walk.
 type predictor struct {
-	file    string
-	hist    KeyHistory
-	res     *metaResolver
-	locals  map[string]*contextFS
-	noCache bool
+	file   string
+	hist   KeyHistory
+	res    *metaResolver
+	locals map[string]*contextFS
+	// localNames maps a named context's normalized reference (the key of
+	// locals) to the name the user gave it, for messages.
+	localNames map[string]string
+	noCache    bool
 	// lint: only findings are wanted, so context selections are checked
 	// for existence rather than hashed.
 	lint     bool
@@ -100,6 +103,7 @@ func analyze(ctx context.Context, in Input, lint bool) (*analysis, error) {
 		platform = &pl
 	}
 	named := map[string]string{}
+	localNames := map[string]string{}
 	for _, name := range sortedKeys(in.NamedContexts) {
 		ref, _, err := normalizeRef(name)
 		if err != nil {
@@ -108,6 +112,7 @@ func analyze(ctx context.Context, in Input, lint bool) (*analysis, error) {
 			continue
 		}
 		named[ref] = in.NamedContexts[name]
+		localNames[ref] = name
 	}
 
 	mr := newMetaResolver(in.Resolver, named)
@@ -167,7 +172,7 @@ func analyze(ctx context.Context, in Input, lint bool) (*analysis, error) {
 	}
 	p := &predictor{
 		file: file, hist: in.PriorKeys, res: mr, noCache: in.NoCache, lint: lint,
-		locals: map[string]*contextFS{}, keys: map[string]bool{},
+		locals: map[string]*contextFS{}, localNames: localNames, keys: map[string]bool{},
 		unresolved: map[string]bool{}, unresolvedErr: map[string]error{},
 	}
 	p.stageArgs, p.stageEnvs = pf.stageVars(meta)

@@ -220,6 +220,10 @@ func buildctlBuild(t *testing.T, buildctl, addr string, in Input) []Vertex {
 	for _, k := range sortedKeys(in.BuildArgs) {
 		args = append(args, "--opt", "build-arg:"+k+"="+in.BuildArgs[k])
 	}
+	// Named contexts as sdform passes them: a local directory each.
+	for _, k := range sortedKeys(in.NamedContexts) {
+		args = append(args, "--local", "nc-"+k+"="+in.NamedContexts[k], "--opt", "context:"+k+"=local:nc-"+k)
+	}
 	cmd := exec.CommandContext(ctx, buildctl, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

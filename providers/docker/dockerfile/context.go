@@ -28,9 +28,10 @@ type openFunc func(name string) (io.ReadCloser, error)
 func osOpen(name string) (io.ReadCloser, error) { return os.Open(name) }
 
 // contextFS hashes selections of one local build context the way BuildKit's
-// contenthash keys COPY sources: relative names, modes, owners, link targets
+// contenthash keys COPY sources: relative names, file modes, link targets
 // and file contents of the selected paths, after .dockerignore. Timestamps
-// do not count (contenthash uses tarsum headers without them).
+// do not count (contenthash uses tarsum headers without them), nor do
+// owners and directory modes (see writeEntry).
 type contextFS struct {
 	root   string
 	ignore *patternmatcher.PatternMatcher
@@ -244,15 +245,21 @@ func (c *contextFS) follow(e *entry, follow bool, base string) (*entry, string, 
 	return e, base, nil
 }
 
+// writeEntry hashes one selected path as BuildKit's key sees it. Owners
+// never count: BuildKit's client sends the context with uid and gid 0
+// (client/solve.go, resetUIDAndGID). A directory's mode does not count
+// either: BuildKit keeps the context it received at the last build and,
+// for a directory still there, only updates it on disk (fsutil's
+// RootDiskWriter), so its content hash keeps the mode first sent.
 func (c *contextFS) writeEntry(h hash.Hash, name string, e *entry) error {
 	var buf [8]byte
 	io.WriteString(h, name)
 	h.Write([]byte{0})
-	binary.LittleEndian.PutUint32(buf[:4], uint32(e.mode))
-	h.Write(buf[:4])
-	binary.LittleEndian.PutUint32(buf[:4], e.st.UID)
-	h.Write(buf[:4])
-	binary.LittleEndian.PutUint32(buf[:4], e.st.GID)
+	mode := e.mode
+	if mode.IsDir() {
+		mode = fs.ModeDir
+	}
+	binary.LittleEndian.PutUint32(buf[:4], uint32(mode))
 	h.Write(buf[:4])
 	io.WriteString(h, e.link)
 	h.Write([]byte{0})

@@ -28,13 +28,19 @@
 // proxy variables and selectors cleared as BuildKit clears them) and its
 // parent's key; a COPY or ADD by its FileOp (destination, ownership, mode;
 // only the source's base name) and the content of what it selects. Content
-// is hashed like cache/contenthash does — names, modes, owners, link targets
+// is hashed like cache/contenthash does — names, file modes, link targets
 // and file contents of the selected paths, after .dockerignore (BuildKit's
-// own patternmatcher), never timestamps — so a change to an ignored file,
-// or to a file the COPY does not select, changes nothing. ENV, ARG and
+// own patternmatcher), never timestamps, owners (BuildKit's client sends
+// them as 0) or directory modes (BuildKit updates a directory it received
+// before without hashing it again) — so a change to an ignored file, or to
+// a file the COPY does not select, changes nothing. ENV, ARG and
 // LABEL are no ops of their own: ENV and the ARGs a stage declares are in
 // each later RUN's environment and so in its key; LABEL is in neither. A
-// base image is keyed by its resolved digest and platform.
+// base image is keyed by its resolved digest and platform. A local source
+// that an op does not read by content — a stage FROM a named context, whose
+// steps run on it — is keyed by BuildKit's build session, so those steps
+// run at every build; the steps reading that stage's files by content
+// (COPY --from) are still cached when the files come out the same.
 //
 // Where an input's content cannot be known at plan time — COPY --from or
 // RUN --mount=from of a stage that will be rebuilt (its files may come out

@@ -40,6 +40,16 @@ func TestPredictInstructions(t *testing.T) {
 			},
 			want: "2:cached 3:cached 4:cached",
 		},
+		// BuildKit keys a local source by session: the steps of a stage
+		// FROM a named context run at every build; a COPY --from of that
+		// stage is still cached when its files come out the same.
+		"stage based on a named context": {
+			dockerfile: "FROM busybox AS tools\nRUN echo t > /n\nFROM weights AS w\nWORKDIR /x\nCOPY --from=tools /n /x/n\nFROM tools\nCOPY --from=w /x/n /nn\n",
+			weights:    map[string]string{"w.bin": "w"},
+			change:     func(p *project) {},
+			want:       "2:cached 4:run 5:run 7:cached",
+			reasons:    map[int]string{4: "it is based on the named context weights, which BuildKit keys by build session: it runs at every build", 5: "follows Dockerfile:4, which runs"},
+		},
 		"bind mount of the context": {
 			dockerfile: "FROM busybox\nRUN --mount=type=bind,source=requirements.txt,target=/r.txt cat /r.txt\nCOPY app.py /\n",
 			files:      map[string]string{"requirements.txt": "torch\n", "app.py": "1"},

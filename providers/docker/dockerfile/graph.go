@@ -149,7 +149,7 @@ func (p *predictor) classify(n *node) error {
 				return fmt.Errorf("read LLB: image %s: %w", id, err)
 			}
 			if fs, ok := p.locals[ref]; ok {
-				n.kind, n.fs, n.fsName = localNode, fs, ref
+				n.kind, n.fs, n.fsName = localNode, fs, p.localNames[ref]
 				return nil
 			}
 			n.kind, n.ref, n.digest = imageNode, ref, dgst
@@ -246,12 +246,17 @@ func (p *predictor) compute(n *node) error {
 	n.pure = true
 	var comps []component
 	var runningInput *node
+	// sessionInput is a local input the op does not read by content (an
+	// exec's root, a file op's base): BuildKit keys a local source by its
+	// build session, so the op runs at every build.
+	var sessionInput *node
 	for i, in := range n.inputs {
 		sels, byContent := def.content[i]
 		switch {
 		case in.kind == localNode:
 			if !byContent {
 				sels = []selector{{Path: "/"}}
+				sessionInput = in
 			}
 			for _, sel := range sels {
 				k := p.hashLocal(n, in, sel)
@@ -320,6 +325,8 @@ func (p *predictor) compute(n *node) error {
 	}
 	if n.kind != stepNode {
 		switch {
+		case sessionInput != nil:
+			n.runs, n.runWhy = true, sessionWhy(sessionInput)
 		case runningInput != nil:
 			n.runs, n.runWhy = true, runningInput.runWhy
 		case len(n.blocking) == 0 && len(n.content) == 0 && !n.pure && !p.recorded(n.exact):
@@ -340,6 +347,8 @@ func (p *predictor) compute(n *node) error {
 		n.status, n.reason, n.root = Run, "no_cache is set", true
 	case len(p.hist) == 0:
 		n.status, n.reason, n.root = Run, "no earlier build recorded", true
+	case sessionInput != nil:
+		n.status, n.reason, n.root = Run, sessionWhy(sessionInput), true
 	case runningInput != nil:
 		n.status, n.reason = Run, runningInput.runWhy
 		n.root = runningInput.kind == imageNode
@@ -384,6 +393,15 @@ func (p *predictor) computeImage(n *node) {
 		n.runs = true
 		n.runWhy = "base image " + n.ref + " changed"
 	}
+}
+
+// sessionWhy says why a step over the local source in runs at every build.
+func sessionWhy(in *node) string {
+	what := "the named context " + in.fsName
+	if in.fsName == "context" {
+		what = "the build context"
+	}
+	return "it is based on " + what + ", which BuildKit keys by build session: it runs at every build"
 }
 
 type component struct{ key, why string }

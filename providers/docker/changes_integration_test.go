@@ -1,13 +1,17 @@
 package docker
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	mobyclient "github.com/moby/moby/client"
 	"github.com/sdform/sdform/providers"
 )
 
@@ -65,6 +69,50 @@ func TestIntegrationAddURLWithoutChecksum(t *testing.T) {
 		}
 		if m := h.state.GetAttr("prediction_missed"); m.LengthInt() != 0 {
 			t.Errorf("prediction_missed = %#v", m)
+		}
+	})
+}
+
+// TestIntegrationOwnerAndDirectoryMode: BuildKit's keys leave out the owner
+// of context files (its client sends them as 0) and the mode of a
+// directory it received before. A checkout under another user, a sudo edit
+// or a chmod of the source directory must not rebuild the image (and rerun
+// its tests) for an image that comes out the same; the mode of a file
+// still counts.
+func TestIntegrationOwnerAndDirectoryMode(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nCOPY d /d\nRUN ls -ln /d > /ls\n", "d/a.txt": "A"})
+		cfg := h.image(nil)
+		h.mustBuild(cfg)
+		if be.engine != nil {
+			t.Cleanup(func() { be.engine.ImageRemove(context.Background(), h.attr("id"), mobyclient.ImageRemoveOptions{}) })
+		}
+		for _, c := range []struct {
+			what    string
+			do      func() error
+			rebuild bool
+		}{
+			{"chown a file", func() error { return os.Lchown(filepath.Join(h.dir, "d/a.txt"), 4321, 4321) }, false},
+			{"chmod the source directory", func() error { return os.Chmod(filepath.Join(h.dir, "d"), 0o700) }, false},
+			{"chmod a file", func() error { return os.Chmod(filepath.Join(h.dir, "d/a.txt"), 0o600) }, true},
+		} {
+			if err := c.do(); err != nil {
+				t.Fatalf("%s: %v", c.what, err)
+			}
+			pr := h.plan(cfg)
+			if got := h.action(pr) != providers.NoOp; got != c.rebuild {
+				t.Errorf("%s: plan %s (%q); should it build: %v", c.what, h.action(pr), pr.Reason, c.rebuild)
+			}
+			if h.action(pr) == providers.NoOp {
+				continue
+			}
+			if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+				t.Fatalf("%s: %v", c.what, ar.Diagnostics)
+			}
+			h.promote(true)
+			if m := h.state.GetAttr("prediction_missed"); m.LengthInt() > 0 {
+				t.Errorf("%s: prediction_missed %v", c.what, m.AsValueSlice())
+			}
 		}
 	})
 }
