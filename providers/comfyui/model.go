@@ -28,6 +28,8 @@ type modelType struct {
 	// overwriting each other at every apply.
 	owners    fileOwners
 	validated blockFiles
+	// space records what each object's plan downloads where (checkSpace).
+	space spaceTally
 }
 
 var modelSchema = &providers.Schema{
@@ -318,6 +320,9 @@ func sizeOrUnknown(n int64) cty.Value {
 }
 
 func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
+	// What an earlier plan of this object downloads no longer counts;
+	// checkSpace records what this one does.
+	m.space.drop(req.Address)
 	c, diags := decodeModel(req.Config)
 	if diags.HasErrors() {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags}
@@ -433,11 +438,11 @@ func (m *modelType) plan(ctx context.Context, req providers.PlanRequest) provide
 		if resp.Reason == "" {
 			resp.Reason = sizeText(size) + " from " + download.Redact(c.Source)
 		}
-		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-have, providers.Error)...)
+		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-have, true)...)
 	case stepRehash:
 		resp.Details = append(resp.Details, fmt.Sprintf("will re-hash %s on disk; downloaded again (%s) only if its sha256 differs",
 			lang.FormatSize(st.Size), sizeText(size)))
-		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-download.PartialBytes(full, remote), providers.Warning)...)
+		resp.Diagnostics = append(resp.Diagnostics, m.checkSpace(req.Address, full, size-download.PartialBytes(full, remote), false)...)
 	}
 	if s, _ := download.ParseSource(c.Source); s.Hub && !s.IsCommit() && remote.Commit != "" {
 		resp.Details = append(resp.Details, fmt.Sprintf("revision %s resolves to commit %s", s.Revision, remote.Commit))
@@ -526,22 +531,40 @@ func (m *modelType) reconcile(c modelConfig, remote *download.Remote, err error)
 	return remote, nil
 }
 
-// checkSpace reports a diagnostic when need bytes do not fit on the file
-// system that will hold full.
-func (m *modelType) checkSpace(addr, full string, need int64, sev providers.Severity) providers.Diagnostics {
-	if need <= 0 {
-		return nil
-	}
+// checkSpace reports a diagnostic when need bytes, with what the other
+// objects of this plan download to the same file system, do not fit on
+// the file system that will hold full. certain says the object downloads
+// (an error when it does not fit), rather than only may (a re-hash that
+// downloads on a mismatch: a warning, and not counted for the others).
+func (m *modelType) checkSpace(addr, full string, need int64, certain bool) providers.Diagnostics {
 	free, at, err := download.FreeSpace(filepath.Dir(full))
-	if err != nil || need <= free {
+	if err != nil || need <= 0 {
+		m.space.drop(addr)
 		return nil
 	}
-	return providers.Diagnostics{{
-		Severity:  sev,
-		Summary:   "Not enough disk space",
-		Detail:    fmt.Sprintf("%s needs %s, %s free at %s.", addr, lang.FormatSize(need), lang.FormatSize(free), at),
-		Attribute: cty.GetAttrPath("path"),
-	}}
+	fs, err := download.Stat(at)
+	if err != nil {
+		m.space.drop(addr)
+		return nil
+	}
+	own := need
+	if !certain {
+		own = 0
+	}
+	others, sum := describeOthers(m.space.others(addr, fs.Dev, own))
+	if need+sum <= free {
+		return nil
+	}
+	sev := providers.Warning
+	if certain {
+		sev = providers.Error
+	}
+	detail := fmt.Sprintf("%s needs %s, %s free at %s.", addr, lang.FormatSize(need), lang.FormatSize(free), at)
+	if sum > 0 {
+		detail = fmt.Sprintf("%s needs %s, and this plan also downloads %s to the same file system: %s in all, %s free at %s.",
+			addr, lang.FormatSize(need), others, lang.FormatSize(need+sum), lang.FormatSize(free), at)
+	}
+	return providers.Diagnostics{{Severity: sev, Summary: "Not enough disk space", Detail: detail, Attribute: cty.GetAttrPath("path")}}
 }
 
 func sizeText(n int64) string {
@@ -590,7 +613,8 @@ func (m *modelType) apply(ctx context.Context, req providers.ApplyRequest) provi
 		return failed(providers.Diagnostics{}.FromError("Model path is not a file", fmt.Errorf("%s is %s", m.shown(full), what)))
 	}
 	view := newProgressView(req.UI, modelName(c.Path))
-	rec, err := m.ensure(ctx, full, remote, pv.File, view)
+	defer m.space.drop(req.Address)
+	rec, err := m.ensure(ctx, req.Address, full, remote, pv.File, view)
 	if err != nil {
 		return failed(providers.Diagnostics{}.FromError("Download failed", err))
 	}
@@ -622,7 +646,7 @@ func localSourceUnchanged(pv modelPrivate) bool {
 // record: a file whose stat is unchanged since it was verified as the
 // expected sha256 is kept unread; one whose stat changed is re-hashed and
 // kept if it matches; otherwise it is downloaded.
-func (m *modelType) ensure(ctx context.Context, full string, remote *download.Remote, prev *download.Record, view *progressView) (*download.Record, error) {
+func (m *modelType) ensure(ctx context.Context, addr, full string, remote *download.Remote, prev *download.Record, view *progressView) (*download.Record, error) {
 	if _, err := download.Stat(full); err == nil && remote.SHA256 != "" {
 		if prev == nil {
 			prev = &download.Record{}
@@ -641,7 +665,13 @@ func (m *modelType) ensure(ctx context.Context, full string, remote *download.Re
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("stat %s: %w", full, err)
 	}
-	res, err := m.p.client.Fetch(ctx, remote, full, download.FetchOptions{Connections: m.p.cfg.Connections, Progress: view.update})
+	progress := func(p download.Progress) {
+		if p.Total >= 0 {
+			m.space.left(addr, p.Total-p.Done)
+		}
+		view.update(p)
+	}
+	res, err := m.p.client.Fetch(ctx, remote, full, download.FetchOptions{Connections: m.p.cfg.Connections, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
