@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/cli/cli/connhelper"
 	bkclient "github.com/moby/buildkit/client"
 	mobyclient "github.com/moby/moby/client"
 	"google.golang.org/grpc/codes"
@@ -92,7 +93,8 @@ type unreachableError struct {
 }
 
 func (e *unreachableError) Error() string {
-	return fmt.Sprintf("connect to %s: %v. %s", e.address, e.err, e.hint)
+	// A helper's error may end with the stderr of the command it ran.
+	return fmt.Sprintf("connect to %s: %s. %s", e.address, strings.TrimSpace(e.err.Error()), e.hint)
 }
 
 func (e *unreachableError) Unwrap() error { return e.err }
@@ -108,8 +110,20 @@ func dial(ctx context.Context, cfg config) (*builder, error) {
 	return dialBuildKit(ctx, cfg)
 }
 
+// newEngineClient opens a client of the Docker Engine at cfg.dockerHost.
+// An ssh:// address is reached as the docker CLI reaches it, through its
+// connection helper: every connection runs `ssh … HOST docker system
+// dial-stdio`, whose standard input and output carry the Engine API.
 func newEngineClient(cfg config) (*mobyclient.Client, error) {
-	c, err := mobyclient.New(mobyclient.WithHost(cfg.dockerHost))
+	opts := []mobyclient.Opt{mobyclient.WithHost(cfg.dockerHost)}
+	helper, err := connhelper.GetConnectionHelper(cfg.dockerHost)
+	if err != nil {
+		return nil, fmt.Errorf("create Docker Engine client for %s: %w", cfg.dockerHost, err)
+	}
+	if helper != nil {
+		opts = []mobyclient.Opt{mobyclient.WithHost(helper.Host), mobyclient.WithDialContext(helper.Dialer)}
+	}
+	c, err := mobyclient.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create Docker Engine client for %s: %w", cfg.dockerHost, err)
 	}
@@ -118,6 +132,10 @@ func newEngineClient(cfg config) (*mobyclient.Client, error) {
 
 // engineHint is how to get a Docker Engine when none answered.
 func engineHint(cfg config) string {
+	if strings.HasPrefix(cfg.dockerHost, "ssh://") {
+		return "sdform runs `ssh [-l USER] [-p PORT] HOST docker system dial-stdio`, as the docker CLI does: check that ssh logs in without a prompt " +
+			"(a key or an agent), that the remote docker CLI is on its PATH and that its Docker Engine runs"
+	}
 	return fmt.Sprintf("Start the Docker Engine (`sudo systemctl start docker`, or `dockerd --host %s`), set DOCKER_HOST or provider \"docker\" { docker_host = … } to where it listens, or use a standalone BuildKit with provider \"docker\" { buildkit = \"unix:///run/buildkit/buildkitd.sock\" }", cfg.dockerHost)
 }
 

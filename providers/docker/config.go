@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	// The docker CLI's reading of an ssh:// DOCKER_HOST (newEngineClient
+	// dials it with the CLI's connection helper).
+	dockerssh "github.com/docker/cli/cli/connhelper/ssh"
 	// BuildKit's own connection helpers: they register the kube-pod:// and
 	// ssh:// schemes with its client (kubectl exec / ssh running
 	// `buildctl dial-stdio` on the far side).
@@ -29,7 +32,7 @@ func providerSchema() *providers.Schema {
 		Description: "Where images are built and stored.",
 		Attributes: map[string]*providers.Attribute{
 			"buildkit":          str(`"docker" (the local Docker Engine's BuildKit, default), "unix://…", "tcp://…", "docker-container://NAME", "kube-pod://POD?namespace=…&context=…&container=…" or "ssh://USER@HOST[:PORT][/SOCKET]".`),
-			"docker_host":       str("Docker Engine address; default DOCKER_HOST or " + defaultDockerHost + "."),
+			"docker_host":       str("Docker Engine address (unix://, tcp:// or ssh://USER@HOST, as the docker CLI takes it); default DOCKER_HOST or " + defaultDockerHost + "."),
 			"ca_cert":           str("CA certificate file for a tcp:// BuildKit address."),
 			"cert":              str("Client certificate file for a tcp:// BuildKit address."),
 			"key":               str("Client key file for a tcp:// BuildKit address."),
@@ -178,8 +181,16 @@ func (c config) check() providers.Diagnostics {
 			diags = diags.Errorf(cty.GetAttrPath(f.name), "Unreadable "+f.name, "%s = %q: %v.", f.name, f.path, err)
 		}
 	}
-	if u, err := url.Parse(c.dockerHost); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "npipe" && u.Scheme != "ssh") {
-		diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid Docker Engine address", "docker_host = %q: write unix:///path/docker.sock or tcp://host:port.", c.dockerHost)
+	u, err := url.Parse(c.dockerHost)
+	switch {
+	case err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "npipe" && u.Scheme != "ssh"):
+		diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid Docker Engine address", "docker_host = %q: write unix:///path/docker.sock, tcp://host:port or ssh://USER@HOST.", c.dockerHost)
+	case u.Scheme == "ssh":
+		if _, hasPassword := u.User.Password(); hasPassword {
+			diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Password in Docker Engine address", "docker_host = %q holds a password, which state and plans would show; ssh:// logs in with a key or an agent.", u.Redacted())
+		} else if _, err := dockerssh.NewSpec(u); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid ssh address", "docker_host = %q: %v; write ssh://USER@HOST[:PORT][/path/to/docker.sock].", c.dockerHost, err)
+		}
 	}
 	return diags
 }

@@ -81,6 +81,19 @@ func TestDecodeConfig(t *testing.T) {
 			attrs: map[string]cty.Value{"docker_host": cty.StringVal("/var/run/docker.sock")},
 			kind:  backendDocker, address: "/var/run/docker.sock (Docker Engine's BuildKit)", errs: []string{"write unix:///path/docker.sock"},
 		},
+		// A remote Engine over ssh, as the docker CLI reaches it.
+		"DOCKER_HOST over ssh": {
+			env:  map[string]string{"DOCKER_HOST": "ssh://me@gpu-box:2222"},
+			kind: backendDocker, address: "ssh://me@gpu-box:2222 (Docker Engine's BuildKit)",
+		},
+		"docker_host over ssh with a password": {
+			attrs: map[string]cty.Value{"docker_host": cty.StringVal("ssh://me:secret@gpu-box")},
+			kind:  backendDocker, address: "ssh://me:secret@gpu-box (Docker Engine's BuildKit)", errs: []string{`"ssh://me:xxxxx@gpu-box" holds a password`},
+		},
+		"docker_host over ssh without a host": {
+			attrs: map[string]cty.Value{"docker_host": cty.StringVal("ssh://")},
+			kind:  backendDocker, address: "ssh:// (Docker Engine's BuildKit)", errs: []string{"write ssh://USER@HOST"},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			v := objectOf(providerSchema(), tc.attrs)

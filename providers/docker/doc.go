@@ -9,7 +9,8 @@
 //     through the Engine API's /grpc and /session hijacks as buildx's docker
 //     driver does. Images land in the Engine's store (moby exporter) and are
 //     read back through the Engine API; pushes go through the Engine's
-//     image-push API.
+//     image-push API. An ssh:// Engine address is reached as the docker CLI
+//     reaches it (`ssh … HOST docker system dial-stdio`).
 //   - "unix://…", "tcp://…" (TLS via ca_cert, cert, key, server_name): a
 //     standalone buildkitd. Images are exported with the image exporter and
 //     read back from the registry when pushed, else from BuildKit's content
