@@ -116,3 +116,39 @@ func TestIntegrationOwnerAndDirectoryMode(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationOldEngineRefusesNewerSyntax: without a `# syntax=` line
+// the Docker Engine 20.10 parses a Dockerfile with its own frontend
+// (syntax 1.2), which fails on a heredoc. The plan refuses it there, on
+// the heredoc's line, rather than letting apply fail; a standalone
+// BuildKit builds it.
+func TestIntegrationOldEngineRefusesNewerSyntax(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nRUN echo " + nonce() + " > /n\nCOPY <<EOF /etc/c\nk=v\nEOF\n"})
+		cfg := h.image(nil)
+		pr := h.plan(cfg)
+		if be.engine == nil {
+			if pr.Diagnostics.HasErrors() {
+				t.Fatalf("plan on a standalone BuildKit: %v", pr.Diagnostics)
+			}
+			if ar := h.apply(cfg, pr); ar.Diagnostics.HasErrors() {
+				t.Fatalf("apply on a standalone BuildKit: %v", ar.Diagnostics)
+			}
+			return
+		}
+		b, err := h.p.builder(context.Background())
+		if err != nil || b.detect(context.Background()) != nil {
+			t.Fatalf("builder: %v", err)
+		}
+		if b.caps.infoAPI {
+			t.Skip("this Docker Engine's BuildKit is v0.11 or later, whose frontend parses heredocs")
+		}
+		if !pr.Diagnostics.HasErrors() {
+			t.Fatalf("plan of a heredoc on the Engine's old frontend: no error")
+		}
+		d := pr.Diagnostics[0]
+		if d.Summary != "Dockerfile syntax unsupported by this builder" || d.Line != 3 || !strings.Contains(d.Detail, "heredoc <<EOF") || !strings.Contains(d.Detail, "# syntax=docker/dockerfile:1") {
+			t.Errorf("diagnostic: %s (line %d): %s", d.Summary, d.Line, d.Detail)
+		}
+	})
+}

@@ -30,9 +30,10 @@
 //
 // What the builder can do is detected, never assumed: the Docker Engine 20.10
 // built-in BuildKit (v0.8) answers Info with Unimplemented, knows only the
-// moby exporter, ignores push=true and has no named contexts; sdform then
-// pushes through the Engine, refuses named contexts with a diagnostic, and
-// says so in the plan.
+// moby exporter, ignores push=true, has no named contexts and parses
+// Dockerfiles with syntax 1.2 (no heredocs, no COPY --link); sdform then
+// pushes through the Engine, refuses named contexts and newer syntax with a
+// diagnostic, and says so in the plan.
 //
 // Plan asks package dockerfile which steps BuildKit will take from its cache
 // (against the step keys of every recorded build, kept in the resource's

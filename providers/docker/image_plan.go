@@ -369,6 +369,17 @@ func capabilityDiags(b *builder, cfg *imageConfig, pred *prediction, dir string)
 		diags = diags.Errorf(cty.GetAttrPath("cache_to"), "Registry cache export unsupported by this builder",
 			"The Docker Engine's own BuildKit at %s cannot export a registry cache. Remove cache_to, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).", b.cfg.dockerHost)
 	}
+	if pred.Syntax == "" && b.engineStore && !b.caps.infoAPI {
+		// Without a syntax line the Engine parses the Dockerfile with the
+		// frontend built into it, and the build would fail at once.
+		for _, u := range pred.After12 {
+			diags = append(diags, providers.Diagnostic{Severity: providers.Error,
+				Summary: "Dockerfile syntax unsupported by this builder",
+				Detail: fmt.Sprintf("The Dockerfile uses %s, which the Dockerfile frontend built into the Docker Engine at %s (BuildKit older than v0.11, Dockerfile syntax 1.2) cannot parse. Add `# syntax=docker/dockerfile:1` as the first line (the Engine then pulls that frontend, which needs a reachable registry), rewrite it without, or build with a standalone BuildKit (provider \"docker\" { buildkit = \"unix://…\" }).",
+					u.What, b.cfg.dockerHost),
+				File: rel(dir, cfg.Dockerfile), Line: u.Line})
+		}
+	}
 	if pred.Syntax != "" && b.engineStore && !b.caps.infoAPI {
 		diags = append(diags, providers.Diagnostic{Severity: providers.Warning,
 			Summary: "# syntax= with an old built-in BuildKit",

@@ -241,6 +241,7 @@ func TestCapabilityDiags(t *testing.T) {
 	modern := &builder{engineStore: true, caps: capabilities{infoAPI: true}}
 	standalone := &builder{caps: capabilities{infoAPI: true}}
 	syntax := &prediction{Syntax: "docker/dockerfile:1.7", SyntaxLine: 1}
+	heredoc := []dockerfile.SyntaxUse{{Line: 3, What: "heredoc <<EOF"}}
 	for name, tc := range map[string]struct {
 		b    *builder
 		cfg  *imageConfig
@@ -257,6 +258,13 @@ func TestCapabilityDiags(t *testing.T) {
 			want: []string{"warning: # syntax= with an old built-in BuildKit"}},
 		"syntax line, standalone": {b: standalone, cfg: &imageConfig{}, pred: syntax},
 		"push without tags":       {b: standalone, cfg: &imageConfig{Push: true}, pred: &prediction{}, want: []string{"warning: Nothing to push"}},
+		// The old built-in frontend fails to parse a heredoc; with a
+		// syntax line the Engine pulls a frontend that can.
+		"heredoc, old built-in": {b: old, cfg: &imageConfig{}, pred: &prediction{After12: heredoc},
+			want: []string{"error: Dockerfile syntax unsupported by this builder"}},
+		"heredoc and a syntax line, old built-in": {b: old, cfg: &imageConfig{}, pred: &prediction{Syntax: "docker/dockerfile:1", SyntaxLine: 1, After12: heredoc},
+			want: []string{"warning: # syntax= with an old built-in BuildKit"}},
+		"heredoc, modern engine": {b: modern, cfg: &imageConfig{}, pred: &prediction{After12: heredoc}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got []string

@@ -49,6 +49,9 @@ type prediction struct {
 	// Syntax is the `# syntax=` frontend image, "" when none.
 	Syntax     string `json:"-"`
 	SyntaxLine int    `json:"-"`
+	// After12 is what in the Dockerfile an old built-in frontend cannot
+	// parse (dockerfile.SyntaxAfter12).
+	After12 []dockerfile.SyntaxUse `json:"-"`
 	// Diagnostics are the analysis' findings about what the user wrote.
 	Diagnostics providers.Diagnostics `json:"-"`
 }
@@ -127,6 +130,7 @@ func (p *Provider) examine(ctx context.Context, cfg *imageConfig, res *baseResol
 			pr.SyntaxLine = rng[0].Start.Line
 		}
 	}
+	pr.After12 = dockerfile.SyntaxAfter12(in.Dockerfile)
 	result, err := analyze(ctx, in)
 	if err != nil {
 		pr.Diagnostics = pr.Diagnostics.Errorf(cty.GetAttrPath("context"), "Build inputs unreadable", "sdform could not analyse the build of %s: %v.", relFile, err)
