@@ -128,6 +128,7 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 		// The build record (history, tags) travels on; apply analyses
 		// the build once the inputs are known.
 		priv.Planned = nil
+		p.pending.set(req.Address, getList(unmarked(req.Config), "tags"), nil)
 		resp.PlannedPrivate = priv.encode()
 		return resp
 	}
@@ -159,6 +160,11 @@ func (t *imageType) plan(ctx context.Context, req providers.PlanRequest) provide
 		// A standalone BuildKit names an unpushed image only when it
 		// exports it; there is no store sdform could retag in.
 		rebuild, reason = true, "tags changed, and a standalone BuildKit without push names an image only when it exports it"
+	}
+	if rebuild {
+		// Until this build is promoted, a test naming one of its tags
+		// tests it.
+		p.pending.set(req.Address, cfg.Tags, nil)
 	}
 	var details []string
 	if !rebuild {

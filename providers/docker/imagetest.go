@@ -44,7 +44,7 @@ func imageTestSchema() *providers.Schema {
 		Verb:        "run",
 		Test:        true,
 		Attributes: map[string]*providers.Attribute{
-			"image":    {Type: cty.String, Required: true, Description: "Image to test: an image ID (docker_image.x.id) or a reference."},
+			"image":    {Type: cty.String, Required: true, Description: "Image to test: an image ID (docker_image.x.id) or a reference. A tag of a docker_image is tested at that image's new build, before the tag moves to it."},
 			"results":  comp(cty.List(resultType), "One entry per expectation of the last run: what was expected and what was seen."),
 			"passed":   comp(cty.Bool, "Whether every expectation of the last run held."),
 			"runner":   comp(cty.String, "Where the commands ran: \"docker engine\" (a container) or \"buildkit exec\" (a BuildKit container over the image)."),
@@ -404,7 +404,8 @@ func testValue(config cty.Value, computed map[string]cty.Value) cty.Value {
 }
 
 // plan decides whether the test must run: never when the pair (image ID,
-// definition) is the one that last passed.
+// definition) is the one that last passed, always when its image is a tag
+// waiting for a new build's promotion (see pendingBuilds).
 func (t *imageTestType) plan(ctx context.Context, req providers.PlanRequest) providers.PlanResponse {
 	spec, known, diags := decodeTest(req.Config)
 	resp := providers.PlanResponse{Planned: testValue(req.Config, nil), Diagnostics: diags}
@@ -431,6 +432,18 @@ func (t *imageTestType) plan(ctx context.Context, req providers.PlanRequest) pro
 		}
 		resp.Details = append(resp.Details, "runs once its definition is known (it depends on values known only after apply)")
 		return rerun("test definition known only after apply")
+	}
+	if b, ok := t.p.pending.lookup(spec.Image); ok {
+		// The tag moves to a new build only once this test passed: what
+		// it names now is not what the test is for.
+		resp.Details = append(resp.Details, fmt.Sprintf("runs against the new build of %s, which %s names once its tests passed", b.address, spec.Image), summarizeSpec(spec))
+		resp.Fingerprint = testDigest(def, spec.Image, b.address)
+		resp.PlannedPrivate = testPrivate{Definition: def}.encode()
+		if req.Prior.IsNull() {
+			resp.Reason = "not run yet"
+			return resp
+		}
+		return rerun(b.address + " builds a new image for " + spec.Image)
 	}
 	id := spec.Image
 	if !isImageID(id) {
@@ -525,6 +538,10 @@ func (t *imageTestType) apply(ctx context.Context, req providers.ApplyRequest) p
 	}
 	if err != nil {
 		return fail(diags.FromError("Builder unreachable", fmt.Errorf("run %s: %w", req.Address, err)))
+	}
+	if pb, ok := t.p.pending.lookup(spec.Image); ok && pb.candidate != "" {
+		fmt.Fprintf(out, "%s moves to the new build of %s once its tests passed: testing that build (%s)\n", spec.Image, pb.address, pb.candidate)
+		spec.Image = pb.candidate
 	}
 	run, err := t.p.runImageTest(ctx, b, req.Address, spec, out)
 	if err != nil {

@@ -351,3 +351,79 @@ func TestIntegrationRegistryDrift(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationTestOfATagTestsTheNewBuild: a docker_image_test whose
+// image is a tag of a docker_image (docker_image.x.tags[0]) is one of that
+// image's tests, and the tag moves to a new build only once it passed. So
+// the test must run whenever the image is built anew, and against the new
+// build (its candidate), never against what the tag still names: otherwise
+// the old image is tested and the new one promoted untested.
+func TestIntegrationTestOfATagTestsTheNewBuild(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tags, push := be.gatedTags(t, 1)
+		tag := tags[0]
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nARG V\nRUN echo " + nonce() + " > /n && echo $V > /v\n"})
+		img := func(v string) cty.Value {
+			return h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.BoolVal(push), "args": strMap("V", v)})
+		}
+		th := newTestHarness(t, h.p)
+		expect := objectOf(&imageTestSchema().Blocks["command"].Block.Blocks["expect"].Block, map[string]cty.Value{"stdout": strs("^good$")})
+		test := th.config(tag, map[string]cty.Value{"v": objectWith(command([]string{"cat", "/v"}, nil, "", nil), "expect", expect)}, nil, nil)
+
+		// First apply: the tag does not exist yet; the test runs against
+		// the build, which is then promoted.
+		pr := h.plan(img("good"))
+		if tp := th.plan(test); th.action(tp) != providers.Create || !strings.Contains(strings.Join(tp.Details, "\n"), "runs against the new build of "+h.addr) {
+			t.Errorf("first test plan: %s %q", th.action(tp), tp.Details)
+		}
+		if ar := h.apply(img("good"), pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("build: %v", ar.Diagnostics)
+		}
+		if ar := th.run(test); ar.Diagnostics.HasErrors() {
+			t.Fatalf("test of the first build: %v\n%s", ar.Diagnostics, th.out.String())
+		}
+		h.promote(true)
+		good := be.target(h)
+
+		// Nothing changed: neither builds nor runs.
+		h.refresh()
+		if a := h.action(h.plan(img("good"))); a != providers.NoOp {
+			t.Errorf("image plan with nothing changed: %s", a)
+		}
+		if tp := th.plan(test); th.action(tp) != providers.NoOp {
+			t.Errorf("test plan with nothing changed: %s (%q)", th.action(tp), tp.Reason)
+		}
+
+		// A build that fails the test: the test runs, against the new
+		// build, fails, and the tag stays.
+		pr = h.plan(img("bad"))
+		if a := h.action(pr); a != providers.Replace {
+			t.Fatalf("image plan after the arg changed: %s", a)
+		}
+		tp := th.plan(test)
+		if th.action(tp) != providers.Replace || !strings.Contains(tp.Reason, h.addr+" builds a new image for "+tag) {
+			t.Errorf("test plan while its image is rebuilt: %s %q", th.action(tp), tp.Reason)
+		}
+		if ar := h.apply(img("bad"), pr); ar.Diagnostics.HasErrors() {
+			t.Fatalf("build: %v", ar.Diagnostics)
+		}
+		ar := th.run(test)
+		if !ar.Diagnostics.HasErrors() {
+			t.Errorf("the test passed on the bad build: it tested %s", th.state.GetAttr("image_id").GoString())
+		}
+		if got := th.state.GetAttr("image_id").AsString(); got != h.attr("id") {
+			t.Errorf("the test ran on %s, want the new build %s", short(got), short(h.attr("id")))
+		}
+		h.promote(false, th.addr)
+		if got := be.points(h, tag); got != good {
+			t.Errorf("%s points to %s after the failed test, want %s", tag, short(got), short(good))
+		}
+	})
+}
+
+// objectWith returns the object v with attribute name set to x.
+func objectWith(v cty.Value, name string, x cty.Value) cty.Value {
+	attrs := v.AsValueMap()
+	attrs[name] = x
+	return cty.ObjectVal(attrs)
+}

@@ -35,6 +35,9 @@ type Provider struct {
 	// tags records the tags each docker_image was validated or planned
 	// with, so that two that share one are refused.
 	tags tagClaims
+	// pending records the tags that wait for a build's promotion, so that
+	// a docker_image_test naming one tests that build.
+	pending pendingBuilds
 	// goneBuilds keeps, by address, the build record of an image that a
 	// refresh found deleted or retagged: the engine forgets a gone object's
 	// private data, but BuildKit still has the steps cached, and plan
@@ -117,6 +120,7 @@ func (p *Provider) ReadResource(ctx context.Context, req providers.ReadRequest) 
 	case "docker_image":
 		resp := p.image.read(ctx, req)
 		p.testRefs.note(resp.NewState, resp.Private)
+		p.pending.note(req.Address, resp.NewState, resp.Private)
 		return resp
 	case "docker_image_test":
 		return p.test.read(ctx, req)
@@ -134,6 +138,7 @@ func (p *Provider) PlanResource(ctx context.Context, req providers.PlanRequest) 
 	switch req.TypeName {
 	case "docker_image":
 		p.testRefs.note(req.Prior, req.PriorPrivate)
+		p.pending.note(req.Address, req.Prior, req.PriorPrivate)
 		return p.image.plan(ctx, req)
 	case "docker_image_test":
 		return p.test.plan(ctx, req)
@@ -147,6 +152,7 @@ func (p *Provider) ApplyResource(ctx context.Context, req providers.ApplyRequest
 	case "docker_image":
 		resp := p.image.apply(ctx, req)
 		p.testRefs.note(resp.NewState, resp.Private)
+		p.pending.note(req.Address, resp.NewState, resp.Private)
 		return resp
 	case "docker_image_test":
 		return p.test.apply(ctx, req)
@@ -161,6 +167,7 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 	case "docker_image":
 		resp := p.image.promote(ctx, req)
 		p.testRefs.note(resp.NewState, resp.Private)
+		p.pending.note(req.Address, resp.NewState, resp.Private)
 		return resp
 	case "docker_image_test":
 		return providers.PromoteResponse{NewState: req.State, Private: req.Private}

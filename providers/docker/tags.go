@@ -186,3 +186,86 @@ func joinAnd(words []string) string {
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
+
+// pendingBuilds records, for one command, the docker_image objects whose
+// tags are to move to a build not promoted yet: one this plan builds, or
+// one built and waiting for its tests. A docker_image_test whose image is
+// such a tag tests that build, not the image the tag names until the
+// promotion: the promotion waits for that very test.
+type pendingBuilds struct {
+	mu    sync.Mutex
+	byTag map[string]pendingBuild // full tag → the build it waits for
+}
+
+// pendingBuild is one object's build awaiting promotion.
+type pendingBuild struct {
+	address string
+	// candidate is the tag the build carries until promotion; "" while
+	// the build is only planned.
+	candidate string
+}
+
+// set records that the tags of the object at address wait for its new
+// build, which carries candidates[i] for tags[i] once built.
+func (p *pendingBuilds) set(address string, tags, candidates []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked(address)
+	if p.byTag == nil {
+		p.byTag = map[string]pendingBuild{}
+	}
+	for i, tag := range tags {
+		ref, err := parseTag(tag)
+		if err != nil {
+			continue
+		}
+		b := pendingBuild{address: address}
+		if i < len(candidates) {
+			b.candidate = candidates[i]
+		}
+		p.byTag[ref.String()] = b
+	}
+}
+
+// clear records that no build of the object at address awaits promotion.
+func (p *pendingBuilds) clear(address string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked(address)
+}
+
+func (p *pendingBuilds) clearLocked(address string) {
+	for tag, b := range p.byTag {
+		if b.address == address {
+			delete(p.byTag, tag)
+		}
+	}
+}
+
+// lookup returns the build that ref, when it is a tag, waits for.
+func (p *pendingBuilds) lookup(ref string) (pendingBuild, bool) {
+	t, err := parseTag(ref)
+	if err != nil {
+		return pendingBuild{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.byTag[t.String()]
+	return b, ok
+}
+
+// note records, from a docker_image value and its private data, whether
+// its tags wait for a build: a build not promoted yet carries its
+// candidate tags.
+func (p *pendingBuilds) note(address string, v cty.Value, private []byte) {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return
+	}
+	priv, _ := decodePrivate(private)
+	tags := getList(unmarked(v), "tags")
+	if priv.Promoted || len(priv.Candidates) != len(tags) || len(tags) == 0 {
+		p.clear(address)
+		return
+	}
+	p.set(address, tags, priv.Candidates)
+}

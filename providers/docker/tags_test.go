@@ -189,3 +189,28 @@ func TestCandidateTag(t *testing.T) {
 		t.Errorf("docker_image.a and docker_image.b share the candidate %s", ca)
 	}
 }
+
+// TestPendingBuilds: a tag waits for the build of the object that planned
+// it until that build is promoted, whatever spelling of the tag a test
+// uses; a planned build has no candidate yet, a built one has.
+func TestPendingBuilds(t *testing.T) {
+	var p pendingBuilds
+	p.set("docker_image.app", []string{"app", "127.0.0.1:5000/team/app:v1"}, nil)
+	if b, ok := p.lookup("docker.io/library/app:latest"); !ok || b.address != "docker_image.app" || b.candidate != "" {
+		t.Errorf("planned build: %+v %v", b, ok)
+	}
+	v := objectOf(imageSchema(), map[string]cty.Value{"id": cty.StringVal(idA), "tags": strs("app", "127.0.0.1:5000/team/app:v1")})
+	priv := &imagePrivate{Version: privateVersion, Candidates: []string{"app:latest-sdform-candidate-1", "127.0.0.1:5000/team/app:v1-sdform-candidate-1"}}
+	p.note("docker_image.app", v, priv.encode())
+	if b, ok := p.lookup("127.0.0.1:5000/team/app:v1"); !ok || b.candidate != "127.0.0.1:5000/team/app:v1-sdform-candidate-1" {
+		t.Errorf("built, not promoted: %+v %v", b, ok)
+	}
+	if _, ok := p.lookup(idA); ok {
+		t.Errorf("an image ID waits for a build")
+	}
+	priv.Promoted, priv.Candidates = true, nil
+	p.note("docker_image.app", v, priv.encode())
+	if b, ok := p.lookup("app"); ok {
+		t.Errorf("promoted build still pending: %+v", b)
+	}
+}
