@@ -347,7 +347,7 @@ func unchangedLine(pred *prediction, priv *imagePrivate) string {
 // a repository the image was not pushed to gets a copy of it there.
 func retagDetails(prior cty.Value, cfg *imageConfig) []string {
 	oldTags := getList(prior, "tags")
-	if !cfg.Push || getString(prior, "digest") == "" {
+	if !cfg.Push || getString(prior, "digest") == "" || len(oldTags) == 0 {
 		return nil
 	}
 	var pushedTo []string
@@ -356,7 +356,7 @@ func retagDetails(prior cty.Value, cfg *imageConfig) []string {
 	}
 	var out []string
 	for _, tag := range cfg.Tags {
-		if slices.Contains(oldTags, tag) || slices.Contains(pushedTo, repoOf(tag)) || len(pushedTo) == 0 {
+		if slices.Contains(pushedTo, repoOf(tag)) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("tags: %s is in a repository the image was not pushed to; the pushed image is copied there from %s (no build)", tag, pushedTo[0]))

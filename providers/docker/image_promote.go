@@ -57,9 +57,18 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 	// The build pushed the image under its candidate tags.
 	r.sources = priv.Candidates
 	previous := map[string]string{}
-	for _, tag := range tags {
+	for i, tag := range tags {
 		prev, err := r.promote(ctx, tag)
 		if err != nil {
+			// The tags moved so far keep what they named before, for a
+			// rollback; the rest keep their record.
+			for _, done := range tags[:i] {
+				if p := previous[done]; p != "" {
+					priv.Previous[done] = p
+				} else {
+					delete(priv.Previous, done)
+				}
+			}
 			resp.Private = priv.encode()
 			resp.Diagnostics = resp.Diagnostics.FromError("Promotion failed", fmt.Errorf("promote %s: %w", req.Address, err))
 			return resp
