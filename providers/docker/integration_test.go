@@ -239,7 +239,9 @@ func TestIntegrationPredictionMissed(t *testing.T) {
 		first := newHarness(t, be.provider, files)
 		first.mustBuild(first.image(map[string]cty.Value{"tags": strs(be.tag(t, false))}))
 		h := newHarness(t, be.provider, files)
-		cfg := h.image(map[string]cty.Value{"tags": strs(be.tag(t, false) + "b")})
+		tag := be.tag(t, false) + "b"
+		be.cleanup(t, tag)
+		cfg := h.image(map[string]cty.Value{"tags": strs(tag)})
 		pr := h.plan(cfg)
 		if d := detail(pr, "steps:"); d != "steps: 1 to run (no earlier build recorded)" {
 			t.Errorf("steps detail = %q", d)
