@@ -3,9 +3,12 @@ package dockerfile
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +86,25 @@ func TestPredictionMatchesBuildKitEdits(t *testing.T) {
 	for name, builds := range cases {
 		t.Run(name, func(t *testing.T) { runEdits(t, builds) })
 	}
+
+	// BuildKit fetches a URL without a checksum at every build: the steps
+	// after it are cached while its content stays, and run once it
+	// changed. The plan cannot tell the two apart, so it calls them
+	// uncertain (and the provider builds: see TestIntegrationAddURLWithoutChecksum).
+	t.Run("ADD of a URL without a checksum", func(t *testing.T) {
+		// Content no earlier run served: BuildKit keys the ADD by it.
+		var body atomic.Value
+		v := fmt.Sprint(time.Now().UnixNano())
+		body.Store("v1 " + v)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body.Load().(string)) }))
+		defer srv.Close()
+		df := head + "ADD " + srv.URL + "/m.txt /m.txt\nRUN cat /m.txt\n"
+		runEdits(t, []editBuild{
+			{df: df},
+			{df: df},
+			{df: df, do: func(*testing.T, string) { body.Store("v2 " + v) }},
+		})
+	})
 }
 
 func chown(rel string) func(t *testing.T, dir string) {
