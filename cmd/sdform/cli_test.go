@@ -370,7 +370,7 @@ func TestSavedPlan(t *testing.T) {
 		t.Fatalf("show PLANFILE: %s", r)
 	}
 	r = sdform(t, dir, "show", "-json", "first.plan")
-	if r.code != 0 || !strings.Contains(r.stdout, `"format_version": "1.0"`) || strings.Contains(r.stdout, "s3cret-token") {
+	if r.code != 0 || !strings.Contains(r.stdout, `"format_version": "1.1"`) || strings.Contains(r.stdout, "s3cret-token") {
 		t.Fatalf("show -json PLANFILE: %s", r)
 	}
 	// A saved plan applies without a terminal and without -var: its
@@ -779,5 +779,32 @@ func TestApplyJSON(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "s3cret-token") {
 		t.Error("a sensitive value was printed")
+	}
+}
+
+// JSON documents without a state or with a failed plan say so, as
+// docs/json-format.md describes: no made-up lineage, errored set.
+func TestJSONDocumentsEdges(t *testing.T) {
+	dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }`})
+	var doc map[string]any
+	for i := 0; i < 2; i++ { // the same both times: nothing random
+		r := sdform(t, dir, "show", "-json")
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+			t.Fatalf("show -json: %v\n%s", err, r)
+		}
+		if doc["lineage"] != "" || doc["serial"] != 0.0 {
+			t.Errorf("show -json without a state: lineage %q serial %v", doc["lineage"], doc["serial"])
+		}
+	}
+	r := sdform(t, dir, "version", "-json")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc["format_version"] == nil {
+		t.Errorf("version -json: %v %v", err, doc)
+	}
+	bad := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }
+resource "test_thing" "b" { name = "b", fail = "not a bool" }
+`})
+	r = sdform(t, bad, "plan", "-json")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 1 || doc["errored"] != true {
+		t.Errorf("plan -json of a failed plan: errored = %v (%v)\n%s", doc["errored"], err, r)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sdform/sdform/lang"
+	"github.com/sdform/sdform/planner/plan"
 )
 
 const versionUsage = `Usage: sdform version [options]
@@ -28,7 +29,7 @@ func (c *cli) runVersion(ctx context.Context, args []string) int {
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"sdform_version": lang.Version, "platform": platform, "providers": names}); err != nil {
+		if err := enc.Encode(map[string]any{"format_version": plan.FormatVersion, "sdform_version": lang.Version, "platform": platform, "providers": names}); err != nil {
 			return c.fail(err)
 		}
 		return exitOK

@@ -179,9 +179,27 @@ type jsonLineWriter struct {
 	addr string
 }
 
+// Write emits one provider line. A provider that writes JSON (told so by
+// providers.UI.JSON) has its object carried as "progress", not as a string
+// inside a string; "output" and "@message" then hold its own "@message",
+// or for an object without one (BuildKit's status), what kind of object
+// it is.
 func (j *jsonLineWriter) Write(p []byte) (int, error) {
 	line := strings.TrimRight(string(p), "\r\n")
-	j.a.emit("info", j.addr+": "+line, "provider_output", map[string]any{"address": j.addr, "output": line})
+	fields := map[string]any{"address": j.addr, "output": line}
+	var obj map[string]any
+	if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &obj) == nil {
+		text, _ := obj["@message"].(string)
+		if text == "" {
+			text = "progress"
+			if _, ok := obj["vertexes"]; ok {
+				text = "BuildKit status"
+			}
+		}
+		fields["output"], fields["progress"] = text, obj
+		line = text
+	}
+	j.a.emit("info", j.addr+": "+line, "provider_output", fields)
 	return len(p), nil
 }
 

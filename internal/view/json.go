@@ -32,6 +32,7 @@ func PlanJSON(w io.Writer, p *plan.Plan, diags hcl.Diagnostics, files map[string
 		return err
 	}
 	doc.Diagnostics = raw
+	doc.Errored = diags.HasErrors()
 	return writeJSON(w, doc)
 }
 

@@ -786,8 +786,11 @@ func decodePaths(in [][]any) ([]cty.Path, error) {
 // field by field; nothing is re-planned. Diagnostics are filled by the
 // caller (internal/view renders them), since a Plan does not carry them.
 type JSONView struct {
-	FormatVersion   string                      `json:"format_version"`
-	SdformVersion   string                      `json:"sdform_version"`
+	FormatVersion string `json:"format_version"`
+	SdformVersion string `json:"sdform_version"`
+	// Errored says that planning failed: the changes are only what could
+	// be planned, and the plan cannot be applied (since 1.1).
+	Errored         bool                        `json:"errored"`
 	ResourceChanges []JSONResourceChange        `json:"resource_changes"`
 	ResourceDrift   []JSONResourceChange        `json:"resource_drift"`
 	Checks          []JSONCheck                 `json:"checks"`
@@ -864,7 +867,7 @@ func NewJSONView(p *Plan) (*JSONView, error) {
 	for _, c := range p.Changes {
 		rc := JSONResourceChange{
 			Address: c.Address, Mode: c.Mode, Type: c.Type, Name: c.Name, Provider: c.Provider,
-			Action: ActionString(c.Action), Reason: c.Reason, Details: c.Details, Verb: c.Verb, Test: c.Test,
+			Action: ActionString(c.Action), Reason: c.Reason, Details: c.Details, Verb: changeVerb(c), Test: c.Test,
 		}
 		for _, rp := range c.ReplacePaths {
 			rc.ReplacePaths = append(rc.ReplacePaths, viewPath(rp))
@@ -1111,6 +1114,16 @@ func viewWalk(v cty.Value, path cty.Path, sensitivePaths []cty.Path) (val, unkno
 	return nil, nil, nil, fmt.Errorf("cannot render a value of type %s", ty.FriendlyName())
 }
 
+// changeVerb is the verb c is done under (see ActionVerb); none for what
+// does no work of the type's kind: a no-op, a delete, a forget or a read.
+func changeVerb(c *Change) string {
+	switch c.Action {
+	case Create, Update, Replace:
+		return ActionVerb(c.Action, c.Verb)
+	}
+	return ""
+}
+
 // ActionVerb is the verb a change is worded and counted under: its type's
 // verb (Change.Verb), except none for an in-place update of a "build" type.
 // Providers plan a rebuild as a replace, so such an update builds nothing
@@ -1142,6 +1155,9 @@ type Summary struct {
 func Summarize(p *Plan) Summary {
 	s := Summary{ByVerb: map[string]int{}}
 	for _, c := range p.Changes {
+		if c.Verb != "" && c.Verb != "create" {
+			s.ByVerb[c.Verb] += 0 // a verb the configuration uses has its key, at 0 if nothing does it
+		}
 		switch c.Action {
 		case Create, Update, Replace:
 			if v := ActionVerb(c.Action, c.Verb); v != "" && v != "create" {

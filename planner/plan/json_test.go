@@ -230,8 +230,8 @@ func TestUnmarshalRefuses(t *testing.T) {
 		"not json":       {data: "\x00\x01binary", wantErr: "not an sdform saved plan"},
 		"state file":     {data: `{"version":1,"serial":3,"lineage":"x","resources":[]}`, wantErr: "not an sdform saved plan"},
 		"json view":      {data: `{"format_version":"1.0","resource_changes":[]}`, wantErr: "not an sdform saved plan"},
-		"newer major":    {data: strings.Replace(string(good), `"format_version": "1.0"`, `"format_version": "2.0"`, 1), wantErr: `format version "2.0"`},
-		"newer minor":    {data: strings.Replace(string(good), `"format_version": "1.0"`, `"format_version": "1.7"`, 1)},
+		"newer major":    {data: strings.Replace(string(good), `"format_version": "1.1"`, `"format_version": "2.0"`, 1), wantErr: `format version "2.0"`},
+		"newer minor":    {data: strings.Replace(string(good), `"format_version": "1.1"`, `"format_version": "1.7"`, 1)},
 		"bad action":     {data: strings.Replace(string(good), `"action": "replace"`, `"action": "explode"`, 1), wantErr: `unknown action "explode"`},
 		"bad value type": {data: strings.Replace(string(good), `"id": "sha256:1"`, `"id": 12`, 1), wantErr: "expected a string"},
 		"inconsistent refinement": {

@@ -9,7 +9,7 @@ import (
 
 // FormatVersion is the version of the saved-plan and `plan -json` formats.
 // Bump the minor number for additions, the major for anything else.
-const FormatVersion = "1.0"
+const FormatVersion = "1.1"
 
 // Action is what will happen to one object: the providers' Action plus the
 // engine-only ones.
