@@ -138,6 +138,9 @@ func fmtTargets(arg string, recursive bool) ([]string, error) {
 		return nil, fmt.Errorf("fmt %s: %w", arg, err)
 	}
 	if !info.IsDir() {
+		if !formattable(arg) {
+			return nil, fmt.Errorf("fmt %s: only *%s and *.sdfvars files can be formatted", arg, lang.FileSuffix)
+		}
 		return []string{arg}, nil
 	}
 	var out []string
@@ -151,7 +154,7 @@ func fmtTargets(arg string, recursive bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(path, lang.FileSuffix) || strings.HasSuffix(path, ".sdfvars") {
+		if formattable(path) {
 			out = append(out, path)
 		}
 		return nil
@@ -160,6 +163,12 @@ func fmtTargets(arg string, recursive bool) ([]string, error) {
 		return nil, fmt.Errorf("fmt %s: %w", arg, err)
 	}
 	return out, nil
+}
+
+// formattable reports whether fmt handles the file at path: a
+// configuration or a variables file.
+func formattable(path string) bool {
+	return strings.HasSuffix(path, lang.FileSuffix) || strings.HasSuffix(path, ".sdfvars")
 }
 
 // unifiedDiff is a unified diff of two texts with three lines of

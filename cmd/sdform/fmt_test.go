@@ -60,6 +60,16 @@ func TestFmt(t *testing.T) {
 			t.Errorf("fmt on a syntax error: %s", r)
 		}
 	})
+	t.Run("not a configuration file", func(t *testing.T) {
+		dir := configDir(t, map[string]string{"notes.txt": "a   = 1\n"})
+		r := sdform(t, dir, "fmt", "notes.txt")
+		if r.code != 1 || !strings.Contains(r.stderr, "only *.sdf.hcl and *.sdfvars files can be formatted") {
+			t.Errorf("fmt notes.txt: %s", r)
+		}
+		if data, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(data) != "a   = 1\n" {
+			t.Errorf("fmt rewrote notes.txt: %q", data)
+		}
+	})
 	t.Run("stdin", func(t *testing.T) {
 		old := stdin
 		stdin = strings.NewReader(unformatted)
