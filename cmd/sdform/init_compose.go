@@ -52,6 +52,11 @@ func translateCompose(data []byte, composePath, composeDir, configDir string) ([
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, "", fmt.Errorf("parse compose file %s: %w", composePath, err)
 	}
+	if err := duplicateKeys(&doc); err != nil {
+		// Compose refuses them; reading the node tree, sdform would
+		// silently take one of the two.
+		return nil, "", fmt.Errorf("parse compose file %s: %w", composePath, err)
+	}
 	resolved, err := resolveYAML(&doc, 0)
 	if err != nil {
 		return nil, "", fmt.Errorf("parse compose file %s: %w", composePath, err)
@@ -268,10 +273,16 @@ func (t *composeTranslation) service(name string, svc *yaml.Node) bool {
 				dockerfile = v.Value
 			case "target":
 				target = v.Value
-			case "args":
-				args = keyValues(v)
-			case "labels":
-				labels = keyValues(v)
+			case "args", "labels":
+				if v.Kind != yaml.MappingNode && v.Kind != yaml.SequenceNode && v.Tag != "!!null" {
+					t.errs = append(t.errs, fmt.Errorf("%s: service %q: build.%s (line %d) must be a mapping or a list of KEY=VALUE", t.composePath, name, key, v.Line))
+					continue
+				}
+				if key == "args" {
+					args = keyValues(v)
+				} else {
+					labels = keyValues(v)
+				}
 			case "cache_from":
 				cacheFrom = scalars(v)
 			case "cache_to":
@@ -687,6 +698,30 @@ func keyValues(n *yaml.Node) []kv {
 		}
 	}
 	return out
+}
+
+// duplicateKeys finds a key given twice in one mapping ("<<" merge keys
+// aside), which compose refuses.
+func duplicateKeys(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		first := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Value == "<<" {
+				continue
+			}
+			if line, ok := first[k.Value]; ok {
+				return fmt.Errorf("line %d: key %q is defined twice (first at line %d)", k.Line, k.Value, line)
+			}
+			first[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		if err := duplicateKeys(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxYAMLDepth bounds resolveYAML: aliases nested deeper than any compose

@@ -114,6 +114,8 @@ func TestTranslateComposeErrors(t *testing.T) {
 		"service list":  {"services:\n  app: [1, 2]\n", `service "app" (line 2) is not a mapping`},
 		"build is list": {"services:\n  app:\n    build: [a]\n", `build of service "app" (line 3) is neither a path nor a mapping`},
 		"merge scalar":  {"services:\n  app:\n    <<: 3\n    build: .\n", "line 3: a merge key (<<) takes a mapping or a list of mappings"},
+		"duplicate key": {"services:\n  app:\n    build: a\n    build: b\n", `line 4: key "build" is defined twice (first at line 3)`},
+		"scalar args":   {"services:\n  app:\n    build:\n      context: .\n      args: notamap\n", `service "app": build.args (line 5) must be a mapping or a list of KEY=VALUE`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := translateCompose([]byte(c.yaml), "docker-compose.yml", "/w", "/w")
