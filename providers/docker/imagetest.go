@@ -184,7 +184,9 @@ func decodeTest(v cty.Value) (spec *testSpec, known bool, diags providers.Diagno
 	if md := v.GetAttr("metadata"); !md.IsWhollyKnown() {
 		known = false
 	} else if !md.IsNull() {
-		spec.Metadata = decodeMetadata(md)
+		var d providers.Diagnostics
+		spec.Metadata, d = decodeMetadata(md)
+		diags = append(diags, d...)
 	}
 	sort.Slice(spec.Commands, func(i, j int) bool { return spec.Commands[i].Name < spec.Commands[j].Name })
 	sort.Slice(spec.Files, func(i, j int) bool { return spec.Files[i].Path < spec.Files[j].Path })
@@ -279,8 +281,15 @@ func decodeFile(path string, f cty.Value) (*fileSpec, providers.Diagnostics) {
 	return fs, diags
 }
 
-func decodeMetadata(md cty.Value) *metadataSpec {
+func decodeMetadata(md cty.Value) (*metadataSpec, providers.Diagnostics) {
+	var diags providers.Diagnostics
 	m := &metadataSpec{Env: getMap(md, "env"), Labels: getMap(md, "labels"), Ports: getList(md, "exposed_ports")}
+	for i, p := range m.Ports {
+		if err := checkPort(p); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("metadata").GetAttr("exposed_ports").Index(cty.NumberIntVal(int64(i))), "Invalid port",
+				"exposed_ports[%d] = %q is not a port: %v. Write it as EXPOSE does, PORT or PORT/PROTOCOL, like \"8188\" (TCP) or \"53/udp\".", i, p, err)
+		}
+	}
 	if e := md.GetAttr("entrypoint"); !e.IsNull() {
 		m.HasEntry, m.Entrypoint = true, getList(md, "entrypoint")
 	}
@@ -295,7 +304,24 @@ func decodeMetadata(md cty.Value) *metadataSpec {
 		s := u.AsString()
 		m.User = &s
 	}
-	return m
+	return m, diags
+}
+
+// checkPort reads an exposed port as the image config holds it: PORT or
+// PORT/PROTOCOL, with a protocol the Docker Engine knows.
+func checkPort(p string) error {
+	num, proto, hasProto := strings.Cut(p, "/")
+	if n, err := strconv.ParseUint(num, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q is not a number from 1 to 65535", num)
+	}
+	if hasProto {
+		switch strings.ToLower(proto) {
+		case "tcp", "udp", "sctp":
+		default:
+			return fmt.Errorf("the protocol %q is not tcp, udp or sctp", proto)
+		}
+	}
+	return nil
 }
 
 // parseOwner splits "USER[:GROUP]"; each part a number or a name.

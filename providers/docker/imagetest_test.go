@@ -197,6 +197,47 @@ func TestCheckFile(t *testing.T) {
 	}
 }
 
+// TestExposedPortsChecked: each exposed_ports element is read offline as
+// EXPOSE writes a port, PORT or PORT/PROTO, and a bad one is an error on
+// that element, not a test that fails against every image.
+func TestExposedPortsChecked(t *testing.T) {
+	th := &testHarness{}
+	tests := map[string]struct {
+		port string
+		want string // substring of the error's detail; "" when valid
+	}{
+		"port":           {port: "8188"},
+		"udp":            {port: "53/udp"},
+		"sctp, any case": {port: "9/SCTP"},
+		"name":           {port: "http", want: `exposed_ports[1] = "http" is not a port: "http" is not a number from 1 to 65535`},
+		"too high":       {port: "99999", want: `"99999" is not a number from 1 to 65535`},
+		"zero":           {port: "0", want: `"0" is not a number from 1 to 65535`},
+		"signed":         {port: "+80", want: `"+80" is not a number`},
+		"protocol":       {port: "80/xyz", want: `the protocol "xyz" is not tcp, udp or sctp`},
+		"both wrong":     {port: "99999/xyz", want: `"99999" is not a number from 1 to 65535`},
+		"empty protocol": {port: "80/", want: `the protocol "" is not tcp, udp or sctp`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := th.config(idA, nil, nil, map[string]cty.Value{"exposed_ports": strs("8188", tc.port)})
+			_, _, diags := decodeTest(cfg)
+			if tc.want == "" {
+				if diags.HasErrors() {
+					t.Fatalf("%q refused: %v", tc.port, diags)
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != providers.Error || !strings.Contains(diags[0].Detail, tc.want) {
+				t.Fatalf("%q: diagnostics %v, want one error with %q", tc.port, diags, tc.want)
+			}
+			want := cty.GetAttrPath("metadata").GetAttr("exposed_ports").Index(cty.NumberIntVal(1))
+			if !diags[0].Attribute.Equals(want) {
+				t.Errorf("%q: error on %#v, want the element %#v", tc.port, diags[0].Attribute, want)
+			}
+		})
+	}
+}
+
 func TestCheckMetadata(t *testing.T) {
 	f := &imageFacts{Env: []string{"PATH=/bin", "ENABLE_STEADYDANCER=true", "EMPTY="}, Labels: map[string]string{"a": "1"},
 		Entry: []string{"/entry.sh"}, Cmd: nil, Workdir: "/app", User: "1000", Ports: []string{"8188/tcp", "53/udp"}}
