@@ -407,3 +407,28 @@ func TestFailureDetail(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackOfATest: `sdform rollback` of a docker_image_test says that
+// a test has no previous version and points at the image it tests; it
+// does not claim that the provider lacks the type.
+func TestRollbackOfATest(t *testing.T) {
+	p := offlineProvider(t)
+	tests := map[string]struct {
+		typeName, summary, detail string
+	}{
+		"test":    {"docker_image_test", "Rollback unsupported", "docker_image_test.smoke records a test run and keeps no previous version; roll back the docker_image it tests (sdform rollback docker_image.NAME)."},
+		"unknown": {"docker_thing", "Unknown resource type", `The docker provider has no resource type "docker_thing"; it has docker_image and docker_image_test.`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := cty.ObjectVal(map[string]cty.Value{"image": cty.StringVal(idA)})
+			r := p.Rollback(context.Background(), providers.RollbackRequest{TypeName: tc.typeName, Address: tc.typeName + ".smoke", State: st})
+			if len(r.Diagnostics) != 1 || r.Diagnostics[0].Summary != tc.summary || r.Diagnostics[0].Detail != tc.detail || !r.Diagnostics.HasErrors() {
+				t.Errorf("diagnostics %v, want the error %q: %q", r.Diagnostics, tc.summary, tc.detail)
+			}
+			if !r.NewState.RawEquals(st) || len(r.Messages) != 0 {
+				t.Errorf("a refused rollback changed the state to %#v or said %q", r.NewState, r.Messages)
+			}
+		})
+	}
+}

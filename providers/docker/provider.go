@@ -176,10 +176,14 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 }
 
 // Rollback moves an image's tags back to what they pointed to before its
-// last promotion.
+// last promotion. A test result has no earlier version to go back to.
 func (p *Provider) Rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
-	if req.TypeName != "docker_image" {
-		return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
+	switch req.TypeName {
+	case "docker_image":
+		return p.image.rollback(ctx, req)
+	case "docker_image_test":
+		return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: providers.Diagnostics{}.Errorf(nil, "Rollback unsupported",
+			"%s records a test run and keeps no previous version; roll back the docker_image it tests (sdform rollback docker_image.NAME).", req.Address)}
 	}
-	return p.image.rollback(ctx, req)
+	return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: unknownType(req.TypeName)}
 }
