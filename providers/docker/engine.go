@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -55,6 +56,38 @@ func (e engineStore) lookup(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	return f.ID, nil
+}
+
+// tags returns the references that name the image id.
+func (e engineStore) tags(ctx context.Context, id string) ([]string, error) {
+	res, err := e.c.ImageInspect(ctx, id)
+	if err != nil {
+		return nil, engineErr("inspect image "+id, err)
+	}
+	return res.RepoTags, nil
+}
+
+// engineContainer is a container of the Engine, as messages name it.
+type engineContainer struct {
+	id, name, state, imageID string
+}
+
+// containers lists the Engine's containers, stopped ones too: a stopped
+// container keeps its image as a running one does.
+func (e engineStore) containers(ctx context.Context) ([]engineContainer, error) {
+	res, err := e.c.ContainerList(ctx, mobyclient.ContainerListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []engineContainer
+	for _, c := range res.Items {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, engineContainer{id: c.ID, name: name, state: string(c.State), imageID: c.ImageID})
+	}
+	return out, nil
 }
 
 // tag points tag at the image src.

@@ -355,27 +355,42 @@ func (t *imageType) update(ctx context.Context, req providers.ApplyRequest) prov
 
 // delete removes the tags sdform set or kept, where they still name what
 // it set them to (the Engine deletes the image with its last tag), and the
-// candidate tags of a build never promoted. Registry tags are left:
-// registries rarely allow deleting them.
+// candidate tags of a build never promoted. The Engine deletes no image a
+// container uses: delete then removes nothing and fails naming the
+// containers, so the state keeps the object, as it does for any removal
+// that failed. Registry tags are left: registries rarely allow deleting
+// them.
 func (t *imageType) delete(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	fail := func(summary string, err error) providers.ApplyResponse {
+		return providers.ApplyResponse{NewState: req.Prior, Private: req.PlannedPrivate,
+			Diagnostics: providers.Diagnostics{}.FromError(summary, fmt.Errorf("delete %s: %w", req.Address, err))}
+	}
 	priv, _ := decodePrivate(req.PlannedPrivate)
 	b, err := t.p.builder(ctx)
 	if err != nil {
-		return providers.ApplyResponse{NewState: req.Prior, Private: req.PlannedPrivate, Diagnostics: providers.Diagnostics{}.FromError("Builder unreachable", fmt.Errorf("delete %s: %w", req.Address, err))}
+		return fail("Builder unreachable", err)
 	}
 	var diags providers.Diagnostics
 	st := unmarked(req.Prior)
 	if b.engineStore {
 		r := t.retagger(b, st, priv, io.Discard)
-		for _, tag := range r.stale(nil) {
-			if err := r.drop(ctx, tag); err != nil {
-				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
-			}
+		owned, left, err := r.owned(ctx)
+		if err != nil {
+			return fail("Destroy failed", err)
 		}
-		for _, c := range priv.Candidates {
-			if err := r.dropCandidate(ctx, c); err != nil {
-				diags = diags.Warnf(nil, "Tag kept", "%v.", err)
-			}
+		for _, l := range left {
+			diags = diags.Warnf(nil, "Tag kept", "%s.", l)
+		}
+		if err := r.unused(ctx, owned); err != nil {
+			return fail("Image in use", err)
+		}
+		es := engineStore{b.engine}
+		var errs []error
+		for _, ref := range sortedKeys(owned) {
+			errs = append(errs, es.untag(ctx, ref))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fail("Destroy failed", err)
 		}
 	}
 	if getBool(st, "push") {

@@ -318,3 +318,97 @@ func (r *retagger) untagIf(ctx context.Context, ref, want string) error {
 	}
 	return engineStore{r.b.engine}.untag(ctx, ref)
 }
+
+// owned returns the Engine references that destroying the object removes,
+// each with the image it names: the tags sdform set, the previous tags it
+// kept and the candidate tags of a build not promoted, where they still
+// name what sdform pointed them at. A reference that names something else
+// now is no longer sdform's; left says so for each.
+func (r *retagger) owned(ctx context.Context) (refs map[string]string, left []string, err error) {
+	want := map[string]string{}
+	for tag, id := range r.priv.Applied {
+		want[tag] = id
+	}
+	for tag, id := range r.priv.Previous {
+		if id == "" {
+			continue
+		}
+		kept, err := previousTag(tag)
+		if err != nil {
+			return nil, nil, err
+		}
+		want[kept] = id
+	}
+	for _, c := range r.priv.Candidates {
+		want[c] = r.id
+	}
+	refs = map[string]string{}
+	for _, ref := range sortedKeys(want) {
+		got, err := r.live(ctx, ref)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case got == "":
+		case got != want[ref]:
+			left = append(left, fmt.Sprintf("tag %s now points to %s, not %s as sdform set it; left alone", ref, short(got), short(want[ref])))
+		default:
+			refs[ref] = got
+		}
+	}
+	return refs, left, nil
+}
+
+// unused returns an error naming the containers that use an image which
+// removing refs (reference → image ID) would delete, that is one no other
+// tag names: the Engine refuses to remove the last tag of an image a
+// container uses, and removing the others first would leave the object
+// half destroyed.
+func (r *retagger) unused(ctx context.Context, refs map[string]string) error {
+	es := engineStore{r.b.engine}
+	removed := map[string]bool{}
+	byImage := map[string][]string{}
+	for ref, id := range refs {
+		removed[fullRef(ref)] = true
+		byImage[id] = append(byImage[id], ref)
+	}
+	deleted := map[string]bool{}
+	for id := range byImage {
+		tags, err := es.tags(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(tags, func(t string) bool { return !removed[fullRef(t)] }) {
+			deleted[id] = true
+		}
+	}
+	if len(deleted) == 0 {
+		return nil
+	}
+	users, err := es.containers(ctx)
+	if err != nil {
+		return err
+	}
+	var uses, names []string
+	for _, c := range users {
+		if !deleted[c.imageID] {
+			continue
+		}
+		tags := slices.Sorted(slices.Values(byImage[c.imageID]))
+		uses = append(uses, fmt.Sprintf("%s (%s, %s) uses %s (%s)", c.name, c.id[:min(12, len(c.id))], c.state, short(c.imageID), strings.Join(tags, ", ")))
+		names = append(names, c.name)
+	}
+	if len(uses) == 0 {
+		return nil
+	}
+	return fmt.Errorf("containers use the images it would delete: %s. The Docker Engine deletes no image a container uses, so nothing was removed; remove the containers (docker rm -f %s), then destroy again",
+		strings.Join(uses, "; "), strings.Join(names, " "))
+}
+
+// fullRef spells ref in full for comparison ("busybox" is
+// docker.io/library/busybox:latest); ref itself when it is not a tag.
+func fullRef(ref string) string {
+	if t, err := parseTag(ref); err == nil {
+		return t.String()
+	}
+	return ref
+}

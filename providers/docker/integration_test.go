@@ -38,18 +38,24 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, be itBackend)) {
 		fn(t, be)
 	})
 	t.Run("docker", func(t *testing.T) {
-		host := testenv.DockerHost(t)
-		be := itBackend{name: "docker", provider: map[string]cty.Value{"docker_host": cty.StringVal(host)}}
-		be.base = testenv.DockerBaseImage(t)
-		be.registry = testenv.Registry(t)
-		c, err := mobyclient.New(mobyclient.WithHost(host))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		be.engine = c
-		fn(t, be)
+		fn(t, dockerBackend(t))
 	})
+}
+
+// dockerBackend is the Docker Engine backend alone, for what only an
+// Engine's image store does.
+func dockerBackend(t *testing.T) itBackend {
+	host := testenv.DockerHost(t)
+	be := itBackend{name: "docker", provider: map[string]cty.Value{"docker_host": cty.StringVal(host)}}
+	be.base = testenv.DockerBaseImage(t)
+	be.registry = testenv.Registry(t)
+	c, err := mobyclient.New(mobyclient.WithHost(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	be.engine = c
+	return be
 }
 
 // tag returns a tag unique to this test run; in the registry when pushed.

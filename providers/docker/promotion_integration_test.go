@@ -427,3 +427,79 @@ func objectWith(v cty.Value, name string, x cty.Value) cty.Value {
 	attrs[name] = x
 	return cty.ObjectVal(attrs)
 }
+
+// TestIntegrationDestroyImageInUse: the Docker Engine refuses to delete an
+// image a container uses (docker rmi without -f). Destroy then fails,
+// naming the containers, and removes nothing, so the state keeps the
+// object, as Terraform keeps a resource whose delete failed; once the
+// containers are gone, destroy goes through. An image that another tag
+// keeps is not deleted by destroy, so its containers are no obstacle.
+func TestIntegrationDestroyImageInUse(t *testing.T) {
+	be := dockerBackend(t)
+	ctx := context.Background()
+	tag := be.tag(t, false)
+	kept, err := previousTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nARG V\nRUN echo $V " + nonce() + " > /v\n"})
+	cfg := func(v string) cty.Value {
+		return h.image(map[string]cty.Value{"tags": strs(tag), "args": strMap("V", v)})
+	}
+	h.mustBuild(cfg("a"))
+	a := h.attr("id")
+	h.mustBuild(cfg("b"))
+	b := h.attr("id")
+	run := func(image string) string {
+		t.Helper()
+		name := "sdform-it-inuse-" + nonce()
+		if _, err := be.engine.ContainerCreate(ctx, mobyclient.ContainerCreateOptions{Name: name, Image: image}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { be.engine.ContainerRemove(ctx, name, mobyclient.ContainerRemoveOptions{Force: true}) })
+		return name
+	}
+	current, previous := run(tag), run(kept)
+
+	d := h.destroy()
+	if !d.Diagnostics.HasErrors() {
+		t.Fatalf("destroy of an image containers use succeeded: %v", d.Diagnostics)
+	}
+	detail := d.Diagnostics[0].Detail
+	for _, want := range []string{current, previous, short(b), short(a), "nothing was removed"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("destroy error lacks %q:\n%s", want, detail)
+		}
+	}
+	if got := be.points(h, tag); got != b {
+		t.Errorf("%s points to %q after the refused destroy, want %s", tag, short(got), short(b))
+	}
+	if got := be.points(h, kept); got != a {
+		t.Errorf("%s points to %q after the refused destroy, want %s", kept, short(got), short(a))
+	}
+
+	// Without those containers, and with a tag of the user's that keeps
+	// the image (and a container of it), destroy removes sdform's tags.
+	for _, c := range []string{current, previous} {
+		if _, err := be.engine.ContainerRemove(ctx, c, mobyclient.ContainerRemoveOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := tag + "-user"
+	if _, err := be.engine.ImageTag(ctx, mobyclient.ImageTagOptions{Source: b, Target: mine}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.engine.ImageRemove(ctx, mine, mobyclient.ImageRemoveOptions{}) })
+	run(mine)
+	if d := h.destroy(); d.Diagnostics.HasErrors() {
+		t.Fatalf("destroy: %v", d.Diagnostics)
+	}
+	for _, ref := range []string{tag, kept} {
+		if got := be.points(h, ref); got != "" {
+			t.Errorf("destroy left %s on %s", ref, short(got))
+		}
+	}
+	if got := be.points(h, mine); got != b {
+		t.Errorf("the user's tag %s points to %q after destroy, want %s", mine, short(got), short(b))
+	}
+}
