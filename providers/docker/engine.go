@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/moby/moby/api/types/jsonstream"
 	mobyclient "github.com/moby/moby/client"
 )
 
@@ -119,18 +121,38 @@ func (e engineStore) push(ctx context.Context, ref string, out io.Writer) error 
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	defer resp.Close()
-	for msg, err := range resp.JSONMessages(ctx) {
+	return follow("push "+ref, resp.JSONMessages(ctx), out)
+}
+
+// pull pulls ref through the Engine's image-pull API, as push pushes.
+func (e engineStore) pull(ctx context.Context, ref string, out io.Writer) error {
+	auth, err := registryAuth(ref)
+	if err != nil {
+		return err
+	}
+	resp, err := e.c.ImagePull(ctx, ref, mobyclient.ImagePullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", ref, err)
+	}
+	defer resp.Close()
+	return follow("pull "+ref, resp.JSONMessages(ctx), out)
+}
+
+// follow copies the status lines of a push or pull stream to out, each
+// prefixed with what, and returns the first error message it carries.
+func follow(what string, msgs iter.Seq2[jsonstream.Message, error], out io.Writer) error {
+	for msg, err := range msgs {
 		if err != nil {
-			return fmt.Errorf("push %s: %w", ref, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if msg.Error != nil {
-			return fmt.Errorf("push %s: %s", ref, msg.Error.Message)
+			return fmt.Errorf("%s: %s", what, msg.Error.Message)
 		}
 		if msg.Status != "" && msg.Progress == nil {
 			if msg.ID != "" {
-				fmt.Fprintf(out, "push %s: %s %s\n", ref, msg.ID, msg.Status)
+				fmt.Fprintf(out, "%s: %s %s\n", what, msg.ID, msg.Status)
 			} else {
-				fmt.Fprintf(out, "push %s: %s\n", ref, msg.Status)
+				fmt.Fprintf(out, "%s: %s\n", what, msg.Status)
 			}
 		}
 	}

@@ -56,26 +56,20 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 	r := t.retagger(b, st, priv, out)
 	// The build pushed the image under its candidate tags.
 	r.sources = priv.Candidates
-	previous := map[string]string{}
+	previous := map[string]before{}
 	for i, tag := range tags {
-		prev, err := r.promote(ctx, tag)
+		was, err := r.promote(ctx, tag)
 		if err != nil {
 			// The tags moved so far keep what they named before, for a
 			// rollback; the rest keep their record.
 			for _, done := range tags[:i] {
-				if p := previous[done]; p != "" {
-					priv.Previous[done] = p
-				} else {
-					delete(priv.Previous, done)
-				}
+				priv.setPrevious(done, previous[done])
 			}
 			resp.Private = priv.encode()
 			resp.Diagnostics = resp.Diagnostics.FromError("Promotion failed", fmt.Errorf("promote %s: %w", req.Address, err))
 			return resp
 		}
-		if prev != "" {
-			previous[tag] = prev
-		}
+		previous[tag] = was
 	}
 	for _, tag := range r.stale(tags) {
 		if err := r.drop(ctx, tag); err != nil {
@@ -83,7 +77,10 @@ func (t *imageType) promote(ctx context.Context, req providers.PromoteRequest) p
 		}
 	}
 	// Only this promotion's record counts: a rollback restores one step.
-	priv.Previous = previous
+	priv.Previous, priv.PreviousPushed = map[string]string{}, map[string]string{}
+	for tag, was := range previous {
+		priv.setPrevious(tag, was)
+	}
 	for _, c := range priv.Candidates {
 		if err := r.dropCandidate(ctx, c); err != nil {
 			resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Candidate tag kept", "%v.", err)
@@ -119,6 +116,9 @@ func (t *imageType) retagger(b *builder, st cty.Value, priv *imagePrivate, out i
 	if priv.Previous == nil {
 		priv.Previous = map[string]string{}
 	}
+	if priv.PreviousPushed == nil {
+		priv.PreviousPushed = map[string]string{}
+	}
 	digest := getString(st, "digest")
 	return &retagger{b: b, reg: registry{cfg: t.p.cfg}, out: out, priv: priv,
 		id: getString(st, "id"), digest: digest, pushed: getBool(st, "push") && digest != ""}
@@ -149,44 +149,112 @@ func (r *retagger) live(ctx context.Context, ref string) (string, error) {
 	return got, err
 }
 
+// before is what a tag named before a promotion, for a rollback: target
+// where sdform tags (an image ID in the Engine, a manifest digest in the
+// registry), and pushed, with push on the docker backend, the manifest
+// digest the registry's tag named. "" where the tag was new.
+type before struct {
+	target, pushed string
+}
+
+// setPrevious records what tag named before a promotion, forgetting the
+// parts where it was new.
+func (p *imagePrivate) setPrevious(tag string, was before) {
+	if was.target != "" {
+		p.Previous[tag] = was.target
+	} else {
+		delete(p.Previous, tag)
+	}
+	if was.pushed != "" {
+		p.PreviousPushed[tag] = was.pushed
+	} else {
+		delete(p.PreviousPushed, tag)
+	}
+}
+
 // promote points tag at the image, first naming what it named before with
-// previousTag(tag), and returns what a rollback restores for it: what it
-// named before; or, when it named this image already, what the last
-// promotion that moved it recorded.
-func (r *retagger) promote(ctx context.Context, tag string) (string, error) {
+// previousTag(tag) (in the registry too when the docker backend pushes),
+// and returns what a rollback restores for it: what it named before; or,
+// where it named this image already, what the last promotion that moved
+// it recorded.
+func (r *retagger) promote(ctx context.Context, tag string) (before, error) {
+	var was before
 	prev, err := r.live(ctx, tag)
 	if err != nil {
-		return "", err
+		return was, err
+	}
+	keptPushed := false
+	if r.b.engineStore && r.pushed {
+		if was.pushed, keptPushed, err = r.keepPushed(ctx, tag); err != nil {
+			return was, err
+		}
 	}
 	now := r.target()
 	if prev == now {
 		if err := r.point(ctx, tag, prev); err != nil {
-			return "", err
+			return was, err
 		}
 		if p := r.priv.Previous[tag]; p != now {
-			return p, nil
+			was.target = p
 		}
-		return "", nil
+		return was, nil
 	}
-	was := "new tag"
-	if prev == "" {
+	desc := "new tag"
+	kept, err := previousTag(tag)
+	if err != nil {
+		return was, err
+	}
+	if prev != "" {
+		if err := r.keep(ctx, tag, prev); err != nil {
+			return was, err
+		}
+		desc = "was " + short(prev) + ", kept as " + kept
+		if keptPushed {
+			desc += " in the Docker Engine and the registry"
+		} else if r.b.engineStore && r.pushed {
+			desc += " in the Docker Engine"
+		}
+	} else {
 		// Nothing to keep; a previous tag left from an earlier
 		// promotion would name an image no rollback goes to.
 		if err := r.dropPrevious(ctx, tag); err != nil {
-			return "", err
+			return was, err
 		}
-	} else {
-		kept, err := r.keep(ctx, tag, prev)
-		if err != nil {
-			return "", err
+		if keptPushed {
+			desc = "new tag in the Docker Engine; the registry's was " + short(was.pushed) + ", kept there as " + kept
 		}
-		was = "was " + short(prev) + ", kept as " + kept
 	}
 	if err := r.point(ctx, tag, prev); err != nil {
-		return "", err
+		return was, err
 	}
-	fmt.Fprintf(r.out, "tag %s → %s (%s)\n", tag, short(now), was)
-	return prev, nil
+	fmt.Fprintf(r.out, "tag %s → %s (%s)\n", tag, short(now), desc)
+	was.target = prev
+	return was, nil
+}
+
+// keepPushed, with push on the docker backend, names what tag names in
+// the registry with previousTag(tag) there, before point moves it. It
+// returns what a rollback restores in the registry: that manifest digest;
+// "" when the registry has no such tag; the last promotion's record when
+// the tag names the pushed image already. kept says whether it tagged.
+func (r *retagger) keepPushed(ctx context.Context, tag string) (prev string, kept bool, err error) {
+	prev, err = r.reg.head(ctx, tag)
+	switch {
+	case errors.Is(err, errNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case prev == r.digest:
+		if p := r.priv.PreviousPushed[tag]; p != r.digest {
+			return p, false, nil
+		}
+		return "", false, nil
+	}
+	name, err := previousTag(tag)
+	if err != nil {
+		return "", false, err
+	}
+	return prev, true, r.reg.tag(ctx, repoOf(tag)+"@"+prev, name)
 }
 
 // retag points tag at the image, as an update does: the image is the one
@@ -235,16 +303,16 @@ func (r *retagger) point(ctx context.Context, tag, live string) error {
 }
 
 // keep names prev, what tag named before a promotion, with
-// previousTag(tag), and returns that name.
-func (r *retagger) keep(ctx context.Context, tag, prev string) (string, error) {
+// previousTag(tag) where sdform tags.
+func (r *retagger) keep(ctx context.Context, tag, prev string) error {
 	kept, err := previousTag(tag)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if r.b.engineStore {
-		return kept, engineStore{r.b.engine}.tag(ctx, prev, kept)
+		return engineStore{r.b.engine}.tag(ctx, prev, kept)
 	}
-	return kept, r.reg.tag(ctx, repoOf(tag)+"@"+prev, kept)
+	return r.reg.tag(ctx, repoOf(tag)+"@"+prev, kept)
 }
 
 // stale returns the tags sdform set or kept that tags no longer lists.
@@ -255,7 +323,7 @@ func (r *retagger) stale(tags []string) []string {
 			out = append(out, tag)
 		}
 	}
-	for _, tag := range sortedKeys(r.priv.Previous) {
+	for _, tag := range append(sortedKeys(r.priv.Previous), sortedKeys(r.priv.PreviousPushed)...) {
 		if !slices.Contains(tags, tag) && !slices.Contains(out, tag) {
 			out = append(out, tag)
 		}
@@ -267,6 +335,7 @@ func (r *retagger) stale(tags []string) []string {
 // sdform pointed them at, and forgets both. Registry tags stay (few
 // registries delete tags); sdform stops watching them.
 func (r *retagger) drop(ctx context.Context, tag string) error {
+	delete(r.priv.PreviousPushed, tag)
 	if !r.b.engineStore {
 		delete(r.priv.Applied, tag)
 		delete(r.priv.Previous, tag)

@@ -11,9 +11,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// rollback moves each tag of the configuration that the last promotion
-// moved back to what it pointed to before (and pushes it there when the
-// image is pushed). That image was kept under the tag's previousTag, so a
+// rollback moves each tag that the last promotion moved back to what it
+// pointed to before, where sdform tags and, when the image is pushed, in
+// the registry. That image was kept under the tag's previousTag, so a
 // prune did not delete it. The state then describes the image the tags
 // point to again, and the record says it was rolled back, so the next plan
 // proposes, with that reason, to build and promote what the configuration
@@ -34,7 +34,7 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 	// no longer sdform's to move.
 	var tags, unrecorded []string
 	for _, tag := range getList(st, "tags") {
-		if priv.Previous[tag] != "" {
+		if priv.Previous[tag] != "" || priv.PreviousPushed[tag] != "" {
 			tags = append(tags, tag)
 		} else {
 			unrecorded = append(unrecorded, tag)
@@ -50,74 +50,53 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		resp.Diagnostics = resp.Diagnostics.FromError("Builder unreachable", fmt.Errorf("roll back %s: %w", req.Address, err))
 		return resp
 	}
-	pushed := getBool(st, "push")
 	r := t.retagger(b, st, priv, out)
-	reg := registry{cfg: t.p.cfg}
 	var facts *imageFacts
-	var already []string
+	already := map[string]string{} // tag → the previous build it names already
 	moved := 0
 	for _, tag := range tags {
-		prev := priv.Previous[tag]
 		from, err := r.live(ctx, tag)
 		if err != nil {
 			resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
 			break
 		}
-		// A tag an earlier rollback moved back stays: rolling back again
-		// would otherwise move it forward to the build it was rolled back
-		// from.
-		if from == prev {
-			already = append(already, tag)
+		now, changed, err := r.restore(ctx, tag, from)
+		if err != nil {
+			resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
+			break
+		}
+		if !changed {
+			already[tag] = now
 			continue
 		}
-		if b.engineStore {
-			es := engineStore{b.engine}
-			if err := es.tag(ctx, prev, tag); err != nil {
-				if kept, kerr := previousTag(tag); kerr == nil && cerrdefs.IsNotFound(err) {
-					err = fmt.Errorf("the previous image %s is no longer in the Docker Engine (%s, which kept it, was removed): %w", short(prev), kept, err)
-				}
-				resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
-				break
+		if facts == nil {
+			if b.engineStore {
+				facts, err = engineStore{b.engine}.facts(ctx, now)
+			} else {
+				facts, err = r.reg.facts(ctx, tag, getString(st, "platform"))
 			}
-			if pushed {
-				if err := es.push(ctx, tag, out); err != nil {
-					resp.Diagnostics = resp.Diagnostics.FromError("Rollback push failed", fmt.Errorf("roll back %s: %w", req.Address, err))
-					break
-				}
+			if err != nil && !errors.Is(err, errNotFound) {
+				resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Previous image not read back", "%v.", err)
 			}
-			if facts == nil {
-				facts, err = es.facts(ctx, prev)
-			}
-		} else {
-			if err := reg.tag(ctx, repoOf(tag)+"@"+prev, tag); err != nil {
-				resp.Diagnostics = resp.Diagnostics.FromError("Rollback failed", fmt.Errorf("roll back %s: %w", req.Address, err))
-				break
-			}
-			if facts == nil {
-				facts, err = reg.facts(ctx, tag, getString(st, "platform"))
-			}
-		}
-		if err != nil && !errors.Is(err, errNotFound) {
-			resp.Diagnostics = resp.Diagnostics.Warnf(nil, "Previous image not read back", "%v.", err)
 		}
 		fromText := short(from)
 		if from == "" {
 			fromText = "(no image)"
 		}
-		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: %s -> %s", tag, fromText, short(prev)))
+		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: %s -> %s", tag, fromText, short(now)))
 		// Previous keeps the image recorded at the last promotion: it is
 		// still where a rollback goes, and the next promotion records
 		// afresh.
-		priv.Applied[tag] = prev
+		priv.Applied[tag] = now
 		moved++
 	}
 	if len(already) > 0 {
 		if moved == 0 && !resp.Diagnostics.HasErrors() {
-			resp.Messages = append(resp.Messages, fmt.Sprintf("tags already point to the previous build %s; nothing to roll back", short(priv.Previous[already[0]])))
+			resp.Messages = append(resp.Messages, fmt.Sprintf("tags already point to the previous build %s; nothing to roll back", short(already[tags[0]])))
 			return resp
 		}
-		for _, tag := range already {
-			resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: already points to the previous build %s", tag, short(priv.Previous[tag])))
+		for _, tag := range sortedKeys(already) {
+			resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: already points to the previous build %s", tag, short(already[tag])))
 		}
 	}
 	if moved+len(already) == 0 {
@@ -133,12 +112,85 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		for k, v := range facts.computed() {
 			attrs[k] = v
 		}
-		if pushed && b.engineStore {
-			if dg, err := reg.head(ctx, tags[0]); err == nil {
+		if r.pushed && b.engineStore {
+			if dg, err := r.reg.head(ctx, tags[0]); err == nil {
 				attrs["digest"] = cty.StringVal(dg)
 			}
 		}
 		resp.NewState = cty.ObjectVal(attrs)
 	}
 	return resp
+}
+
+// restore moves tag, which names from now, back to what it named before
+// the last promotion, and returns what it names afterwards where sdform
+// tags (an image ID in the Engine, a manifest digest in the registry).
+// changed is false when it named that already: an earlier rollback moved
+// it back, and rolling back again would otherwise move it forward to the
+// build it was rolled back from.
+func (r *retagger) restore(ctx context.Context, tag, from string) (now string, changed bool, err error) {
+	prev := r.priv.Previous[tag]
+	switch {
+	case !r.b.engineStore:
+		if from == prev {
+			return prev, false, nil
+		}
+		return prev, true, r.reg.tag(ctx, repoOf(tag)+"@"+prev, tag)
+	case r.priv.PreviousPushed[tag] != "":
+		return r.restorePushed(ctx, tag, from)
+	case from == prev:
+		return prev, false, nil
+	}
+	es := engineStore{r.b.engine}
+	if err := es.tag(ctx, prev, tag); err != nil {
+		if kept, kerr := previousTag(tag); kerr == nil && cerrdefs.IsNotFound(err) {
+			err = fmt.Errorf("the previous image %s is no longer in the Docker Engine (%s, which kept it, was removed): %w", short(prev), kept, err)
+		}
+		return "", false, err
+	}
+	// Pushed, but the registry kept nothing: the promotion was recorded
+	// before sdform kept previous images there, or the registry's tag
+	// was new. The Engine's image goes back up.
+	if r.pushed {
+		if err := es.push(ctx, tag, r.out); err != nil {
+			return "", false, err
+		}
+	}
+	return prev, true, nil
+}
+
+// restorePushed moves tag back with push on the docker backend: in the
+// registry to the manifest kept there, which needs nothing of the
+// Engine's, then in the Engine to the image kept there or, where the
+// Engine lost it (a prune, another machine), to the image pulled back
+// from the registry.
+func (r *retagger) restorePushed(ctx context.Context, tag, from string) (now string, changed bool, err error) {
+	prev, prevPushed := r.priv.Previous[tag], r.priv.PreviousPushed[tag]
+	inRegistry, err := r.reg.head(ctx, tag)
+	if err != nil && !errors.Is(err, errNotFound) {
+		return "", false, err
+	}
+	if inRegistry == prevPushed && (prev == "" || from == prev) {
+		return from, false, nil
+	}
+	if inRegistry != prevPushed {
+		if err := r.reg.tag(ctx, repoOf(tag)+"@"+prevPushed, tag); err != nil {
+			return "", false, err
+		}
+	}
+	es := engineStore{r.b.engine}
+	if prev != "" {
+		err := es.tag(ctx, prev, tag)
+		if err == nil {
+			return prev, true, nil
+		}
+		if !cerrdefs.IsNotFound(err) {
+			return "", false, err
+		}
+	}
+	if err := es.pull(ctx, tag, r.out); err != nil {
+		return "", false, err
+	}
+	now, err = es.lookup(ctx, tag)
+	return now, err == nil, err
 }

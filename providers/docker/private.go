@@ -39,6 +39,11 @@ type imagePrivate struct {
 	// Previous maps each tag to what it pointed at before the last
 	// promotion, for rollback; "" when the tag was new.
 	Previous map[string]string `json:"previous,omitempty"`
+	// PreviousPushed maps, with push on the docker backend, each tag to
+	// the manifest digest its registry tag named before the last
+	// promotion, kept there under the tag's previous tag as the Engine
+	// keeps Previous, so that a rollback needs nothing of the Engine's.
+	PreviousPushed map[string]string `json:"previous_pushed,omitempty"`
 	// RolledBack is set by `sdform rollback`: the tags point to the
 	// previous image, not to what the configuration asks for.
 	RolledBack bool `json:"rolled_back,omitempty"`

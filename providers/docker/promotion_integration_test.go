@@ -503,3 +503,59 @@ func TestIntegrationDestroyImageInUse(t *testing.T) {
 		t.Errorf("the user's tag %s points to %q after destroy, want %s", mine, short(got), short(b))
 	}
 }
+
+// TestIntegrationPushedPreviousKeptInRegistry: with push, the image a
+// promotion moves a tag away from is kept as <tag>-sdform-previous in the
+// registry, on the docker backend as on a standalone BuildKit, so that a
+// rollback needs nothing of the Engine's. After the Engine lost both
+// images (docker image prune -a, or another machine), rollback moves the
+// registry's tag back and pulls the image into the Engine.
+func TestIntegrationPushedPreviousKeptInRegistry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tag := be.tag(t, true)
+		be.cleanup(t, tag)
+		kept, err := previousTag(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nARG V\nRUN echo $V " + nonce() + " > /v\n"})
+		cfg := func(v string) cty.Value {
+			return h.image(map[string]cty.Value{"tags": strs(tag), "push": cty.True, "args": strMap("V", v)})
+		}
+		reg := registry{cfg: h.p.cfg}
+		inRegistry := func(ref string) string {
+			d, _ := reg.head(context.Background(), ref)
+			return d
+		}
+		h.mustBuild(cfg("a"))
+		a, aID := h.attr("digest"), h.attr("id")
+		h.mustBuild(cfg("b"))
+		b := h.attr("digest")
+		if got := inRegistry(kept); got != a {
+			t.Fatalf("registry: %s names %q after the second promotion, want the image the tag named before, %s", kept, short(got), short(a))
+		}
+		if be.engine != nil {
+			for _, ref := range []string{tag, kept, aID, h.attr("id")} {
+				be.engine.ImageRemove(context.Background(), ref, mobyclient.ImageRemoveOptions{Force: true})
+			}
+		}
+		rb := h.rollback()
+		if rb.Diagnostics.HasErrors() {
+			t.Fatalf("rollback: %v\n%s", rb.Diagnostics, h.out.String())
+		}
+		if got := inRegistry(tag); got != a {
+			t.Errorf("registry: %s names %s after rollback, want %s (it named %s)", tag, short(got), short(a), short(b))
+		}
+		if h.attr("digest") != a {
+			t.Errorf("state digest after rollback %s, want %s", short(h.attr("digest")), short(a))
+		}
+		if be.engine != nil {
+			if got := be.points(h, tag); got == "" || got != h.attr("id") {
+				t.Errorf("Engine: %s names %q after rollback, want the image pulled back, %s", tag, short(got), short(h.attr("id")))
+			}
+		}
+		if rb := h.rollback(); rb.Diagnostics.HasErrors() || len(rb.Messages) != 1 || !strings.Contains(rb.Messages[0], "nothing to roll back") {
+			t.Errorf("second rollback: %v %q", rb.Diagnostics, rb.Messages)
+		}
+	})
+}
