@@ -182,11 +182,27 @@ func detail(pr providers.PlanResponse, prefix string) string {
 // the new state.
 func (h *harness) rollback() providers.RollbackResponse {
 	h.t.Helper()
-	r := h.p.Rollback(context.Background(), providers.RollbackRequest{TypeName: "docker_image", Address: h.addr, State: h.state, Private: h.private, UI: h.ui()})
+	r := h.p.Rollback(context.Background(), h.rollbackRequest())
 	if !r.Diagnostics.HasErrors() {
 		h.state, h.private = r.NewState, r.Private
 	}
 	return r
+}
+
+// rollbackConfigured runs the rollback of docker_image given the object's
+// configuration, as the provider does once the engine passes it; on
+// success it keeps the new state.
+func (h *harness) rollbackConfigured(config cty.Value) providers.RollbackResponse {
+	h.t.Helper()
+	r := h.p.image.rollback(context.Background(), h.rollbackRequest(), config)
+	if !r.Diagnostics.HasErrors() {
+		h.state, h.private = r.NewState, r.Private
+	}
+	return r
+}
+
+func (h *harness) rollbackRequest() providers.RollbackRequest {
+	return providers.RollbackRequest{TypeName: "docker_image", Address: h.addr, State: h.state, Private: h.private, UI: h.ui()}
 }
 
 // destroy applies the deletion of the object, as `sdform destroy` does.

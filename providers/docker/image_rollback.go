@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/sdform/sdform/providers"
@@ -18,7 +19,12 @@ import (
 // point to again, and the record says it was rolled back, so the next plan
 // proposes, with that reason, to build and promote what the configuration
 // asks for.
-func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
+//
+// config is the object's configuration as `sdform rollback` evaluates it:
+// only the tags it lists move. The engine does not pass it yet
+// (providers.RollbackRequest has no Config); cty.NilVal then stands for
+// the tags the state records.
+func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest, config cty.Value) providers.RollbackResponse {
 	resp := providers.RollbackResponse{NewState: req.State, Private: req.Private}
 	out := req.UI.Out
 	if out == nil {
@@ -30,19 +36,30 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		return resp
 	}
 	st := unmarked(req.State)
-	// Only the tags the object has now: one the configuration dropped is
-	// no longer sdform's to move.
-	var tags, unrecorded []string
+	listed, err := configuredTags(st, config)
+	if err != nil {
+		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back", "%s: %v.", req.Address, err)
+		return resp
+	}
+	// Only the tags the object has now and the configuration lists: one
+	// it dropped is no longer sdform's to move.
+	var tags, unlisted, unrecorded []string
 	for _, tag := range getList(st, "tags") {
-		if priv.Previous[tag] != "" || priv.PreviousPushed[tag] != "" {
-			tags = append(tags, tag)
-		} else {
+		switch {
+		case priv.Previous[tag] == "" && priv.PreviousPushed[tag] == "":
 			unrecorded = append(unrecorded, tag)
+		case !slices.Contains(listed, fullRef(tag)):
+			unlisted = append(unlisted, tag)
+		default:
+			tags = append(tags, tag)
 		}
 	}
 	if len(tags) == 0 {
-		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back",
-			"No tag of %s named another image before its last promotion (or it has no tags), so there is no previous image to restore.", req.Address)
+		detail := fmt.Sprintf("No tag of %s named another image before its last promotion (or it has no tags), so there is no previous image to restore.", req.Address)
+		if len(unlisted) > 0 {
+			detail = fmt.Sprintf("The configuration no longer lists %s, the tags of %s that named another image before its last promotion; sdform moves only the tags it lists.", joinAnd(unlisted), req.Address)
+		}
+		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back", "%s", detail)
 		return resp
 	}
 	b, err := t.p.builder(ctx)
@@ -102,6 +119,9 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 	if moved+len(already) == 0 {
 		return resp
 	}
+	for _, tag := range unlisted {
+		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: left on %s: the configuration no longer lists it", tag, short(r.target())))
+	}
 	for _, tag := range unrecorded {
 		resp.Messages = append(resp.Messages, fmt.Sprintf("tag %s: left on %s: it named no other image before the last promotion", tag, short(r.target())))
 	}
@@ -120,6 +140,27 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest)
 		resp.NewState = cty.ObjectVal(attrs)
 	}
 	return resp
+}
+
+// configuredTags returns, in full, the tags config lists; those st records
+// when config is cty.NilVal (not given).
+func configuredTags(st, config cty.Value) ([]string, error) {
+	tags := getList(st, "tags")
+	if config != cty.NilVal {
+		config = unmarked(config)
+		switch {
+		case config.IsNull():
+			return nil, errors.New("the configuration no longer declares it, so none of its tags is sdform's to move")
+		case !config.GetAttr("tags").IsWhollyKnown():
+			return nil, errors.New("its tags in the configuration are not known before an apply, so sdform cannot tell which tags to move")
+		}
+		tags = getList(config, "tags")
+	}
+	var out []string
+	for _, tag := range tags {
+		out = append(out, fullRef(tag))
+	}
+	return out, nil
 }
 
 // restore moves tag, which names from now, back to what it named before

@@ -421,3 +421,36 @@ func TestValidateSensitiveArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestConfiguredTags: the tags rollback may move are those the
+// configuration lists, spelled in full; the recorded ones when it is not
+// given; none, with the reason, when it no longer declares the object or
+// its tags are not known.
+func TestConfiguredTags(t *testing.T) {
+	st := imageValue(map[string]cty.Value{"tags": strs("r/a:1", "r/b:1")})
+	tests := map[string]struct {
+		config  cty.Value
+		want    []string
+		wantErr string
+	}{
+		"not given":    {config: cty.NilVal, want: []string{"docker.io/r/a:1", "docker.io/r/b:1"}},
+		"listed":       {config: imageValue(map[string]cty.Value{"tags": strs("docker.io/r/b:1", "r/c")}), want: []string{"docker.io/r/b:1", "docker.io/r/c:latest"}},
+		"none":         {config: imageValue(map[string]cty.Value{"tags": cty.ListValEmpty(cty.String)})},
+		"not declared": {config: cty.NullVal(st.Type()), wantErr: "the configuration no longer declares it"},
+		"unknown":      {config: imageValue(map[string]cty.Value{"tags": cty.UnknownVal(cty.List(cty.String))}), wantErr: "not known before an apply"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := configuredTags(st, tc.config)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("configuredTags = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -559,3 +559,51 @@ func TestIntegrationPushedPreviousKeptInRegistry(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationRollbackMovesOnlyListedTags: given the configuration,
+// rollback moves only the recorded tags it still lists, and says which it
+// left; with none listed there is nothing to roll back.
+func TestIntegrationRollbackMovesOnlyListedTags(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be itBackend) {
+		tags, push := be.gatedTags(t, 3)
+		one, two, three := tags[0], tags[1], tags[2]
+		h := newHarness(t, be.provider, map[string]string{"Dockerfile": "FROM " + be.base + "\nARG V\nRUN echo $V " + nonce() + " > /v\n"})
+		cfg := func(v string, tags ...string) cty.Value {
+			return h.image(map[string]cty.Value{"tags": strs(tags...), "push": cty.BoolVal(push), "args": strMap("V", v)})
+		}
+		h.mustBuild(cfg("a", one, two))
+		a := be.target(h)
+		h.mustBuild(cfg("b", one, two))
+		b := be.target(h)
+
+		for name, config := range map[string]cty.Value{"only a new tag": cfg("b", three), "no longer declared": cty.NullVal(cfg("b", three).Type())} {
+			if rb := h.rollbackConfigured(config); !rb.Diagnostics.HasErrors() || rb.Diagnostics[0].Summary != "Nothing to roll back" {
+				t.Errorf("%s: rollback %v %q, want nothing to roll back", name, rb.Diagnostics, rb.Messages)
+			}
+		}
+		if rb := h.rollbackConfigured(cfg("b", three)); len(rb.Diagnostics) > 0 && !strings.Contains(rb.Diagnostics[0].Detail, "The configuration no longer lists "+one+" and "+two) {
+			t.Errorf("rollback with neither tag listed: %q", rb.Diagnostics[0].Detail)
+		}
+
+		rb := h.rollbackConfigured(cfg("b", two, three))
+		if rb.Diagnostics.HasErrors() {
+			t.Fatalf("rollback: %v", rb.Diagnostics)
+		}
+		want := []string{"tag " + two + ": " + short(b) + " -> " + short(a), "tag " + one + ": left on " + short(b) + ": the configuration no longer lists it"}
+		if strings.Join(rb.Messages, "\n") != strings.Join(want, "\n") {
+			t.Errorf("rollback messages:\n%s\nwant:\n%s", strings.Join(rb.Messages, "\n"), strings.Join(want, "\n"))
+		}
+		if got := be.points(h, one); got != b {
+			t.Errorf("%s, which the configuration no longer lists, points to %s after rollback, want %s", one, short(got), short(b))
+		}
+		if got := be.points(h, two); got != a {
+			t.Errorf("%s points to %s after rollback, want %s", two, short(got), short(a))
+		}
+
+		// Without the configuration the recorded tags stand for it.
+		rb = h.rollbackConfigured(cty.NilVal)
+		if rb.Diagnostics.HasErrors() || be.points(h, one) != a {
+			t.Errorf("rollback of the recorded tags: %v %q; %s points to %s", rb.Diagnostics, rb.Messages, one, short(be.points(h, one)))
+		}
+	})
+}
