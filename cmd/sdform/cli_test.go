@@ -808,3 +808,24 @@ resource "test_thing" "b" { name = "b", fail = "not a bool" }
 		t.Errorf("plan -json of a failed plan: errored = %v (%v)\n%s", doc["errored"], err, r)
 	}
 }
+
+// plan -out replaces the file whole with mode 0600, whatever was there.
+func TestPlanOutReplacesFile(t *testing.T) {
+	dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }`, "p.plan": "old\n"})
+	if err := os.Chmod(filepath.Join(dir, "p.plan"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := sdform(t, dir, "plan", "-out=p.plan"); r.code != 0 {
+		t.Fatalf("plan -out: %s", r)
+	}
+	st, err := os.Stat(filepath.Join(dir, "p.plan"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("p.plan: %v mode %v, want 0600", err, st.Mode().Perm())
+	}
+	if r := sdform(t, dir, "show", "p.plan"); r.code != 0 || !strings.Contains(r.stdout, "test_thing.a") {
+		t.Errorf("show p.plan: %s", r)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".p.plan.tmp-*")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/sdform/sdform/internal/view"
 	"github.com/sdform/sdform/planner/plan"
+	"github.com/sdform/sdform/planner/state"
 	"github.com/spf13/pflag"
 )
 
@@ -142,14 +143,15 @@ func hasChanges(p *plan.Plan) bool {
 	return false
 }
 
-// writePlanFile saves p with mode 0600: a saved plan holds variable
-// values and planned attributes.
+// writePlanFile saves p with mode 0600 (a saved plan holds variable values
+// and planned attributes), atomically: a failed save keeps the plan that
+// was there, and a reader never sees half a plan.
 func writePlanFile(path string, p *plan.Plan) error {
 	data, err := plan.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := state.WriteFile(path, data); err != nil {
 		return fmt.Errorf("write plan %s: %w", path, err)
 	}
 	return nil

@@ -102,6 +102,12 @@ func (f *File) Save(path string) error {
 // either the old content or the new, never a mix or an empty file.
 func writeAtomic(path string, data []byte) error { return replaceFile(path, data, true) }
 
+// WriteFile replaces path with data, mode 0600, as the state itself is
+// written: a failure or a crash at any point leaves the old file or the new
+// one, never a mix. For other files that hold what the state holds (a
+// saved plan).
+func WriteFile(path string, data []byte) error { return writeAtomic(path, data) }
+
 // writeReplace replaces path with data so that readers see the old content
 // or the new, never a mix, but without waiting for the disk: for the lock
 // info, which every plan writes and which need not outlive a crash (the
