@@ -117,11 +117,20 @@ func (c *cli) apply(ctx context.Context, args []string, name, usage string, dest
 
 	var saved *plan.Plan
 	if planFile != "" {
+		// What to plan was decided when the plan was made: a flag that
+		// changes it would be ignored, so it is refused.
+		for _, flag := range []string{"target", "exclude", "replace", "refresh"} {
+			if fs.Changed(flag) {
+				return c.usageError(name, fmt.Sprintf("-%s cannot be used with a saved plan: it changes what is planned, and %s was planned already; plan again with it", flag, planFile))
+			}
+		}
 		var err error
 		if saved, err = readPlanFile(planFile); err != nil {
 			return r.fail(err)
 		}
-		r.f.parallelism = max(saved.Options.Parallelism, 0)
+		if !fs.Changed("parallelism") {
+			r.f.parallelism = max(saved.Options.Parallelism, 0)
+		}
 	}
 	opts := sessionOptions{
 		vars: r.f.varFlags, lockOp: name, lockTimeout: r.f.lockTimeout, noLock: !r.f.lock,

@@ -829,3 +829,23 @@ func TestPlanOutReplacesFile(t *testing.T) {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 }
+
+// apply PLANFILE refuses the flags that change what is planned (they would
+// be ignored) and honours -parallelism.
+func TestApplySavedPlanFlags(t *testing.T) {
+	dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }
+resource "test_thing" "b" { name = "b" }
+`})
+	if r := sdform(t, dir, "plan", "-out=p.plan"); r.code != 0 {
+		t.Fatalf("plan: %s", r)
+	}
+	for _, flag := range []string{"-target=test_thing.a", "-exclude=test_thing.b", "-replace=test_thing.a", "-refresh=false"} {
+		r := sdform(t, dir, "apply", flag, "p.plan")
+		if name, _, _ := strings.Cut(strings.TrimPrefix(flag, "-"), "="); r.code != 1 || !strings.Contains(r.stderr, "-"+name+" cannot be used with a saved plan") {
+			t.Errorf("apply %s p.plan: %s", flag, r)
+		}
+	}
+	if r := sdform(t, dir, "apply", "-parallelism=1", "p.plan"); r.code != 0 || !strings.Contains(r.stdout, "2 succeeded") {
+		t.Errorf("apply -parallelism=1 p.plan: %s", r)
+	}
+}
