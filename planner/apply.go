@@ -96,6 +96,11 @@ func (c *Context) Apply(ctx context.Context, p *plan.Plan, st *state.File, persi
 	}
 	r.diags = nil
 	r.walk(ctx)
+	if ctx.Err() != nil {
+		// A walk cut short plans less: that is no staleness.
+		return res, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Apply interrupted",
+			Detail: "The apply was interrupted while it checked the plan against the state and the configuration; nothing was changed."}}
+	}
 	if r.diags.HasErrors() {
 		return res, c.tidy(r.diags)
 	}

@@ -95,3 +95,24 @@ resource "test_thing" "b" {
 		t.Errorf("%d objects reached the provider, want at most the one that had the slot", n)
 	}
 }
+
+// Ctrl-C before apply starts (while it checks the plan): the walk is cut
+// short, which says "interrupted", not that the plan is stale.
+func TestApplyInterruptedIsNotStale(t *testing.T) {
+	f := newFixture(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }`})
+	c := f.context()
+	st := f.state()
+	p, diags := c.Plan(context.Background(), st, defaultOpts())
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, diags = c.Apply(ctx, p, st, f.persist, planner.Hooks{})
+	if !diags.HasErrors() || diags[0].Summary != "Apply interrupted" {
+		t.Errorf("diagnostics: %s", diagString(diags))
+	}
+	if n := len(f.prov.EventsOf("apply")); n != 0 {
+		t.Errorf("%d objects applied", n)
+	}
+}

@@ -234,7 +234,7 @@ func (r *applyRun) run(ctx context.Context, s *session, p *plan.Plan, diags *hcl
 			if r.destroy {
 				question = "Do you really want to destroy every object listed above?"
 			}
-			if !c.confirm(question) {
+			if !c.confirm(ctx, question) || ctx.Err() != nil {
 				what := "Apply"
 				if r.destroy {
 					what = "Destroy"
@@ -354,12 +354,22 @@ func objectID(r *state.Resource) string {
 }
 
 // confirm asks question on stdout and reads the answer from stdin; only
-// "yes" confirms.
-func (c *cli) confirm(question string) bool {
+// "yes" confirms. Ctrl-C (ctx done) answers no at once.
+func (c *cli) confirm(ctx context.Context, question string) bool {
 	fmt.Fprintf(c.stdout, "%s Only 'yes' will be accepted.\n  Enter a value: ", question)
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	answer := make(chan string, 1)
+	go func() { // left blocked on stdin after a Ctrl-C; the process ends soon after
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			line = ""
+		}
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		return strings.TrimSpace(line) == "yes"
+	case <-ctx.Done():
+		fmt.Fprintln(c.stdout)
 		return false
 	}
-	return strings.TrimSpace(line) == "yes"
 }

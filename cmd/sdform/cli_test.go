@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -847,5 +848,28 @@ resource "test_thing" "b" { name = "b" }
 	}
 	if r := sdform(t, dir, "apply", "-parallelism=1", "p.plan"); r.code != 0 || !strings.Contains(r.stdout, "2 succeeded") {
 		t.Errorf("apply -parallelism=1 p.plan: %s", r)
+	}
+}
+
+// Ctrl-C at the confirmation prompt answers no at once.
+func TestConfirmInterrupted(t *testing.T) {
+	pr, pw := io.Pipe() // a terminal nobody types into
+	defer pw.Close()
+	old := stdin
+	stdin = pr
+	defer func() { stdin = old }()
+	var out strings.Builder
+	c := &cli{stdout: &out, stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan bool, 1)
+	go func() { done <- c.confirm(ctx, "Do you want to perform these actions?") }()
+	select {
+	case yes := <-done:
+		if yes {
+			t.Error("confirm said yes to a Ctrl-C")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("confirm still waits for an answer after Ctrl-C")
 	}
 }
