@@ -54,9 +54,12 @@
 // tags ("<repo>:<tag>-sdform-candidate-<hash of the object's address>", so
 // that no two objects share one), and Promote, called by the engine after
 // every test of the image passed, moves the real tags, records what each
-// pointed to before and keeps that image under "<tag>-sdform-previous", so
-// that a prune does not delete what Rollback moves the tags back to; the
-// tags the configuration no longer lists are removed. A pushed image's tag
+// pointed to before and keeps that image under "<tag>-sdform-previous" (in
+// the registry too when the image is pushed), so that a prune does not
+// delete what Rollback moves the tags back to; the tags the configuration
+// no longer lists are removed. Destroy removes the tags sdform set; while a
+// container uses an image it would delete, it removes nothing and fails,
+// as `docker rmi` without -f does. A pushed image's tag
 // in a repository it was not pushed to gets a copy of the manifest there.
 // Plan refuses two docker_image objects with one tag, as each promotion
 // would take it from the other.
