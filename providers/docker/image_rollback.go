@@ -163,8 +163,8 @@ func configuredTags(st, config cty.Value) ([]string, error) {
 	return out, nil
 }
 
-// restore moves tag, which names from now, back to what it named before
-// the last promotion, and returns what it names afterwards where sdform
+// restore moves tag back to what it named before the last promotion (from
+// is what it names now), and returns what it names afterwards where sdform
 // tags (an image ID in the Engine, a manifest digest in the registry).
 // changed is false when it named that already: an earlier rollback moved
 // it back, and rolling back again would otherwise move it forward to the
