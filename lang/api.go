@@ -26,6 +26,9 @@ type VarInputs struct {
 	CLI   []string // "k=v" as given to -var
 	Files []string // paths given to -var-file
 	Env   []string // os.Environ() form: "SDF_VAR_variant=fp16"
+	// Saved are the values a saved plan was made with, typed as they were
+	// (a null stays null): above every other source.
+	Saved map[string]cty.Value
 }
 
 // Reference is one reference found in an expression: var.x, local.x,

@@ -109,6 +109,18 @@ func (c *Config) VariableValues(in VarInputs) (map[string]cty.Value, hcl.Diagnos
 		}
 	}
 
+	for _, name := range sortedKeys(in.Saved) {
+		if _, declared := c.Variables[name]; !declared {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Saved plan does not match the configuration",
+				Detail:   fmt.Sprintf("The saved plan was made with a variable %q that the configuration no longer declares; plan again.", name),
+			})
+			continue
+		}
+		chosen[name] = rawValue{val: in.Saved[name], source: "the saved plan"}
+	}
+
 	// After a source failed (a variables file that does not parse, a bad
 	// -var), a variable without a value may be one that source meant to
 	// set: the source's own error says what to fix.

@@ -96,3 +96,40 @@ resource "test_thing" "a" {
 		})
 	}
 }
+
+// A saved plan made with a null variable applies: the value travels typed,
+// not as the text "null" (which a number or a validation would refuse).
+func TestSavedPlanNullVariables(t *testing.T) {
+	for name, cfg := range map[string]string{
+		"number": `variable "n" {
+  type    = number
+  default = null
+}
+resource "test_thing" "a" {
+  name = var.n == null ? "none" : tostring(var.n)
+}
+`,
+		"validated string": `variable "t" {
+  type    = string
+  default = null
+  validation {
+    condition     = var.t == null || length(var.t) > 5
+    error_message = "t must be longer than 5 characters."
+  }
+}
+resource "test_thing" "a" {
+  name = var.t == null ? "none" : var.t
+}
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := configDir(t, map[string]string{"main.sdf.hcl": cfg})
+			if r := sdform(t, dir, "plan", "-out=p"); r.code != 0 {
+				t.Fatal(r)
+			}
+			if r := sdform(t, dir, "apply", "p"); r.code != 0 {
+				t.Errorf("apply of an untouched saved plan: %s", r)
+			}
+		})
+	}
+}

@@ -88,10 +88,10 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 				return nil, cfg, diags
 			}
 		}
-		in := lang.VarInputs{CLI: o.vars.vars, Files: o.vars.varFiles, Env: c.env}
-		for _, name := range sortedKeys(o.saved) {
-			if lit, ok := literal(o.saved[name]); ok {
-				in.CLI = append(in.CLI, name+"="+lit)
+		in := lang.VarInputs{CLI: o.vars.vars, Files: o.vars.varFiles, Env: c.env, Saved: map[string]cty.Value{}}
+		for name, v := range o.saved {
+			if !v.IsMarked() && v.IsWhollyKnown() { // sensitive ones are given again
+				in.Saved[name] = v
 			}
 		}
 		vars, vdiags := cfg.VariableValues(in)
@@ -218,30 +218,6 @@ func savedPlanVarDiags(cfg *lang.Config, vf varFlags, saved map[string]cty.Value
 // hclValue writes a non-sensitive value as HCL, for a message.
 func hclValue(v cty.Value) string {
 	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
-}
-
-// literal writes a variable value so that lang's -var parser reads it
-// back: primitives raw, collections as HCL. Sensitive or unknown values
-// have none.
-func literal(v cty.Value) (string, bool) {
-	if v.IsMarked() || !v.IsWhollyKnown() {
-		return "", false
-	}
-	if v.IsNull() {
-		return "null", true
-	}
-	switch v.Type() {
-	case cty.String:
-		return v.AsString(), true
-	case cty.Number:
-		return v.AsBigFloat().Text('f', -1), true
-	case cty.Bool:
-		if v.True() {
-			return "true", true
-		}
-		return "false", true
-	}
-	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes())), true
 }
 
 // lockDiag says why the state lock was not had; waited is -lock-timeout.
