@@ -74,7 +74,7 @@ func parseGraph(data []byte) (*Graph, error) {
 		} `json:"definitions"`
 	}
 	if err := decodeNumbers(data, &raw); err != nil {
-		return nil, fmt.Errorf("parse UI workflow: %w", err)
+		return nil, parseError(data, fmt.Errorf("UI format: %w", err))
 	}
 	g := &Graph{Links: map[int]*UILink{}, Subgraphs: map[string]bool{}}
 	for _, s := range raw.Definitions.Subgraphs {

@@ -382,3 +382,19 @@ func TestOverrideNumbersAreJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestOverrideOfLinkRefused: an override may not replace an input that is
+// linked to another node's output, with or without the server's classes.
+func TestOverrideOfLinkRefused(t *testing.T) {
+	for name, info := range map[string]Info{"with object_info": realInfo(t), "offline": nil} {
+		p := loadPrompt(t, "smoke-api.json")
+		probs := ApplyOverrides(p, info, []Override{{Key: "2.image", Value: "x"}})
+		if len(probs) != 1 || probs[0].Summary != "Override of a linked input" || probs[0].Node != "2" || probs[0].Input != "image" ||
+			!strings.Contains(probs[0].Detail, `The override "2.image" would replace input image of node 2 (ImageInvert), which is linked to output 0 of node 1 (EmptyImage).`) {
+			t.Errorf("%s: problems %+v", name, probs)
+		}
+		if _, linked := p["2"].Inputs["image"].([]any); !linked {
+			t.Errorf("%s: the link was replaced by %#v", name, p["2"].Inputs["image"])
+		}
+	}
+}

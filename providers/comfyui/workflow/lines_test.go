@@ -1,8 +1,10 @@
 package workflow
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +47,31 @@ func TestNodeLines(t *testing.T) {
 	for _, n := range g.Nodes {
 		if lines[n.ID] != 1 {
 			t.Errorf("node %s: line %d", n.ID, lines[n.ID])
+		}
+	}
+}
+
+// TestParseErrorPosition: a workflow file that is not JSON, or whose member
+// is not a node, says where.
+func TestParseErrorPosition(t *testing.T) {
+	for name, c := range map[string]struct {
+		data         string
+		line, column int
+		msg          string
+	}{
+		"trailing comma": {"{\n  \"1\": {\"class_type\": \"EmptyImage\", \"inputs\": {\"width\": 64, \"height\": 48,}},\n  \"2\": {}\n}\n",
+			2, 74, "parse workflow: line 2, column 74: invalid character '}' looking for beginning of object key string"},
+		"column in characters": {"{\"é\": 1,\n \"ü\": x}", 2, 7, "parse workflow: line 2, column 7: invalid character 'x' looking for beginning of value"},
+		"cut short":            {"{\n \"1\": {\"class_type\": \"A\"", 2, 25, "parse workflow: line 2, column 25: unexpected end of JSON input"},
+		"not an object":        {"\n[1, 2]", 2, 1, "parse workflow: line 2, column 1: json: cannot unmarshal array into Go value of type map[string]json.RawMessage"},
+		"member not a node": {"{\n \"1\": {\"class_type\": \"A\", \"inputs\": {}},\n \"2\": 7\n}",
+			3, 0, `parse workflow: line 3: member "2" is not an API-format node`},
+		"UI links not a list": {"{\"nodes\": [],\n \"links\": \"x\"}", 2, 13, "parse workflow: line 2, column 13: UI format: json: cannot unmarshal string into Go struct field"},
+	} {
+		_, _, err := Parse([]byte(c.data))
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != c.line || pe.Column != c.column || !strings.HasPrefix(err.Error(), c.msg) {
+			t.Errorf("%s: %v (%+v), want line %d column %d %q", name, err, pe, c.line, c.column, c.msg)
 		}
 	}
 }

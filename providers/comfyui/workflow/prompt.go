@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Prompt is an API-format workflow: node id → node. It is what POST /prompt
@@ -101,12 +102,61 @@ func Link(v any) (node string, slot int, ok bool) {
 
 func newLink(node string, slot int) []any { return []any{node, json.Number(strconv.Itoa(slot))} }
 
+// ParseError is a workflow file that Parse cannot read, with where the
+// problem is when it can tell: Line and Column count from 1 (Column in
+// characters), and are 0 when unknown.
+type ParseError struct {
+	Line, Column int
+	Err          error
+}
+
+func (e *ParseError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("parse workflow: line %d, column %d: %v", e.Line, e.Column, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("parse workflow: line %d: %v", e.Line, e.Err)
+	}
+	return "parse workflow: " + e.Err.Error()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// parseError places an error of encoding/json about data. Its syntax and
+// type errors carry the offset of the byte after the one it could not
+// take; a file cut short stops at its end.
+func parseError(data []byte, err error) *ParseError {
+	var at int64
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn) && syn.Offset >= int64(len(data)):
+		at = int64(len(data))
+	case errors.As(err, &syn):
+		at = syn.Offset - 1
+	case errors.As(err, &typ):
+		at = typ.Offset - 1
+	default:
+		return &ParseError{Err: err}
+	}
+	line, col := position(data, int(min(max(at, 0), int64(len(data)))))
+	return &ParseError{Line: line, Column: col, Err: err}
+}
+
+// position gives the line and column of data[at], both from 1, the column
+// in characters.
+func position(data []byte, at int) (line, column int) {
+	start := bytes.LastIndexByte(data[:at], '\n') + 1
+	return bytes.Count(data[:at], []byte("\n")) + 1, utf8.RuneCount(data[start:at]) + 1
+}
+
 // Parse reads a workflow file in either format: it returns the prompt of an
-// API-format file, or the graph of a UI-format one (to Convert).
+// API-format file, or the graph of a UI-format one (to Convert). A file it
+// cannot read gives a *ParseError.
 func Parse(data []byte) (Prompt, *Graph, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, nil, fmt.Errorf("parse workflow: %w", err)
+		return nil, nil, parseError(data, err)
 	}
 	if nodes, ok := top["nodes"]; ok && bytes.HasPrefix(bytes.TrimSpace(nodes), []byte("[")) {
 		g, err := parseGraph(data)
@@ -116,13 +166,17 @@ func Parse(data []byte) (Prompt, *Graph, error) {
 		return nil, g, nil
 	}
 	if len(top) == 0 {
-		return nil, nil, errors.New("parse workflow: the file holds an empty object, not a workflow")
+		return nil, nil, &ParseError{Line: 1, Err: errors.New("the file holds an empty object, not a workflow")}
 	}
 	p := Prompt{}
+	var lines map[string]int
 	for id, raw := range top {
 		var n Node
 		if err := decodeNumbers(raw, &n); err != nil || n.ClassType == "" {
-			return nil, nil, fmt.Errorf("parse workflow: member %q is not an API-format node (an object with class_type and inputs), and the file has no \"nodes\" list of a UI-format workflow", id)
+			if lines == nil {
+				lines = NodeLines(data)
+			}
+			return nil, nil, &ParseError{Line: lines[id], Err: fmt.Errorf("member %q is not an API-format node (an object with class_type and inputs), and the file has no \"nodes\" list of a UI-format workflow", id)}
 		}
 		if n.Inputs == nil {
 			n.Inputs = map[string]any{}
@@ -160,7 +214,10 @@ type Override struct {
 // ApplyOverrides sets literal inputs. A value is converted to the input's
 // type from info (INT/FLOAT → number, BOOLEAN → bool, else string); an
 // override naming a node or input that does not exist is a problem, so a
-// typo never silently leaves the workflow unchanged.
+// typo never silently leaves the workflow unchanged, and so is one of an
+// input linked to another node's output, which a literal cannot stand for
+// (the server would pass the string to a node that expects an image or a
+// model). With a nil info only the workflow itself is checked.
 func ApplyOverrides(p Prompt, info Info, overrides []Override) []Problem {
 	var probs []Problem
 	for _, o := range overrides {
@@ -174,6 +231,16 @@ func ApplyOverrides(p Prompt, info Info, overrides []Override) []Problem {
 		if !ok {
 			probs = append(probs, Problem{Summary: "No such node", Node: id, Input: input,
 				Detail: fmt.Sprintf("The override %q names node %s, which the workflow does not have; its nodes are %s.", o.Key, id, strings.Join(p.IDs(), ", "))})
+			continue
+		}
+		if src, slot, linked := Link(n.Inputs[input]); linked {
+			from := "node " + src
+			if sn, ok := p[src]; ok {
+				from += " (" + sn.ClassType + ")"
+			}
+			probs = append(probs, Problem{Summary: "Override of a linked input", Node: id, Class: n.ClassType, Title: n.Title(), Input: input,
+				Detail: fmt.Sprintf("The override %q would replace input %s of node %s (%s), which is linked to output %d of %s. Overrides set literal inputs only: "+
+					"override an input of %s instead, or change the link in the workflow.", o.Key, input, id, n.ClassType, slot, from, from)})
 			continue
 		}
 		var spec *InputSpec
