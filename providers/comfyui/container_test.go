@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -590,5 +591,134 @@ func TestGPURequests(t *testing.T) {
 	e.p.Close()
 	if left := managedContainers(t, g.dc, image); len(left) != 0 {
 		t.Errorf("containers left: %v", left)
+	}
+}
+
+// abandon lets the provider's server containers run on and their locks go,
+// as an apply killed by a second Ctrl-C does.
+func (e *wfEnv) abandon() {
+	s := e.p.types["comfyui_workflow"].(*workflowType).servers
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, srv := range s.started {
+		if srv.use != nil {
+			srv.use.Close()
+		}
+	}
+	s.started = nil
+	clear(s.running)
+}
+
+func containerIDs(list []string) []string {
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, strings.Fields(c)[0])
+	}
+	return ids
+}
+
+// TestLeftoverServersRemoved leaves a server container running as a killed
+// apply does: the next plan of its workflow warns of it, and the next apply
+// that runs the workflow removes it, even with other settings (another
+// container key); a container another apply uses, or one kept running, is
+// left alone. Destroy removes them all.
+func TestLeftoverServersRemoved(t *testing.T) {
+	g := newEngine(t)
+	image := buildFakeImage(t, g.dc, g.base)
+	g.removeAtEnd(t, image)
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	first := g.fakeCfg(image, nil)
+	other := g.fakeCfg(image, map[string]cty.Value{"env": cty.MapVal(map[string]cty.Value{"X": cty.StringVal("1")})})
+	var out bytes.Buffer
+	ar := e.apply(context.Background(), noWf(), first, e.plan(noWf(), first), &out)
+	if ar.Diagnostics.HasErrors() {
+		t.Fatalf("first apply: %s\n%s", diagsText(ar.Diagnostics), out.String())
+	}
+	e.abandon()
+	left := managedContainers(t, g.dc, image)
+	if len(left) != 1 || !strings.HasSuffix(left[0], " running") {
+		t.Fatalf("containers after the killed apply: %v", left)
+	}
+
+	// Another workflow of the same configuration, running now, keeps its
+	// own container: it is another's, and in use.
+	busy := e.next()
+	busyCfg := g.fakeCfg(image, map[string]cty.Value{"env": cty.MapVal(map[string]cty.Value{"BUSY": cty.StringVal("1")})})
+	if br := busy.p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "comfyui_workflow", Address: "comfyui_workflow.busy", Action: providers.Create,
+		Prior: noWf().value, Planned: busyCfg, Config: busyCfg, UI: providers.UI{Out: &bytes.Buffer{}}}); br.Diagnostics.HasErrors() {
+		t.Fatalf("busy apply: %s", diagsText(br.Diagnostics))
+	}
+	var busyIDs []string
+	for _, id := range containerIDs(managedContainers(t, g.dc, image)) {
+		if id != containerIDs(left)[0] {
+			busyIDs = append(busyIDs, id)
+		}
+	}
+
+	e2 := e.next()
+	pr := e2.plan(wfObject{value: ar.NewState, private: ar.Private}, other)
+	if text := diagsText(pr.Diagnostics); !strings.Contains(text, "[1] Server containers left behind: An earlier apply of this workflow was stopped before it could remove the server containers it started: sdform-comfyui-") ||
+		strings.Count(text, "sdform-comfyui-") != 1 {
+		t.Errorf("plan: %s", text)
+	}
+	out.Reset()
+	ar2 := e2.apply(context.Background(), wfObject{value: ar.NewState, private: ar.Private}, other, pr, &out)
+	if ar2.Diagnostics.HasErrors() {
+		t.Fatalf("second apply: %s\n%s", diagsText(ar2.Diagnostics), out.String())
+	}
+	if !strings.Contains(out.String(), "which an earlier apply of comfyui_workflow.smoke left running: it was stopped before it could remove it") {
+		t.Errorf("second apply does not say it removed the container:\n%s", out.String())
+	}
+	now := containerIDs(managedContainers(t, g.dc, image))
+	if slices.Contains(now, containerIDs(left)[0]) || len(now) != 2 {
+		t.Errorf("containers after the second apply: %v; the left one was %v", now, left)
+	}
+	for _, id := range busyIDs {
+		if !slices.Contains(now, id) {
+			t.Errorf("container %s, which another apply uses, was removed", id)
+		}
+	}
+	busy.p.Close()
+
+	// A container kept running, because another workflow that shared it
+	// asked (keep_running), although its label says not to keep it: the
+	// next apply of other settings leaves it; destroy removes it, and any
+	// left running.
+	e2.p.Close()
+	kept := g.fakeCfg(image, map[string]cty.Value{"keep_running": cty.True})
+	e3 := e.next()
+	if ar := e3.apply(context.Background(), noWf(), first, e3.plan(noWf(), first), &out); ar.Diagnostics.HasErrors() {
+		t.Fatalf("apply before the kept one: %s", diagsText(ar.Diagnostics))
+	}
+	if sr := e3.p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "comfyui_workflow", Address: "comfyui_workflow.sharer", Action: providers.Create,
+		Prior: noWf().value, Planned: kept, Config: kept, UI: providers.UI{Out: &bytes.Buffer{}}}); sr.Diagnostics.HasErrors() {
+		t.Fatalf("kept apply: %s", diagsText(sr.Diagnostics))
+	}
+	e3.p.Close()
+	if n := len(managedContainers(t, g.dc, image)); n != 1 {
+		t.Fatalf("containers after keep_running: %d, want 1", n)
+	}
+	e4 := e.next()
+	ar4 := e4.apply(context.Background(), noWf(), other, e4.plan(noWf(), other), &out)
+	if ar4.Diagnostics.HasErrors() {
+		t.Fatalf("apply after the kept one: %s", diagsText(ar4.Diagnostics))
+	}
+	e4.abandon()
+	if n := len(managedContainers(t, g.dc, image)); n != 2 {
+		t.Fatalf("containers before destroy: %d, want the kept one and a left one", n)
+	}
+	e5 := e.next()
+	out.Reset()
+	dr := e5.p.ApplyResource(context.Background(), providers.ApplyRequest{TypeName: "comfyui_workflow", Address: wfAddr, Action: providers.Delete,
+		Prior: ar4.NewState, Planned: cty.NullVal(workflowSchema.ImpliedType()), Config: cty.NullVal(workflowSchema.ImpliedType()), UI: providers.UI{Out: &out}})
+	if dr.Diagnostics.HasErrors() || !dr.NewState.IsNull() {
+		t.Fatalf("destroy: %s", diagsText(dr.Diagnostics))
+	}
+	if !strings.Contains(out.String(), "kept running for comfyui_workflow.smoke (keep_running)") || !strings.Contains(out.String(), "left running: it was stopped before it could remove it") {
+		t.Errorf("destroy output:\n%s", out.String())
+	}
+	if left := managedContainers(t, g.dc, image); len(left) != 0 {
+		t.Errorf("containers after destroy: %v", left)
 	}
 }

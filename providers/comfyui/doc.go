@@ -13,13 +13,18 @@
 //     workflow run against a ComfyUI server, started from an image in the
 //     Docker Engine or reached at a URL, recorded as a test of the image and
 //     weights it used with the fingerprint of everything it read, so that it
-//     runs again only when one of them changed.
+//     runs again only when one of them changed, or when the output files it
+//     recorded (the evidence that it passed) were deleted or modified. A
+//     run's outputs replace the recorded ones only when it passes
+//     (workflow_outputs.go).
 //
 // The ComfyUI containers (server.go) are shared: the runs of one apply, and
 // the applies of other sdform processes on the host, that ask for the same
 // image id and settings use one container. Locks in a folder of the
 // host (server_lock.go) say who still uses which container, so that no run
-// removes or stops one that another run is using or starting.
+// removes or stops one that another run is using or starting. A container
+// an apply killed before it could stop it left is removed by the next apply
+// that runs its workflow, or by its destroy; plan warns of it.
 //
 // Variant selection is plain HCL, maps and conditionals on a variable:
 //

@@ -52,6 +52,20 @@ type serverSpec struct {
 	// KeepRunning is not part of the key: a server that one run asks to
 	// keep is kept, whoever else used it.
 	KeepRunning bool `json:"-"`
+	// Owner is the workflow the server is started for, which its labels
+	// name; not part of the key either: other runs share the server.
+	Owner owner `json:"-"`
+}
+
+// owner is a comfyui_workflow of a configuration: the one a server
+// container was started for, whose next apply or destroy removes it if an
+// apply killed before it could stop it left it.
+type owner struct {
+	Dir, Address string
+}
+
+func (o owner) filters() mobyclient.Filters {
+	return mobyclient.Filters{}.Add("label", labelManaged+"=true").Add("label", labelWorkflow+"="+o.Address).Add("label", labelDir+"="+o.Dir)
 }
 
 func (s serverSpec) key() string {
@@ -69,12 +83,16 @@ func (s serverSpec) containerKey(imageID string) string {
 }
 
 // Labels of the containers this provider starts. A container is found again
-// by its key (reuse) and its port (a fixed port held by an older one).
+// by its key (reuse), its port (a fixed port held by an older one), and the
+// workflow it was started for (a container an apply left when it was
+// killed).
 const (
-	labelManaged = "dev.sdform.managed"
-	labelKey     = "dev.sdform.comfyui"
-	labelPort    = "dev.sdform.comfyui.port"
-	labelKeep    = "dev.sdform.comfyui.keep"
+	labelManaged  = "dev.sdform.managed"
+	labelKey      = "dev.sdform.comfyui"
+	labelPort     = "dev.sdform.comfyui.port"
+	labelKeep     = "dev.sdform.comfyui.keep"
+	labelWorkflow = "dev.sdform.comfyui.workflow"
+	labelDir      = "dev.sdform.comfyui.dir"
 )
 
 // server is a ComfyUI server in use by this provider: a container it
@@ -214,6 +232,11 @@ func (s *servers) start(ctx context.Context, spec serverSpec, readyTimeout time.
 		return nil, fmt.Errorf("start ComfyUI from %s: %w", spec.Image, err)
 	}
 	key := spec.containerKey(imageID)
+	if spec.Owner.Address != "" {
+		// Those of this key are reused, if they answer, by launch. An
+		// Engine that cannot list them fails launch, which says so.
+		s.removeLeftovers(ctx, dc, spec.Owner, key, false, out)
+	}
 	s.mu.Lock()
 	st, ok := s.running[key]
 	if !ok {
@@ -368,7 +391,8 @@ func (s *servers) launch(ctx context.Context, dc *mobyclient.Client, spec server
 	created, err := dc.ContainerCreate(ctx, mobyclient.ContainerCreateOptions{
 		Config: &container.Config{
 			Image: imageID, Cmd: args, Env: env,
-			Labels: map[string]string{labelManaged: "true", labelKey: ckey, labelPort: strconv.Itoa(port), labelKeep: strconv.FormatBool(spec.KeepRunning)},
+			Labels: map[string]string{labelManaged: "true", labelKey: ckey, labelPort: strconv.Itoa(port), labelKeep: strconv.FormatBool(spec.KeepRunning),
+				labelWorkflow: spec.Owner.Address, labelDir: spec.Owner.Dir},
 		},
 		HostConfig: host,
 		Name:       name,
@@ -474,7 +498,7 @@ func (s *servers) reuse(ctx context.Context, dc *mobyclient.Client, spec serverS
 		}
 		if _, err := dc.ContainerRemove(ctx, c.ID, mobyclient.ContainerRemoveOptions{Force: true}); err == nil {
 			fmt.Fprintf(out, "comfyui server: removed %s, left %s by an earlier apply\n", containerName(c), strings.ToLower(string(c.State)))
-			s.locks.remove(useLock(c.ID))
+			s.locks.forget(c.ID)
 		}
 		excl.Close()
 	}
@@ -580,7 +604,69 @@ func (s *servers) removeUnused(ctx context.Context, dc *mobyclient.Client, c con
 	if _, err := dc.ContainerRemove(ctx, c.ID, mobyclient.ContainerRemoveOptions{Force: true}); err != nil {
 		return false
 	}
-	s.locks.remove(useLock(c.ID))
+	s.locks.forget(c.ID)
+	return true
+}
+
+// removeLeftovers removes the containers started for workflow o that no
+// one uses and no run asked to keep: an apply killed before it could stop
+// them (a second Ctrl-C) left them, maybe holding GPUs. Those of the
+// container key skip are left for reuse to adopt; withKept removes kept
+// ones too (the workflow is destroyed). It says which it removed on out.
+func (s *servers) removeLeftovers(ctx context.Context, dc *mobyclient.Client, o owner, skip string, withKept bool, out io.Writer) error {
+	list, err := dc.ContainerList(ctx, mobyclient.ContainerListOptions{All: true, Filters: o.filters()})
+	if err != nil {
+		return fmt.Errorf("list the server containers of %s: %w", o.Address, err)
+	}
+	for _, c := range list.Items {
+		kept := s.isKept(c)
+		if c.Labels[labelKey] == skip || kept && !withKept || !s.removeUnused(ctx, dc, c) {
+			continue
+		}
+		how := fmt.Sprintf("which an earlier apply of %s left %s: it was stopped before it could remove it", o.Address, strings.ToLower(string(c.State)))
+		if kept {
+			how = fmt.Sprintf("kept running for %s (keep_running)", o.Address)
+		}
+		fmt.Fprintf(out, "comfyui server: removed %s, %s\n", containerName(c), how)
+	}
+	return nil
+}
+
+// leftovers names the containers of workflow o that removeLeftovers would
+// remove now, kept ones aside; for plan, which removes nothing.
+func (s *servers) leftovers(ctx context.Context, dc *mobyclient.Client, o owner) []string {
+	list, err := dc.ContainerList(ctx, mobyclient.ContainerListOptions{All: true, Filters: o.filters()})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, c := range list.Items {
+		if !s.isKept(c) && s.unused(c) {
+			names = append(names, fmt.Sprintf("%s (%s)", containerName(c), strings.ToLower(string(c.State))))
+		}
+	}
+	return names
+}
+
+// isKept reports whether container c is kept running: its label says so,
+// or a run that used it asked (see lockDir).
+func (s *servers) isKept(c container.Summary) bool {
+	return c.Labels[labelKeep] == "true" || s.locks.isKept(c.ID)
+}
+
+// unused reports whether no one uses container c or is choosing it now,
+// taking the locks removeUnused takes, without waiting, and letting them go.
+func (s *servers) unused(c container.Summary) bool {
+	kl, ok, err := s.locks.tryLock(keyLock(c.Labels[labelKey]), syscall.LOCK_EX)
+	if err != nil || !ok {
+		return false
+	}
+	defer kl.Close()
+	excl, ok, err := s.locks.tryLock(useLock(c.ID), syscall.LOCK_EX)
+	if err != nil || !ok {
+		return false
+	}
+	excl.Close()
 	return true
 }
 
@@ -683,21 +769,32 @@ func (s *servers) stopAll(ctx context.Context) error {
 	s.mu.Lock()
 	// A container here more than once is stopped once, and kept if any
 	// of its runs asked.
-	kept := map[string]bool{}
+	keep := map[string]bool{}
 	for _, srv := range s.started {
-		kept[srv.containerID] = kept[srv.containerID] || srv.keep
+		keep[srv.containerID] = keep[srv.containerID] || srv.keep
 	}
 	var list []*server
+	done := map[string]bool{}
 	for _, srv := range s.started {
-		if !kept[srv.containerID] {
+		if done[srv.containerID] {
+			continue
+		}
+		done[srv.containerID] = true
+		if !keep[srv.containerID] {
 			list = append(list, srv)
-			kept[srv.containerID] = true // once
+		} else {
+			// It fails only if the folder that holds the container's
+			// use lock went away; the container is then taken for one
+			// a killed apply left, which costs a start.
+			s.locks.markKept(srv.containerID)
 		}
 	}
 	started := s.started
 	s.started = nil
 	clear(s.running)
 	s.mu.Unlock()
+	// Marked kept before its use locks go, so that no one sees it unused
+	// and unkept.
 	for _, srv := range started {
 		if srv.use != nil {
 			srv.use.Close()
@@ -719,7 +816,7 @@ func (s *servers) stopAll(ctx context.Context) error {
 		cancel()
 		if excl != nil {
 			if rerr == nil {
-				s.locks.remove(useLock(srv.containerID))
+				s.locks.forget(srv.containerID)
 			}
 			excl.Close()
 		}

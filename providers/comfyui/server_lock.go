@@ -24,6 +24,12 @@ import (
 //     apply kept it (keep_running) or was killed. Only such a container is
 //     reused as an earlier apply's, or removed; an unkept one is stopped by
 //     its last user.
+//   - kept-<container id> exists while a container is kept running because
+//     one of its runs asked (keep_running), which its label may not say (it
+//     is another run's that started it). A container used by no one, and
+//     neither kept nor labelled to be kept, was left by an apply killed
+//     before it could stop it: the next apply or destroy of its workflow
+//     removes it (see servers.removeLeftovers).
 //
 // The kernel drops a process's flock locks when it dies, so a killed apply
 // leaves no lock behind. Processes that see another temporary folder (or
@@ -32,8 +38,9 @@ type lockDir string
 
 func defaultLockDir() lockDir { return lockDir(filepath.Join(os.TempDir(), "sdform-comfyui-locks")) }
 
-func keyLock(ckey string) string        { return "key-" + ckey + ".lock" }
-func useLock(containerID string) string { return "use-" + containerID + ".lock" }
+func keyLock(ckey string) string           { return "key-" + ckey + ".lock" }
+func useLock(containerID string) string    { return "use-" + containerID + ".lock" }
+func keptMarker(containerID string) string { return "kept-" + containerID }
 
 // open opens the lock file name, creating it and the folder. The folder is
 // shared by every user of the host, like the temporary folder itself.
@@ -86,8 +93,24 @@ func (d lockDir) lock(ctx context.Context, name string, how int) (*os.File, erro
 	}
 }
 
-// remove deletes the lock file name of a container that is gone. Its
-// caller holds it exclusively.
-func (d lockDir) remove(name string) {
-	os.Remove(filepath.Join(string(d), name))
+// forget deletes the files of a container that is gone: its use lock,
+// which the caller holds exclusively, and its kept marker.
+func (d lockDir) forget(containerID string) {
+	os.Remove(filepath.Join(string(d), useLock(containerID)))
+	os.Remove(filepath.Join(string(d), keptMarker(containerID)))
+}
+
+// markKept records that a container is kept running.
+func (d lockDir) markKept(containerID string) error {
+	f, err := d.open(keptMarker(containerID))
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// isKept reports whether a container is marked kept running.
+func (d lockDir) isKept(containerID string) bool {
+	_, err := os.Lstat(filepath.Join(string(d), keptMarker(containerID)))
+	return err == nil
 }

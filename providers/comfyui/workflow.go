@@ -313,8 +313,37 @@ func strMap(v cty.Value) map[string]string {
 // the sha256 the config gives for it ("" for a plain path).
 type modelRef struct {
 	Path, SHA256 string
-	// FullPath is a comfyui_model's full_path, when known.
+	// Resource is set for a comfyui_model resource, whose own plan says
+	// whether its file is there or will be downloaded; FullPath is its
+	// full_path, when known.
+	Resource bool
 	FullPath string
+}
+
+// modelFile is where the file of model m is on this host.
+func (c *wfConfig) modelFile(m modelRef) string {
+	switch {
+	case m.FullPath != "":
+		return m.FullPath
+	case filepath.IsAbs(m.Path):
+		return m.Path
+	}
+	return filepath.Join(c.ModelsDir, m.Path)
+}
+
+// missingModels lists the models whose files are not on this host now,
+// comfyui_model resources too when withResources.
+func (c *wfConfig) missingModels(withResources bool) []string {
+	var missing []string
+	for _, m := range c.Models {
+		if m.Resource && !withResources {
+			continue
+		}
+		if _, err := os.Stat(c.modelFile(m)); err != nil {
+			missing = append(missing, m.Path)
+		}
+	}
+	return missing
 }
 
 // modelsKnown reports whether what the run uses of models (each entry's
@@ -379,6 +408,7 @@ func decodeModels(v cty.Value) ([]modelRef, providers.Diagnostics) {
 				}
 			}
 			if et.HasAttribute("full_path") && et.AttributeType("full_path") == cty.String {
+				m.Resource = true
 				if f := e.GetAttr("full_path"); f.IsKnown() && !f.IsNull() {
 					m.FullPath = f.AsString()
 				}
@@ -396,15 +426,90 @@ func decodeModels(v cty.Value) ([]modelRef, providers.Diagnostics) {
 	return out, diags
 }
 
+// validate checks what needs no server: the config, and the workflow file
+// (it parses; in API format, each override names an input it may set).
 func (w *workflowType) validate(_ context.Context, req providers.ValidateRequest) providers.ValidateResponse {
-	_, diags := w.decode(req.Config)
+	c, diags := w.decode(req.Config)
+	if diags.HasErrors() || c.WorkflowAbs == "" {
+		return providers.ValidateResponse{Diagnostics: diags}
+	}
+	_, prompt, _, fileDiags := readWorkflow(c)
+	diags = append(diags, fileDiags...)
+	if prompt != nil {
+		diags = append(diags, checkOverridesOffline(c, prompt)...)
+	}
 	return providers.ValidateResponse{Diagnostics: diags}
 }
 
+// readWorkflow reads and parses the workflow file: the prompt of an API
+// format file, or the graph of a UI format one.
+func readWorkflow(c *wfConfig) ([]byte, workflow.Prompt, *workflow.Graph, providers.Diagnostics) {
+	data, err := os.ReadFile(c.WorkflowAbs)
+	if err != nil {
+		return nil, nil, nil, providers.Diagnostics{}.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable",
+			"The workflow file %s cannot be read: %v.", c.Workflow, err)
+	}
+	prompt, graph, err := workflow.Parse(data)
+	if err != nil {
+		line := 0
+		var pe *workflow.ParseError
+		if errors.As(err, &pe) {
+			line = pe.Line
+		}
+		return nil, nil, nil, fileDiag(c, line, "Invalid workflow file", err.Error()+".")
+	}
+	return data, prompt, graph, nil
+}
+
+// checkOverridesOffline checks the overrides against an API-format
+// workflow alone: each names a node it has, and none replaces a link.
+// Whether the node has the input, and takes the value, needs the server's
+// /object_info: prepare checks that.
+func checkOverridesOffline(c *wfConfig, prompt workflow.Prompt) providers.Diagnostics {
+	var diags providers.Diagnostics
+	for _, pr := range workflow.ApplyOverrides(prompt.Clone(), nil, overrides(c)) {
+		diags = append(diags, overrideDiag(pr))
+	}
+	return diags
+}
+
+// overrides are the inputs of c, sorted by key.
+func overrides(c *wfConfig) []workflow.Override {
+	keys := make([]string, 0, len(c.Inputs))
+	for k := range c.Inputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var ovs []workflow.Override
+	for _, k := range keys {
+		ovs = append(ovs, workflow.Override{Key: k, Value: c.Inputs[k]})
+	}
+	return ovs
+}
+
+// overrideDiag points a problem with an override at its key in inputs.
+func overrideDiag(pr workflow.Problem) providers.Diagnostic {
+	return providers.Diagnostic{Severity: providers.Error, Summary: pr.Summary, Detail: pr.Detail,
+		Attribute: cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))}
+}
+
+// read checks the recorded run's outputs, the evidence that it passed: an
+// output file deleted or modified since is drift, recorded in the private
+// data for plan, which then runs the workflow again. (Plan compares the
+// fingerprints of everything else.) Each output is read to its sha256.
 func (w *workflowType) read(_ context.Context, req providers.ReadRequest) providers.ReadResponse {
-	// A run has nothing outside sdform that could drift: its outputs are
-	// evidence, not managed objects. Plan compares fingerprints.
-	return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
+	if req.Prior.IsNull() {
+		return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
+	}
+	pv := decodeWfPrivate(req.Private)
+	outs, drift := checkOutputs(req.Prior)
+	if drift == "" && pv.Drift == "" {
+		return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
+	}
+	pv.Drift = drift
+	attrs := req.Prior.AsValueMap()
+	attrs["outputs"] = outs
+	return providers.ReadResponse{NewState: cty.ObjectVal(attrs), Private: pv.encode(), Drift: drift}
 }
 
 // wfPrivate is recorded with the run: the fingerprint's parts, so the next
@@ -412,6 +517,10 @@ func (w *workflowType) read(_ context.Context, req providers.ReadRequest) provid
 type wfPrivate struct {
 	Version int               `json:"version"`
 	Parts   map[string]string `json:"parts"`
+	// Drift is what the last read found changed among the recorded
+	// outputs ("" when they are as recorded): plan runs the workflow
+	// again.
+	Drift string `json:"drift,omitempty"`
 }
 
 func decodeWfPrivate(b []byte) wfPrivate {
@@ -626,6 +735,7 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 	prior := decodeWfPrivate(req.PriorPrivate)
 	imageID, imageDiags := w.planImageID(ctx, c, prior)
 	diags = append(diags, imageDiags...)
+	diags = append(diags, w.planLeftovers(ctx, req.Address, c)...)
 	data, err := os.ReadFile(c.WorkflowAbs)
 	if err != nil {
 		return providers.PlanResponse{Planned: req.Proposed, Diagnostics: diags.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable",
@@ -633,15 +743,20 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 	}
 	parts := w.parts(c, imageID, data)
 	fp := partsFingerprint(parts)
-	if !req.Prior.IsNull() && prior.Parts != nil && partsFingerprint(prior.Parts) == fp {
+	sameInputs := !req.Prior.IsNull() && prior.Parts != nil && partsFingerprint(prior.Parts) == fp
+	if sameInputs && prior.Drift == "" {
 		return providers.PlanResponse{Planned: req.Prior, Reason: "up to date", Fingerprint: fp, PlannedPrivate: req.PriorPrivate, Diagnostics: diags}
 	}
-	reason := "not run yet"
-	if !req.Prior.IsNull() {
+	var reason string
+	switch {
+	case req.Prior.IsNull():
+		reason = "not run yet"
+	case prior.Parts == nil:
+		reason = "no fingerprint recorded"
+	case sameInputs:
+		reason = prior.Drift
+	default:
 		reason = changedParts(prior.Parts, parts)
-		if prior.Parts == nil {
-			reason = "no fingerprint recorded"
-		}
 	}
 	details, checkDiags := w.check(ctx, c)
 	diags = append(diags, checkDiags...)
@@ -655,6 +770,7 @@ func (w *workflowType) plan(ctx context.Context, req providers.PlanRequest) prov
 		details = append(details, fmt.Sprintf("models given by path (%s) are tracked by size and modification time as they are now; "+
 			"give the comfyui_model itself (models = [comfyui_model.x]) to track its sha256, and to see a download in this apply", strings.Join(paths, ", ")))
 	}
+	diags = append(diags, c.missingModelsWarning()...)
 	return providers.PlanResponse{Planned: planned, RequiresReplace: replace, Reason: reason, Details: details,
 		Fingerprint: fp, PlannedPrivate: wfPrivate{Parts: parts}.encode(), Diagnostics: diags}
 }
@@ -691,21 +807,46 @@ func (w *workflowType) planImageID(ctx context.Context, c *wfConfig, prior wfPri
 		"The Docker Engine did not answer (%v), so the tag %s was not resolved: %s is not checked. It is once the Engine answers.", err, c.Image, what)
 }
 
+// planLeftovers warns of the server containers of the workflow that an
+// apply killed before it could stop them left running: a no-op plan runs
+// nothing that would remove them.
+func (w *workflowType) planLeftovers(ctx context.Context, addr string, c *wfConfig) providers.Diagnostics {
+	if c.Image == "" {
+		return nil
+	}
+	dc, err := w.servers.dockerClient(c.DockerHost)
+	if err != nil {
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	left := w.servers.leftovers(lctx, dc, w.owner(addr))
+	if len(left) == 0 {
+		return nil
+	}
+	return providers.Diagnostics{}.Warnf(nil, "Server containers left behind",
+		"An earlier apply of this workflow was stopped before it could remove the server containers it started: %s. They may hold GPUs and memory. "+
+			"The next apply that runs this workflow removes them, and so does sdform destroy; docker rm -f removes them now.",
+		strings.Join(left, ", "))
+}
+
 // imageAbsent is the image_id part of a tag that names no image.
 const imageAbsent = "absent"
 
 // check validates the workflow before apply as far as plan can: the file
-// parses; against a url server that answers now, classes, inputs and
-// model files are checked through its /object_info. What plan cannot know
-// is said in the details.
+// parses, and the overrides of an API-format one name inputs they may set;
+// against a url server that answers now, classes, inputs and model files
+// are checked through its /object_info. What plan cannot know is said in
+// the details.
 func (w *workflowType) check(ctx context.Context, c *wfConfig) ([]string, providers.Diagnostics) {
-	data, err := os.ReadFile(c.WorkflowAbs)
-	if err != nil {
-		return nil, providers.Diagnostics{}.Errorf(cty.GetAttrPath("workflow"), "Workflow file not readable", "The workflow file %s cannot be read: %v.", c.Workflow, err)
+	data, prompt, graph, diags := readWorkflow(c)
+	if diags.HasErrors() {
+		return nil, diags
 	}
-	prompt, graph, err := workflow.Parse(data)
-	if err != nil {
-		return nil, fileDiag(c, "Invalid workflow file", err.Error()+".")
+	if prompt != nil {
+		if diags := checkOverridesOffline(c, prompt); diags.HasErrors() {
+			return nil, diags
+		}
 	}
 	format := "API format"
 	if graph != nil {
@@ -742,35 +883,32 @@ func prepare(prompt workflow.Prompt, graph *workflow.Graph, info workflow.Info, 
 	} else {
 		prompt = prompt.Clone()
 	}
-	keys := make([]string, 0, len(c.Inputs))
-	for k := range c.Inputs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var ovs []workflow.Override
-	for _, k := range keys {
-		ovs = append(ovs, workflow.Override{Key: k, Value: c.Inputs[k]})
-	}
-	for _, pr := range workflow.ApplyOverrides(prompt, info, ovs) {
-		diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: pr.Summary, Detail: pr.Detail,
-			Attribute: cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))})
+	for _, pr := range workflow.ApplyOverrides(prompt, info, overrides(c)) {
+		diags = append(diags, overrideDiag(pr))
 	}
 	probs = append(probs, workflow.Validate(prompt, info)...)
 	for _, pr := range probs {
 		diags = append(diags, problemDiag(c, pr, lines))
 	}
 	if packs := workflow.MissingPacks(probs); len(packs) > 0 {
-		var lines []string
+		var list []string
 		for pack, classes := range packs {
 			if pack == "" {
 				pack = "an unknown pack"
 			}
-			lines = append(lines, fmt.Sprintf("%s (%s)", pack, strings.Join(classes, ", ")))
+			list = append(list, fmt.Sprintf("%s (%s)", pack, strings.Join(classes, ", ")))
 		}
-		sort.Strings(lines)
-		diags = append(diags, providers.Diagnostic{Severity: providers.Error, Summary: "Custom node packs missing on the server",
-			Detail: fmt.Sprintf("The workflow %s needs node classes the server does not have. Install these packs in the image: %s.", c.Workflow, strings.Join(lines, "; ")),
-			File:   c.Workflow})
+		sort.Strings(list)
+		// At the first node whose class is missing: probs are in node order.
+		first := 0
+		for _, pr := range probs {
+			if pr.Summary == "Node class not on the server" {
+				first = lines[pr.Node]
+				break
+			}
+		}
+		diags = append(diags, fileDiag(c, first, "Custom node packs missing on the server",
+			fmt.Sprintf("The workflow %s needs node classes the server does not have. Install these packs in the image: %s.", c.Workflow, strings.Join(list, "; ")))...)
 	}
 	return prompt, diags
 }
@@ -790,7 +928,7 @@ func problemDiag(c *wfConfig, pr workflow.Problem, lines map[string]int) provide
 		}
 		summary = fmt.Sprintf("%s: %s", where, pr.Summary)
 	}
-	d := providers.Diagnostic{Severity: providers.Error, Summary: summary, Detail: pr.Detail, File: c.Workflow, Line: lines[pr.Node]}
+	d := fileDiag(c, lines[pr.Node], summary, pr.Detail)[0]
 	if pr.Node != "" && pr.Input != "" {
 		if _, ok := c.Inputs[pr.Node+"."+pr.Input]; ok {
 			d.Attribute = cty.GetAttrPath("inputs").Index(cty.StringVal(pr.Node + "." + pr.Input))
@@ -800,28 +938,57 @@ func problemDiag(c *wfConfig, pr workflow.Problem, lines map[string]int) provide
 	return d
 }
 
-func fileDiag(c *wfConfig, summary, detail string) providers.Diagnostics {
-	return providers.Diagnostics{{Severity: providers.Error, Summary: summary, Detail: detail, File: c.Workflow}}
+// fileDiag is an error about the workflow file at line; the first line
+// when it is not known (0), so that every diagnostic shows a line of it.
+func fileDiag(c *wfConfig, line int, summary, detail string) providers.Diagnostics {
+	return providers.Diagnostics{{Severity: providers.Error, Summary: summary, Detail: detail, File: c.Workflow, Line: max(line, 1)}}
 }
 
-// outputDir is .sdform/outputs/<address>, the address made file-safe.
-func (w *workflowType) outputDir(addr string) string {
+// owner is the workflow at addr, as the labels of its server containers
+// name it.
+func (w *workflowType) owner(addr string) owner { return owner{Dir: w.p.abs("."), Address: addr} }
+
+// removeServers removes, when a workflow run from an image is destroyed,
+// the server containers started for it that no apply uses: those kept
+// running, and those an apply killed before it could stop them left.
+func (w *workflowType) removeServers(ctx context.Context, addr string, prior cty.Value, out io.Writer) providers.Diagnostics {
+	if prior.IsNull() {
+		return nil
+	}
+	if _, ok := str(prior, "image"); !ok {
+		return nil
+	}
+	host, _ := str(prior, "docker_host")
+	dc, err := w.servers.dockerClient(host)
+	if err == nil {
+		err = w.servers.removeLeftovers(ctx, dc, w.owner(addr), "", true, out)
+	}
+	if err != nil {
+		return providers.Diagnostics{}.Warnf(nil, "Server containers not checked",
+			"The server containers started for %s could not be looked for, and any left running stay: %v.", addr, err)
+	}
+	return nil
+}
+
+// outputs are the output folders of addr: .sdform/outputs/<address>, the
+// address made file-safe.
+func (w *workflowType) outputs(addr string) outputFolders {
 	data := w.p.env.DataDir
 	if data == "" {
 		data = w.p.abs(".sdform")
 	}
-	return filepath.Join(data, "outputs", unsafeChars.ReplaceAllString(addr, "_"))
+	return outputFolders{dir: filepath.Join(data, "outputs", unsafeChars.ReplaceAllString(addr, "_"))}
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
 	if req.Action == providers.Delete {
-		dir := w.outputDir(req.Address)
-		if err := os.RemoveAll(dir); err != nil {
-			return providers.ApplyResponse{NewState: req.Prior, Diagnostics: providers.Diagnostics{}.FromError("Outputs not removed", fmt.Errorf("remove %s: %w", dir, err))}
+		diags := w.removeServers(ctx, req.Address, req.Prior, uiWriter(req.UI))
+		if err := w.outputs(req.Address).removeAll(); err != nil {
+			return providers.ApplyResponse{NewState: req.Prior, Diagnostics: diags.FromError("Outputs not removed", err)}
 		}
-		return providers.ApplyResponse{NewState: cty.NullVal(workflowSchema.ImpliedType())}
+		return providers.ApplyResponse{NewState: cty.NullVal(workflowSchema.ImpliedType()), Diagnostics: diags}
 	}
 	failed := func(diags providers.Diagnostics) providers.ApplyResponse {
 		return providers.ApplyResponse{NewState: req.Prior, Private: nil, Diagnostics: diags}
@@ -832,6 +999,9 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 	}
 	if !c.Known {
 		return failed(diags.Errorf(nil, "Values unknown at apply", "%s: %s still unknown when the workflow should run.", req.Address, strings.Join(c.Unknown, ", ")))
+	}
+	if d := checkModelsMounted(c); d.HasErrors() {
+		return failed(append(diags, d...))
 	}
 	res, srv, err := w.run(ctx, req.Address, c, uiWriter(req.UI))
 	if err != nil {
@@ -856,6 +1026,43 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 	}
 	state := workflowValue(req.Config, res.values())
 	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: res.parts}.encode(), Diagnostics: diags}
+}
+
+// missingModelsWarning warns at plan of model files missing now, save
+// comfyui_model resources, whose own plans say whether they download them.
+func (c *wfConfig) missingModelsWarning() providers.Diagnostics {
+	missing := c.missingModels(false)
+	if len(missing) == 0 {
+		return nil
+	}
+	consequence := fmt.Sprintf("The server started from the image gets %s as its models folder when the folder exists, so the apply stops before starting it "+
+		"unless the files are there by then. A comfyui_model of this apply puts its file there; naming it in models (models = [comfyui_model.x]) tells the plan so.", c.ModelsDir)
+	if c.URL != "" {
+		consequence = fmt.Sprintf("The server at %s reads its own models folder (its /object_info lists the files it has); the run's fingerprint records these as absent.", c.URL)
+	}
+	return providers.Diagnostics{}.Warnf(cty.GetAttrPath("models"), "Model files missing", "models lists %s, not in %s now. %s",
+		strings.Join(missing, ", "), c.ModelsDir, consequence)
+}
+
+// checkModelsMounted refuses to start a server from an image while a model
+// file is missing: the models folder is mounted over the image's own, so
+// the server would not find it. (A server at a URL has its own folder, and
+// its /object_info says what it lacks; without the folder nothing is
+// mounted, and the image's own models are used.)
+func checkModelsMounted(c *wfConfig) providers.Diagnostics {
+	if c.Image == "" {
+		return nil
+	}
+	if st, err := os.Stat(c.ModelsDir); err != nil || !st.IsDir() {
+		return nil
+	}
+	missing := c.missingModels(true)
+	if len(missing) == 0 {
+		return nil
+	}
+	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("models"), "Model files missing",
+		"models lists %s, not in %s, which is mounted over %s in the server container: the workflow cannot load them. Put the files there (a comfyui_model downloads one), or remove them from models.",
+		strings.Join(missing, ", "), c.ModelsDir, c.ContainerModels)
 }
 
 // prepareError carries the diagnostics of a workflow that failed its checks
@@ -940,7 +1147,7 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 		return res, nil, err
 	}
 	spec := serverSpec{Image: c.Image, Command: c.Command, Env: c.Env, ModelsDir: c.ModelsDir, ContainerModels: c.ContainerModels,
-		GPUs: c.GPUs, Port: c.Port, KeepRunning: c.KeepRunning, DockerHost: c.DockerHost}
+		GPUs: c.GPUs, Port: c.Port, KeepRunning: c.KeepRunning, DockerHost: c.DockerHost, Owner: w.owner(addr)}
 	srv, err := w.servers.start(ctx, spec, c.ReadyTimeout, out)
 	if err != nil {
 		return nil, srv, err
@@ -964,21 +1171,17 @@ func (w *workflowType) run(ctx context.Context, addr string, c *wfConfig, out io
 // may last half an hour) is not recorded as tested. imageID is the id of
 // the server's image ("" for a URL).
 func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, imageID string, client *workflow.Client, stats *workflow.Stats, out io.Writer) (*runResult, error) {
-	data, err := os.ReadFile(c.WorkflowAbs)
-	if err != nil {
-		return nil, fmt.Errorf("read workflow %s: %w", c.Workflow, err)
+	data, prompt, graph, diags := readWorkflow(c)
+	if diags.HasErrors() {
+		return nil, &prepareError{diags}
 	}
 	parts := w.parts(c, imageID, data)
-	prompt, graph, err := workflow.Parse(data)
-	if err != nil {
-		return nil, &prepareError{fileDiag(c, "Invalid workflow file", err.Error()+".")}
-	}
 	info, err := client.ObjectInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
 	lines := workflow.NodeLines(data)
-	prompt, diags := prepare(prompt, graph, info, c, lines)
+	prompt, diags = prepare(prompt, graph, info, c, lines)
 	if diags.HasErrors() {
 		return nil, &prepareError{diags}
 	}
@@ -995,25 +1198,30 @@ func (w *workflowType) follow(ctx context.Context, addr string, c *wfConfig, ima
 			if len(rej.Nodes) > 0 {
 				detail = fmt.Sprintf("POST /prompt to %s answered 400 (%s: %s); each node's errors are listed on their own.", client.URL(), rej.Type, rej.Message)
 			}
-			return nil, &prepareError{append(d, providers.Diagnostic{Severity: providers.Error, Summary: "The server rejected the workflow", Detail: detail, File: c.Workflow})}
+			return nil, &prepareError{append(d, fileDiag(c, 0, "The server rejected the workflow", detail)...)}
 		}
 		return nil, err
 	}
-	dir := w.outputDir(addr)
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clear %s: %w", dir, err)
-	}
-	files, err := client.Fetch(ctx, res.Outputs, dir)
+	outs := w.outputs(addr)
+	tmp, files, err := outs.fetch(ctx, client, res.Outputs)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "done in %s (%d cached nodes): %d output files in %s\n", res.Duration.Round(100*time.Millisecond), len(res.Cached), len(files), dir)
 	if c.Expect != nil {
 		if err := c.Expect.Check(files); err != nil {
-			return nil, fmt.Errorf("outputs do not meet expect: %w", err)
+			where := "they were not kept"
+			if failed := outs.keepFailed(tmp); failed != "" {
+				where = "they are in " + failed
+			}
+			return nil, fmt.Errorf("outputs do not meet expect: %w (%s; the outputs of the last run that passed stay in %s)", err, where, outs.dir)
 		}
 	}
-	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: dir, parts: parts}, nil
+	if err := outs.promote(tmp, files); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	fmt.Fprintf(out, "done in %s (%d cached nodes): %d output files in %s\n", res.Duration.Round(100*time.Millisecond), len(res.Cached), len(files), outs.dir)
+	return &runResult{res: res, files: files, stats: stats, url: client.URL(), dir: outs.dir, parts: parts}, nil
 }
 
 // progressPrinter turns run events into lines: each node as it starts,

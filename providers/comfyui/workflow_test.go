@@ -569,6 +569,7 @@ func TestWorkflowPlanReasons(t *testing.T) {
 
 func TestWorkflowModelsDecode(t *testing.T) {
 	e := newWfEnv(t)
+	e.copyFile("w.json", "testdata/workflow/smoke-api.json")
 	for name, c := range map[string]struct {
 		models cty.Value
 		want   string
@@ -733,5 +734,100 @@ func TestWorkflowDiagnosticLines(t *testing.T) {
 		if got[s] != w {
 			t.Errorf("%s: at %q, want %q (all: %v)", s, got[s], w, got)
 		}
+	}
+}
+
+// TestWorkflowFileErrorsHaveLines: validate parses the workflow file
+// offline, and a JSON error points at its line (the column is in the
+// detail); a diagnostic about the whole file points at a line of it too.
+func TestWorkflowFileErrorsHaveLines(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{})
+	e := newWfEnv(t)
+	e.file("wf.json", []byte("{\n  \"1\": {\"class_type\": \"EmptyImage\", \"inputs\": {\"width\": 64, \"height\": 48,}},\n  \"2\": {}\n}\n"))
+	e.file("custom.json", []byte(`{
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+	 "2": {"class_type": "VHS_VideoCombine", "inputs": {"images": ["1", 0], "frame_rate": 8}}}`))
+	broken := wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("wf.json")}, nil)
+	vr := e.p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_workflow", Address: wfAddr, Config: broken})
+	if len(vr.Diagnostics) != 1 || vr.Diagnostics[0].Summary != "Invalid workflow file" || vr.Diagnostics[0].File != "wf.json" || vr.Diagnostics[0].Line != 2 ||
+		vr.Diagnostics[0].Detail != "parse workflow: line 2, column 74: invalid character '}' looking for beginning of object key string." {
+		t.Errorf("validate: %s (line %v)", diagsText(vr.Diagnostics), lineOf(vr.Diagnostics))
+	}
+	if pr := e.plan(noWf(), broken); !pr.Diagnostics.HasErrors() || pr.Diagnostics[0].Line != 2 {
+		t.Errorf("plan: %s (line %v)", diagsText(pr.Diagnostics), lineOf(pr.Diagnostics))
+	}
+	pr := e.plan(noWf(), wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("custom.json")}, nil))
+	for _, d := range pr.Diagnostics {
+		if d.File != "" && d.Line != 3 {
+			t.Errorf("%s: line %d, want 3 (node 2)", d.Summary, d.Line)
+		}
+	}
+	if !strings.Contains(diagsText(pr.Diagnostics), "Custom node packs missing on the server") {
+		t.Errorf("plan: %s", diagsText(pr.Diagnostics))
+	}
+}
+
+func lineOf(ds providers.Diagnostics) []int {
+	var lines []int
+	for _, d := range ds {
+		lines = append(lines, d.Line)
+	}
+	return lines
+}
+
+// TestWorkflowOverrideOfLinkRefused: an override that would replace a
+// linked input is refused by validate and by plan, with a server to check
+// against or without, naming the node, the input and the link.
+func TestWorkflowOverrideOfLinkRefused(t *testing.T) {
+	_, url := comfytest.Start(t, comfytest.Options{})
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	inputs := cty.MapVal(map[string]cty.Value{"2.image": cty.StringVal("x")})
+	want := `[0] Override of a linked input: The override "2.image" would replace input image of node 2 (ImageInvert), which is linked to output 0 of node 1 (EmptyImage).`
+	at := cty.GetAttrPath("inputs").Index(cty.StringVal("2.image"))
+	for name, cfg := range map[string]cty.Value{
+		"url server": smokeCfg(url, map[string]cty.Value{"inputs": inputs}),
+		"image":      wfCfg(map[string]cty.Value{"image": cty.StringVal("sha256:" + strings.Repeat("a", 64)), "workflow": cty.StringVal("workflows/smoke.json"), "inputs": inputs}, nil),
+	} {
+		vr := e.p.ValidateResource(context.Background(), providers.ValidateRequest{TypeName: "comfyui_workflow", Address: wfAddr, Config: cfg})
+		pr := e.plan(noWf(), cfg)
+		for what, ds := range map[string]providers.Diagnostics{"validate": vr.Diagnostics, "plan": pr.Diagnostics} {
+			if len(ds) != 1 || !strings.HasPrefix(diagsText(ds), want) || !ds[0].Attribute.Equals(at) {
+				t.Errorf("%s, %s: %s", name, what, diagsText(ds))
+			}
+		}
+	}
+}
+
+// TestWorkflowMissingModels: a model file that models lists and that is
+// not there is a warning at plan (something may put it there first), and
+// an error at apply when the models folder is mounted in the server
+// container, before the container starts.
+func TestWorkflowMissingModels(t *testing.T) {
+	e := newWfEnv(t)
+	e.copyFile("workflows/smoke.json", "testdata/workflow/smoke-api.json")
+	e.file("models/checkpoints/there.safetensors", []byte("weights"))
+	cfg := func(models ...string) cty.Value {
+		var list []cty.Value
+		for _, m := range models {
+			list = append(list, cty.StringVal(m))
+		}
+		return wfCfg(map[string]cty.Value{"image": cty.StringVal("sha256:" + strings.Repeat("a", 64)), "workflow": cty.StringVal("workflows/smoke.json"),
+			"docker_host": cty.StringVal("unix://" + filepath.Join(e.dir, "no-such.sock")), "models": cty.ListVal(list)}, nil)
+	}
+	missing := cfg("checkpoints/there.safetensors", "checkpoints/missing.safetensors")
+	pr := e.plan(noWf(), missing)
+	text := diagsText(pr.Diagnostics)
+	if pr.Diagnostics.HasErrors() || len(pr.Diagnostics) != 1 || !strings.Contains(text, "[1] Model files missing: models lists checkpoints/missing.safetensors, not in "+filepath.Join(e.dir, "models")+" now.") {
+		t.Errorf("plan: %s", text)
+	}
+	if pr := e.plan(noWf(), cfg("checkpoints/there.safetensors")); len(pr.Diagnostics) != 0 {
+		t.Errorf("plan with the file there: %s", diagsText(pr.Diagnostics))
+	}
+	ar := e.apply(context.Background(), noWf(), missing, pr, &bytes.Buffer{})
+	text = diagsText(ar.Diagnostics)
+	if !ar.Diagnostics.HasErrors() || !strings.Contains(text, "[0] Model files missing: models lists checkpoints/missing.safetensors, not in "+filepath.Join(e.dir, "models")+", which is mounted over /opt/ComfyUI/models") ||
+		strings.Contains(text, "no-such.sock") {
+		t.Errorf("apply: %s", text)
 	}
 }
