@@ -77,8 +77,12 @@ func (c *Context) Rollback(ctx context.Context, st *state.File, addr string, per
 	}
 	ty := typeOf(schema)
 	prior := conform(rs.Value, ty)
+	cfg, d := c.rollbackConfig(ctx, st, addr, schema)
+	if diags = append(diags, d...); diags.HasErrors() {
+		return res, diags
+	}
 	resp := rb.Rollback(ctx, providers.RollbackRequest{
-		TypeName: rs.Type, Address: addr, State: prior, Private: rs.Private, UI: c.uiFor(addr),
+		TypeName: rs.Type, Address: addr, State: prior, Private: rs.Private, Config: cfg, UI: c.uiFor(addr),
 	})
 	var body hcl.Body
 	var decl *hcl.Range
@@ -168,17 +172,8 @@ func (c *Context) rollbackOutputs(ctx context.Context, st *state.File, addr stri
 			continue
 		}
 		switch n.kind {
-		case KindResource, KindData:
-			// What the state records, with the leaves it holds redacted
-			// marked sensitive, so that an output of a secret is
-			// refused or redacted as apply would.
-			v := r.stateValue(key)
-			if v.IsKnown() {
-				v = markSensitive(v, redactedLeaves(st.Resource(key), v))
-			}
-			r.setVal(key, v)
-		case KindLocal:
-			r.visit(ctx, key)
+		case KindResource, KindData, KindLocal:
+			r.recorded(ctx, key)
 		case KindOutput:
 			if r.depFailed(key) {
 				continue
@@ -198,6 +193,54 @@ func (c *Context) rollbackOutputs(ctx context.Context, st *state.File, addr stri
 	}
 	out = append(r.diags, out...)
 	return asWarnings(out)
+}
+
+// recorded gives key, a resource, data source or local, its value from
+// what the state records, not from a plan: an object's recorded value,
+// with the leaves it holds redacted marked sensitive (so that an output of
+// a secret is refused or redacted as apply would), or a local evaluated
+// over such values.
+func (r *run) recorded(ctx context.Context, key string) {
+	n := r.g.nodes[key]
+	switch n.kind {
+	case KindResource, KindData:
+		v := r.stateValue(key)
+		if v.IsKnown() {
+			v = markSensitive(v, redactedLeaves(r.st.Resource(key), v))
+		}
+		r.setVal(key, v)
+	case KindLocal:
+		r.visit(ctx, key)
+	}
+}
+
+// rollbackConfig evaluates the configuration of addr as it stands, over
+// the values the state records for what it refers to: the provider rolls
+// back only what the configuration still asks for (the tags it lists). It
+// is null when the configuration no longer declares addr.
+func (c *Context) rollbackConfig(ctx context.Context, st *state.File, addr string, schema *providers.Schema) (cty.Value, hcl.Diagnostics) {
+	res := c.cfg.Resources[addr]
+	if res == nil {
+		return cty.NullVal(typeOf(schema)), nil
+	}
+	r, diags := c.newRun(st, plan.Options{}, false)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	r.diags = nil
+	for _, key := range closureOf(r.g, addr) {
+		if key != addr {
+			r.recorded(ctx, key)
+		}
+	}
+	if r.diags.HasErrors() {
+		return cty.NilVal, r.diags
+	}
+	cfg, d := r.evalConfig(r.g.nodes[addr], schema, res.Config)
+	if d.HasErrors() {
+		return cty.NilVal, d
+	}
+	return unmarkDeep(cfg), nil
 }
 
 // asWarnings turns errors into warnings.

@@ -275,3 +275,42 @@ func TestRollbackNothingMoved(t *testing.T) {
 		t.Errorf("state written: serial %d → %d", before.Serial, after.Serial)
 	}
 }
+
+// The provider is told the configuration as it stands, evaluated over the
+// recorded values of what it refers to, so that it rolls back only what
+// is still asked for; null once the block is gone.
+func TestRollbackGetsConfiguration(t *testing.T) {
+	cfg := `
+variable "tag" {
+  type    = string
+  default = "x:1"
+}
+resource "test_thing" "base" { name = "base" }
+resource "test_thing" "img" {
+  name = "one"
+  tags = [var.tag, test_thing.base.id]
+}
+`
+	f := newFixture(t, map[string]string{"main.sdf.hcl": cfg})
+	f.mustApply(defaultOpts())
+	baseID := f.state().Resource("test_thing.base").Value.GetAttr("id")
+
+	f.write("main.sdf.hcl", strings.Replace(cfg, `"x:1"`, `"x:2"`, 1))
+	rp := &rollbackProvider{Provider: f.prov}
+	if _, diags := rollbackContext(t, f, rp).Rollback(context.Background(), f.state(), "test_thing.img", f.persist); diags.HasErrors() {
+		t.Fatalf("rollback: %s", diagString(diags))
+	}
+	got := rp.calls[0].Config.GetAttr("tags")
+	if want := cty.ListVal([]cty.Value{cty.StringVal("x:2"), baseID}); !got.RawEquals(want) {
+		t.Errorf("Config.tags = %#v, want %#v", got, want)
+	}
+
+	f.write("main.sdf.hcl", `resource "test_thing" "base" { name = "base" }`)
+	rp = &rollbackProvider{Provider: f.prov}
+	if _, diags := rollbackContext(t, f, rp).Rollback(context.Background(), f.state(), "test_thing.img", f.persist); diags.HasErrors() {
+		t.Fatalf("rollback of a removed block: %s", diagString(diags))
+	}
+	if c := rp.calls[0].Config; c == cty.NilVal || !c.IsNull() {
+		t.Errorf("Config of a block no longer declared = %#v, want null", c)
+	}
+}

@@ -276,7 +276,12 @@ type RollbackRequest struct {
 	Address  string
 	State    cty.Value
 	Private  []byte
-	UI       UI
+	// Config is the object's configuration as it stands, evaluated over
+	// the recorded values of what it refers to; null when the
+	// configuration no longer declares the object. A provider rolls back
+	// only what it still asks for.
+	Config cty.Value
+	UI     UI
 }
 
 // RollbackResponse returns the object after rollback. Messages are shown to

@@ -180,9 +180,7 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 func (p *Provider) Rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
 	switch req.TypeName {
 	case "docker_image":
-		// The request carries no configuration: the recorded tags
-		// stand for the configured ones (see imageType.rollback).
-		return p.image.rollback(ctx, req, cty.NilVal)
+		return p.image.rollback(ctx, req, req.Config)
 	case "docker_image_test":
 		return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: providers.Diagnostics{}.Errorf(nil, "Rollback unsupported",
 			"%s records a test run and keeps no previous version; roll back the docker_image it tests (sdform rollback docker_image.NAME).", req.Address)}
