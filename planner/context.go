@@ -61,6 +61,7 @@ func NewContext(cfg *lang.Config, vars map[string]cty.Value, reg *providers.Regi
 		c.secrets.addMarked(v)
 	}
 	c.env.UI.Out = c.secrets.writer(env.UI.Out)
+	c.env.UI.Scrub = c.secrets.scrub
 	return c
 }
 
@@ -99,6 +100,7 @@ func (c *Context) uiFor(addr string) providers.UI {
 			ui.Out = io.Discard
 		}
 		ui.Out = c.secrets.writer(ui.Out)
+		ui.Scrub = c.secrets.scrub
 		return ui
 	}
 	return providers.UI{Out: io.Discard}

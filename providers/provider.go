@@ -77,6 +77,11 @@ type UI struct {
 	JSON bool
 	// Color is false under -no-color / NO_COLOR.
 	Color bool
+	// Scrub replaces the run's sensitive values in text. The engine does
+	// it for what reaches Out as written; a provider that shows text by
+	// another way (a terminal display of its own, encoded logs) passes
+	// that text through Scrub first. Nil means nothing to hide.
+	Scrub func(string) string
 }
 
 // ConfigureRequest carries the provider block and the run's environment.

@@ -118,7 +118,7 @@ func (p *Provider) showProgress(addr string, ui providers.UI, log *vertexLog) (c
 				defer close(done)
 				for ss := range in {
 					log.add(ss)
-					shared <- withPrefix(ss, "["+addr+"] ")
+					shared <- withPrefix(scrubbed(ss, ui.Scrub), "["+addr+"] ")
 				}
 				p.progress.leave()
 			}()
@@ -139,7 +139,7 @@ func (p *Provider) showProgress(addr string, ui providers.UI, log *vertexLog) (c
 	go func() {
 		for ss := range in {
 			log.add(ss)
-			own <- ss
+			own <- scrubbed(ss, ui.Scrub)
 		}
 		close(own)
 	}()
@@ -160,6 +160,48 @@ func terminalOf(w io.Writer) (console.File, bool) {
 		w = u.Unwrap()
 	}
 	return nil, false
+}
+
+// scrubbed copies ss with the run's sensitive values replaced in what the
+// display shows: step names, status names, warnings and the steps' output,
+// which the terminal display writes straight to the terminal and the raw
+// JSON one base64-encodes, past the engine's own scrubbing of Out. The
+// original (which the vertex log holds) is left untouched.
+func scrubbed(ss *bkclient.SolveStatus, scrub func(string) string) *bkclient.SolveStatus {
+	if scrub == nil {
+		return ss
+	}
+	cp := *ss
+	cp.Vertexes = make([]*bkclient.Vertex, len(ss.Vertexes))
+	for i, v := range ss.Vertexes {
+		nv := *v
+		nv.Name = scrub(v.Name)
+		nv.Error = scrub(v.Error)
+		cp.Vertexes[i] = &nv
+	}
+	cp.Statuses = make([]*bkclient.VertexStatus, len(ss.Statuses))
+	for i, st := range ss.Statuses {
+		ns := *st
+		ns.ID, ns.Name = scrub(st.ID), scrub(st.Name)
+		cp.Statuses[i] = &ns
+	}
+	cp.Logs = make([]*bkclient.VertexLog, len(ss.Logs))
+	for i, l := range ss.Logs {
+		nl := *l
+		nl.Data = []byte(scrub(string(l.Data)))
+		cp.Logs[i] = &nl
+	}
+	cp.Warnings = make([]*bkclient.VertexWarning, len(ss.Warnings))
+	for i, w := range ss.Warnings {
+		nw := *w
+		nw.Short = []byte(scrub(string(w.Short)))
+		nw.Detail = make([][]byte, len(w.Detail))
+		for j, d := range w.Detail {
+			nw.Detail[j] = []byte(scrub(string(d)))
+		}
+		cp.Warnings[i] = &nw
+	}
+	return &cp
 }
 
 // withPrefix copies ss with every vertex name prefixed, leaving the
