@@ -609,7 +609,13 @@ func (t *composeTranslation) expr(s, user string) string {
 		last = m[1]
 		whole := s[m[0]:m[1]]
 		if whole == "$$" {
-			b.WriteString("$")
+			// A literal $: HCL's template needs $${ where a { follows,
+			// or "$${HOME}" would turn into an interpolation.
+			if strings.HasPrefix(s[last:], "{") {
+				b.WriteString("$$")
+			} else {
+				b.WriteString("$")
+			}
 			continue
 		}
 		name := ""

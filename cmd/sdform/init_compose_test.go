@@ -208,3 +208,15 @@ func TestInitFromCompose(t *testing.T) {
 		t.Errorf("a failed init wrote main.sdf.hcl")
 	}
 }
+
+// Compose's $$ is a literal $; before a { it must stay HCL's $${ escape.
+func TestComposeDollarEscape(t *testing.T) {
+	tr := &composeTranslation{vars: map[string]*composeVar{}, names: map[string]bool{}}
+	got := tr.expr("cost $${HOME} and $$PATH", "docker_image.app")
+	if want := `"cost $${HOME} and $PATH"`; got != want {
+		t.Errorf("expr = %s, want %s", got, want)
+	}
+	if len(tr.vars) != 0 {
+		t.Errorf("escaped dollars made variables: %v", tr.vars)
+	}
+}
