@@ -96,7 +96,7 @@ func matchesAny(addr string, filters []string) bool {
 const stateShowUsage = `Usage: sdform state show [options] ADDRESS
 
 Prints the attributes recorded for one object. Sensitive values are stored
-hashed ("sha256:…") and print that way.
+as keyed hashes and print as (sensitive value).
 `
 
 func (c *cli) stateShow(args []string) int {
