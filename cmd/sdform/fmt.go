@@ -67,7 +67,9 @@ func (c *cli) runFmt(ctx context.Context, args []string) int {
 				unformatted = true
 			}
 			if f.diff {
-				c.stdout.Write(unifiedDiff("<stdin>", src, out))
+				if !bytes.Equal(src, out) {
+					c.stdout.Write(unifiedDiff("<stdin>", src, out))
+				}
 			} else if !f.check {
 				c.stdout.Write(out)
 			}
@@ -273,5 +275,11 @@ func splitLines(b []byte) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.Split(s, "\n")
+	lines := strings.Split(s, "\n")
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		// As diff -u marks it; it also makes the last line differ from
+		// the same line with its newline.
+		lines[len(lines)-1] += "\n\\ No newline at end of file"
+	}
+	return lines
 }

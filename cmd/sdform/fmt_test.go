@@ -60,6 +60,13 @@ func TestFmt(t *testing.T) {
 			t.Errorf("fmt on a syntax error: %s", r)
 		}
 	})
+	t.Run("missing final newline", func(t *testing.T) {
+		dir := configDir(t, map[string]string{"a.sdf.hcl": "x = 1"})
+		r := sdform(t, dir, "fmt", "-check", "-diff")
+		if r.code != 3 || !strings.Contains(r.stdout, "-x = 1\n\\ No newline at end of file\n+x = 1\n") {
+			t.Errorf("fmt -check -diff of a file without its final newline: %s", r)
+		}
+	})
 	t.Run("not a configuration file", func(t *testing.T) {
 		dir := configDir(t, map[string]string{"notes.txt": "a   = 1\n"})
 		r := sdform(t, dir, "fmt", "notes.txt")
@@ -77,6 +84,10 @@ func TestFmt(t *testing.T) {
 		r := sdform(t, "", "fmt", "-")
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "resource \"test_thing\" \"a\" {\n  name    = \"a\"\n") {
 			t.Errorf("fmt -: %s", r)
+		}
+		stdin = strings.NewReader(r.stdout) // formatted already: no diff at all
+		if r := sdform(t, "", "fmt", "-check", "-diff", "-"); r.code != 0 || r.stdout != "" {
+			t.Errorf("fmt -check -diff - of formatted input: %s", r)
 		}
 	})
 }
