@@ -1,7 +1,6 @@
 package view
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -24,11 +23,18 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 	}
 	diags, files = withSources(diags, files)
 	var body, head bytes.Buffer
-	bw := hcl.NewDiagnosticTextWriter(&body, files, uint(width), o.Color)
 	hw := hcl.NewDiagnosticTextWriter(&head, nil, uint(width), o.Color)
 	for _, d := range diags {
+		shown, shownFiles := d, files
+		if d.Subject != nil {
+			if f := files[d.Subject.Filename]; f != nil && f.Bytes != nil {
+				var sf *hcl.File
+				shown, sf = shownSource(d, f)
+				shownFiles = map[string]*hcl.File{d.Subject.Filename: sf}
+			}
+		}
 		body.Reset()
-		if err := bw.WriteDiagnostic(d); err != nil {
+		if err := hcl.NewDiagnosticTextWriter(&body, shownFiles, uint(width), o.Color).WriteDiagnostic(shown); err != nil {
 			return err
 		}
 		out := body.Bytes()
@@ -97,7 +103,9 @@ type JSONSnippet struct {
 	// Context names the enclosing block (`resource "docker_image" "x"`),
 	// when HCL can tell.
 	Context *string `json:"context"`
-	// Code is the whole lines the range covers, without the final newline.
+	// Code is the lines the range covers, without the final newline; a
+	// line longer than 200 bytes is cut to 200 bytes around the range,
+	// "…" marking each cut end.
 	Code string `json:"code"`
 	// StartLine is the line number of Code's first line.
 	StartLine int `json:"start_line"`
@@ -133,42 +141,15 @@ func NewJSONDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) []JSO
 }
 
 func snippet(f *hcl.File, subject hcl.Range, context *hcl.Range) *JSONSnippet {
-	snip := subject
-	if context != nil {
-		snip = hcl.RangeOver(snip, *context)
-	}
-	if snip.Empty() {
-		snip.End.Byte++
-		snip.End.Column++
-	}
-	s := &JSONSnippet{}
-	if cs, ok := f.Nav.(interface{ ContextString(int) string }); ok {
-		if c := cs.ContextString(subject.Start.Byte); c != "" {
-			s.Context = &c
-		}
-	}
-	var code bytes.Buffer
-	codeStart := -1
-	sc := hcl.NewRangeScanner(f.Bytes, subject.Filename, bufio.ScanLines)
-	for sc.Scan() {
-		line := sc.Range()
-		if !line.Overlaps(snip) {
-			continue
-		}
-		if codeStart < 0 {
-			codeStart = line.Start.Byte
-			s.StartLine = line.Start.Line
-		} else {
-			code.WriteByte('\n')
-		}
-		code.Write(sc.Bytes())
-	}
-	if codeStart < 0 {
+	lines := snippetLines(f.Bytes, subject, context)
+	if len(lines) == 0 {
 		return nil
 	}
-	s.Code = code.String()
-	s.HighlightStartOffset = clamp(subject.Start.Byte-codeStart, 0, len(s.Code))
-	s.HighlightEndOffset = clamp(subject.End.Byte-codeStart, s.HighlightStartOffset, len(s.Code))
+	s := &JSONSnippet{StartLine: lines[0].source.Start.Line}
+	if c := contextString(f, subject.Start.Byte); c != "" {
+		s.Context = &c
+	}
+	s.Code, s.HighlightStartOffset, s.HighlightEndOffset = joinLines(lines, subject, false)
 	return s
 }
 
