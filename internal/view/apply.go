@@ -139,12 +139,12 @@ func (a *Apply) Start(addr string, act plan.Action) {
 func (a *Apply) Done(addr string, act plan.Action, id string, err error, d time.Duration) {
 	if err != nil {
 		first, _, _ := strings.Cut(err.Error(), "\n")
-		a.printf("%s: %s after %s: %s\n", a.o.paint(ansiBold, addr), a.o.paint(ansiRed, "Failed"), Duration(d), first)
+		a.printf("%s: %s after %s: %s\n", a.o.paint(ansiBold, addr), a.o.paint(ansiRed, "Failed"), Duration(d), Sanitize(first))
 		return
 	}
 	suffix := ""
 	if id != "" {
-		suffix = " [id=" + id + "]"
+		suffix = " [id=" + Sanitize(id) + "]"
 	}
 	a.printf("%s: %s after %s%s\n", a.o.paint(ansiBold, addr), Completed(act, a.verbs[addr]), Duration(d), suffix)
 }
@@ -156,7 +156,7 @@ func (a *Apply) Skip(addr, reason string) {
 	a.mu.Unlock()
 	line := a.o.paint(ansiBold, addr) + ": Skipped"
 	if reason != "" {
-		line += ": " + reason
+		line += ": " + indentText(reason, "    ")
 	}
 	a.printf("%s\n", line)
 }
@@ -201,7 +201,7 @@ func (a *Apply) Summary(r ApplyResult) {
 		for _, addr := range sorted(r.Failed) {
 			msg := "failed"
 			if err := r.Errors[addr]; err != nil {
-				msg = strings.ReplaceAll(err.Error(), "\n", "\n    ")
+				msg = indentText(err.Error(), "    ")
 			}
 			fmt.Fprintf(&b, "  %s: %s\n", addr, msg)
 		}
@@ -217,7 +217,7 @@ func (a *Apply) Summary(r ApplyResult) {
 				reason = r.SkipReasons[addr]
 			}
 			if reason != "" {
-				fmt.Fprintf(&b, "  %s: %s\n", addr, reason)
+				fmt.Fprintf(&b, "  %s: %s\n", addr, indentText(reason, "    "))
 			} else {
 				fmt.Fprintf(&b, "  %s\n", addr)
 			}
@@ -231,7 +231,7 @@ func (a *Apply) Summary(r ApplyResult) {
 		for _, p := range r.Promotions {
 			switch {
 			case p.Err != nil:
-				fmt.Fprintf(&b, "  %s: %s: %v\n", p.Address, a.o.paint(ansiRed, "promotion failed"), p.Err)
+				fmt.Fprintf(&b, "  %s: %s: %s\n", p.Address, a.o.paint(ansiRed, "promotion failed"), indentText(p.Err.Error(), "    "))
 			case p.Passed:
 				fmt.Fprintf(&b, "  %s: promoted: every test passed\n", p.Address)
 			default:

@@ -169,9 +169,13 @@ func (a *ApplyJSON) Diagnostics(diags hcl.Diagnostics, files map[string]*hcl.Fil
 }
 
 // Writer returns a writer whose lines become "provider_output" events of
-// addr, for providers.UI.Out under -json.
+// addr, for providers.UI.Out under -json. They are not sanitised: JSON
+// escapes control characters, and a provider's JSON object must stay
+// intact.
 func (a *ApplyJSON) Writer(addr string) *PrefixWriter {
-	return NewPrefixWriter(&jsonLineWriter{a: a, addr: addr}, "")
+	pw := NewPrefixWriter(&jsonLineWriter{a: a, addr: addr}, "")
+	pw.raw = true
+	return pw
 }
 
 type jsonLineWriter struct {

@@ -13,6 +13,8 @@ import (
 // it points into (lang.Config.Files). The location reads
 // "on main.sdf.hcl:2:13, in resource …": file:line:column is what editors
 // and terminals turn into a link, where HCL writes "on main.sdf.hcl line 2".
+// Summaries, details and source lines are sanitised (Sanitize), and a
+// source line longer than 200 bytes is cut to a window around the subject.
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, o Options) error {
 	if len(diags) == 0 {
 		return nil
@@ -33,6 +35,7 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 				shownFiles = map[string]*hcl.File{d.Subject.Filename: sf}
 			}
 		}
+		shown = withSafeText(shown)
 		body.Reset()
 		if err := hcl.NewDiagnosticTextWriter(&body, shownFiles, uint(width), o.Color).WriteDiagnostic(shown); err != nil {
 			return err
@@ -43,7 +46,7 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 			// location line follows it. Writing the heading alone tells
 			// exactly where that line starts, whatever the summary holds.
 			head.Reset()
-			if err := hw.WriteDiagnostic(&hcl.Diagnostic{Severity: d.Severity, Summary: d.Summary}); err != nil {
+			if err := hw.WriteDiagnostic(&hcl.Diagnostic{Severity: shown.Severity, Summary: shown.Summary}); err != nil {
 				return err
 			}
 			out = withColumn(out, head.Len(), *d.Subject)
@@ -53,6 +56,18 @@ func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File,
 		}
 	}
 	return nil
+}
+
+// withSafeText returns d, or a copy of it whose summary and detail are
+// sanitised for a terminal.
+func withSafeText(d *hcl.Diagnostic) *hcl.Diagnostic {
+	summary, detail := Sanitize(d.Summary), Sanitize(d.Detail)
+	if summary == d.Summary && detail == d.Detail {
+		return d
+	}
+	nd := *d
+	nd.Summary, nd.Detail = summary, detail
+	return &nd
 }
 
 // withColumn rewrites the location line that starts at offset at in out,
@@ -141,7 +156,7 @@ func NewJSONDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) []JSO
 }
 
 func snippet(f *hcl.File, subject hcl.Range, context *hcl.Range) *JSONSnippet {
-	lines := snippetLines(f.Bytes, subject, context)
+	lines := snippetLines(f.Bytes, subject, context, false)
 	if len(lines) == 0 {
 		return nil
 	}

@@ -180,7 +180,7 @@ func Heading(a plan.Action, verb string) string {
 func renderChange(ew *errWriter, c *plan.Change, o Options) {
 	head := fmt.Sprintf("# %s %s", c.Address, Heading(c.Action, c.Verb))
 	if c.Reason != "" {
-		head += ": " + c.Reason
+		head += ": " + indentText(c.Reason, "    ")
 	}
 	ew.printf("  %s\n", o.paint(ansiBold, head))
 	block := blockLabel(c.Mode, c.Type, c.Name)
@@ -193,7 +193,7 @@ func renderChange(ew *errWriter, c *plan.Change, o Options) {
 	ew.printf("%s %s {\n", padSymbol(o.symbol(c.Action), Symbol(c.Action)), block)
 	d.write(ew, o)
 	for _, line := range c.Details {
-		ew.printf("        %s\n", line)
+		ew.printf("        %s\n", indentText(line, "        "))
 	}
 	ew.printf("    }\n\n")
 }
@@ -206,7 +206,7 @@ func renderDrift(ew *errWriter, dr *plan.Drift, o Options) {
 	}
 	head := fmt.Sprintf("# %s %s", dr.Address, what)
 	if dr.Reason != "" {
-		head += ": " + dr.Reason
+		head += ": " + indentText(dr.Reason, "    ")
 	}
 	ew.printf("  %s\n", o.paint(ansiBold, head))
 	// A sensitive leaf holds its redacted form ("sha256:<hmac>"), which
@@ -501,7 +501,7 @@ func renderChecks(ew *errWriter, checks []*plan.CheckResult, o Options) {
 		case plan.CheckUnknown:
 			why := "will be evaluated after apply"
 			if len(c.Messages) > 0 { // after an apply: why it could not be
-				why = strings.Join(c.Messages, "; ")
+				why = indentText(strings.Join(c.Messages, "; "), "    ")
 			}
 			ew.printf("  %s: %s\n", c.Address, why)
 		default:
@@ -513,11 +513,11 @@ func renderChecks(ew *errWriter, checks []*plan.CheckResult, o Options) {
 			case 0:
 				ew.printf("  %s: %s\n", c.Address, word)
 			case 1:
-				ew.printf("  %s: %s: %s\n", c.Address, word, c.Messages[0])
+				ew.printf("  %s: %s: %s\n", c.Address, word, indentText(c.Messages[0], "    "))
 			default:
 				ew.printf("  %s: %s:\n", c.Address, word)
 				for _, m := range c.Messages {
-					ew.printf("    - %s\n", m)
+					ew.printf("    - %s\n", indentText(m, "      "))
 				}
 			}
 		}

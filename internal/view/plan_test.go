@@ -29,7 +29,8 @@ func TestChecksNotEvaluated(t *testing.T) {
 
 // A provider's progress line becomes one provider_output event: a text
 // line as it is, a JSON object (what providers write under -json) as an
-// object, never JSON inside a string.
+// object, never JSON inside a string. Nothing is sanitised for a terminal:
+// JSON escapes control characters, and a raw DEL is valid JSON text.
 func TestApplyJSONProviderOutput(t *testing.T) {
 	var b strings.Builder
 	a := NewApplyJSON(&b, &plan.Plan{})
@@ -38,6 +39,7 @@ func TestApplyJSONProviderOutput(t *testing.T) {
 		"downloaded vae.safetensors\n",
 		`{"@level":"info","@message":"downloading vae.safetensors: 1 MB of 2 MB","bytes_done":1000000}` + "\n",
 		`{"vertexes":[{"name":"[1/3] RUN make"}]}` + "\n",
+		"{\"@message\":\"odd\x7fname\"}\n",
 	} {
 		if _, err := io.WriteString(w, line); err != nil {
 			t.Fatal(err)
@@ -57,6 +59,7 @@ func TestApplyJSONProviderOutput(t *testing.T) {
 		{"comfyui_model.vae: downloaded vae.safetensors", "downloaded vae.safetensors"},
 		{"comfyui_model.vae: downloading vae.safetensors: 1 MB of 2 MB", "downloading vae.safetensors: 1 MB of 2 MB"},
 		{"comfyui_model.vae: BuildKit status", "BuildKit status"},
+		{"comfyui_model.vae: odd\x7fname", "odd\x7fname"},
 	}
 	if len(events) != len(want) {
 		t.Fatalf("%d provider_output events, want %d:\n%s", len(events), len(want), b.String())

@@ -79,6 +79,7 @@ const maxLine = 64 << 10
 // PrefixWriter prefixes every line written to it ("docker_image.x: ") and
 // passes each whole line to the underlying writer in one Write, so lines
 // of resources applied in parallel stay whole on a shared SyncWriter.
+// Lines are sanitised (Sanitize), keeping colours and erase-in-line.
 // A line longer than maxLine is passed on in parts, each but the last
 // ending in "…".
 //
@@ -91,6 +92,7 @@ type PrefixWriter struct {
 	mu     sync.Mutex
 	w      io.Writer
 	bars   *SyncWriter // w, when it draws bars
+	raw    bool        // pass text on unsanitised (to JSON, which escapes it)
 	prefix []byte
 	line   []byte // the line so far, without the prefix
 	redraw bool   // the line began after a "\r"
@@ -226,7 +228,11 @@ func (p *PrefixWriter) pass(text []byte, end string) error {
 func (p *PrefixWriter) prefixed(text []byte, end string) []byte {
 	line := make([]byte, 0, len(p.prefix)+len(text)+len(end))
 	line = append(line, p.prefix...)
-	line = append(line, text...)
+	if p.raw {
+		line = append(line, text...)
+	} else {
+		line = appendSafe(line, string(text), true)
+	}
 	return append(line, end...)
 }
 

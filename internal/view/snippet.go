@@ -20,7 +20,7 @@ const ellipsis = "…"
 type snippetLine struct {
 	source hcl.Range // the line in its file
 	text   string    // the line, cut to a window around the subject
-	cut    bool      // text is not the line as it is
+	edited bool      // text is not the line as it is
 	// start and end place the subject on this line, as byte offsets into
 	// text; a subject that begins after the line starts at its end, one
 	// that ends before the line ends at its start.
@@ -30,8 +30,8 @@ type snippetLine struct {
 // snippetLines returns the lines of src that a diagnostic's snippet shows,
 // as HCL's diagnostic writer chooses them (those of its subject and
 // context), each cut to snippetWidth bytes around the part of subject on
-// it.
-func snippetLines(src []byte, subject hcl.Range, context *hcl.Range) []snippetLine {
+// it, and for a terminal sanitised.
+func snippetLines(src []byte, subject hcl.Range, context *hcl.Range, terminal bool) []snippetLine {
 	snip := subject
 	if context != nil {
 		snip = hcl.RangeOver(snip, *context)
@@ -58,11 +58,16 @@ func snippetLines(src []byte, subject hcl.Range, context *hcl.Range) []snippetLi
 		if to < len(line) {
 			trail = ellipsis
 		}
-		at := func(off int) int { return len(lead) + clamp(off, from, to) - from }
+		show := func(s string) string { return s }
+		if terminal {
+			show = Sanitize
+		}
+		at := func(off int) int { return len(lead) + len(show(line[from:clamp(off, from, to)])) }
+		text := lead + show(line[from:to]) + trail
 		lines = append(lines, snippetLine{
 			source: r,
-			text:   lead + line[from:to] + trail,
-			cut:    from > 0 || to < len(line),
+			text:   text,
+			edited: text != line,
 			start:  at(hs),
 			end:    at(he),
 		})
@@ -121,19 +126,19 @@ func joinLines(lines []snippetLine, subject hcl.Range, padded bool) (text string
 }
 
 // shownSource returns d and its file as HCL's diagnostic writer is to
-// show them: unchanged, or when a line of the snippet has to be cut, a
-// stand-in file that holds the cut lines at their line numbers, and a
-// copy of d whose ranges point into it. The writer takes only byte
-// offsets from those ranges: the location line still names d's line, and
-// the enclosing block is named from f.
+// show them on a terminal: unchanged, or when a line of the snippet has to
+// be cut or sanitised, a stand-in file that holds the lines as shown at
+// their line numbers, and a copy of d whose ranges point into it. The
+// writer takes only byte offsets from those ranges: the location line
+// still names d's line, and the enclosing block is named from f.
 func shownSource(d *hcl.Diagnostic, f *hcl.File) (*hcl.Diagnostic, *hcl.File) {
 	subject := *d.Subject
-	lines := snippetLines(f.Bytes, subject, d.Context)
-	cut := false
+	lines := snippetLines(f.Bytes, subject, d.Context, true)
+	edited := false
 	for _, l := range lines {
-		cut = cut || l.cut
+		edited = edited || l.edited
 	}
-	if !cut {
+	if !edited {
 		return d, f
 	}
 	text, start, end := joinLines(lines, subject, true)
