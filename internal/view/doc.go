@@ -8,4 +8,9 @@
 // Human output follows Terraform's shape so that its users read it without
 // a manual; colours are ANSI codes, written only when Options.Color is set
 // (the CLI clears it under -no-color, NO_COLOR or a non-terminal).
+//
+// Free text — messages, reasons, errors, ids, diagnostics, provider
+// output — comes from configurations, servers and builds, so the human
+// views pass it through Sanitize before it reaches a terminal, as values
+// are escaped in HCL syntax; the -json documents carry it as written.
 package view
