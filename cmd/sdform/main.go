@@ -53,7 +53,7 @@ func runWithSignals(args []string) int {
 		if _, ok := <-sigs; !ok {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "Second interrupt: exiting at once.")
+		fmt.Fprintln(os.Stderr, "Second interrupt: exiting at once. What was in flight is left as it stood: a download stays as its .partial file (the next apply resumes it), and a ComfyUI server container may keep running (the next apply or destroy of its workflow removes it). The state holds every object finished before.")
 		os.Exit(exitInterrupted)
 	}()
 	return run(ctx, args, os.Stdout, os.Stderr)
