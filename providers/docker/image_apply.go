@@ -175,14 +175,28 @@ func buildNames(b *builder, cfg *imageConfig, address string) ([]string, error) 
 // backend, else from the exporter's response and, when pushed, the registry.
 func (t *imageType) readBack(ctx context.Context, b *builder, cfg *imageConfig, res *buildResult, names []string) (*imageFacts, error) {
 	if b.engineStore {
-		ref := res.exporter[exptypes.ExporterImageDigestKey]
-		if len(names) > 0 {
-			ref = names[0]
+		// By the ID the build returned: a name can be moved by another
+		// process between the build and this read.
+		id := res.exporter[exptypes.ExporterImageDigestKey]
+		ref := id
+		if ref == "" && len(names) > 0 {
+			ref = names[0] // an Engine that returns no ID
 		}
 		if ref == "" {
 			return nil, errors.New("the Docker Engine's BuildKit returned no image ID")
 		}
-		return engineStore{b.engine}.facts(ctx, ref)
+		f, err := engineStore{b.engine}.facts(ctx, ref)
+		if err != nil || id == "" || len(names) == 0 {
+			return f, err
+		}
+		named, err := engineStore{b.engine}.facts(ctx, names[0])
+		if err != nil {
+			return nil, err
+		}
+		if named.ID != f.ID {
+			return nil, fmt.Errorf("%s names %s, not the image just built (%s): something else tagged it meanwhile", names[0], named.ID, f.ID)
+		}
+		return f, nil
 	}
 	f, err := contentFacts(ctx, b.bk, res.exporter[exptypes.ExporterImageDigestKey])
 	if err != nil {
