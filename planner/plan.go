@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,26 +257,21 @@ func (r *run) planData(ctx context.Context, n *node, pi *providerInst, schema *p
 	r.mu.Unlock()
 }
 
-// pendingDep names the first resource key depends on (transitively) whose
-// planned action changes something, or "".
-func (r *run) pendingDep(key string) string {
+// depPlanned names the first resource key depends on (transitively) whose
+// planned action is one of actions, or "".
+func (r *run) depPlanned(key string, actions ...plan.Action) string {
 	for _, d := range r.resourceDeps(key) {
-		if ch := r.change(d); ch != nil && ch.Action != plan.NoOp {
+		if ch := r.change(d); ch != nil && slices.Contains(actions, ch.Action) {
 			return d
 		}
 	}
 	return ""
 }
 
-// rebuiltDep names the first resource key depends on (transitively) that
-// is planned to be created or replaced, or "".
-func (r *run) rebuiltDep(key string) string {
-	for _, d := range r.resourceDeps(key) {
-		if ch := r.change(d); ch != nil && (ch.Action == plan.Create || ch.Action == plan.Replace) {
-			return d
-		}
-	}
-	return ""
+// pendingDep names the first resource key depends on whose planned action
+// changes something, or "".
+func (r *run) pendingDep(key string) string {
+	return r.depPlanned(key, plan.Create, plan.Update, plan.Replace, plan.Delete, plan.Forget, plan.Read)
 }
 
 // unknownComputed is cfg with every read-only attribute unknown: what a
@@ -460,7 +456,7 @@ func (r *run) decide(n *node, schema *providers.Schema, prior, plannedR cty.Valu
 	if schema.Test {
 		// A test stands for what it tests: whatever it reads of a new
 		// or rebuilt object (a tag, not only the id), it runs again.
-		if d := r.rebuiltDep(addr); d != "" {
+		if d := r.depPlanned(addr, plan.Create, plan.Replace); d != "" {
 			how := "is replaced"
 			if r.change(d).Action == plan.Create {
 				how = "is new"

@@ -49,7 +49,7 @@ func (s *secretSet) addAt(v cty.Value, paths []cty.Path) {
 		if err != nil {
 			continue
 		}
-		eachString(at, func(str string) { found = append(found, str) })
+		eachString(at, func(_ cty.Path, str string) { found = append(found, str) })
 	}
 	if len(found) == 0 {
 		return
@@ -64,11 +64,12 @@ func (s *secretSet) addAt(v cty.Value, paths []cty.Path) {
 	slices.SortStableFunc(s.list, func(a, b string) int { return len(b) - len(a) })
 }
 
-// eachString calls fn with every known, non-null string leaf of v.
-func eachString(v cty.Value, fn func(string)) {
-	cty.Walk(v, func(_ cty.Path, leaf cty.Value) (bool, error) {
+// eachString calls fn with every known, non-null string leaf of v and its
+// path (which fn must copy to keep).
+func eachString(v cty.Value, fn func(cty.Path, string)) {
+	cty.Walk(v, func(p cty.Path, leaf cty.Value) (bool, error) {
 		if leaf.IsKnown() && !leaf.IsNull() && leaf.Type() == cty.String {
-			fn(leaf.AsString())
+			fn(p, leaf.AsString())
 		}
 		return true, nil
 	})
@@ -98,11 +99,10 @@ func (s *secretSet) paths(v cty.Value) []cty.Path {
 		return nil
 	}
 	var out []cty.Path
-	cty.Walk(v, func(p cty.Path, leaf cty.Value) (bool, error) {
-		if leaf.IsKnown() && !leaf.IsNull() && leaf.Type() == cty.String && s.holds(leaf.AsString()) {
+	eachString(v, func(p cty.Path, str string) {
+		if s.holds(str) {
 			out = append(out, p.Copy())
 		}
-		return true, nil
 	})
 	return out
 }
