@@ -123,3 +123,14 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinAnd(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{{nil, ""}, {[]string{"a"}, "a"}, {[]string{"a", "b"}, "a and b"}, {[]string{"a", "b", "c"}, "a, b and c"}} {
+		if got := JoinAnd(c.in); got != c.want {
+			t.Errorf("JoinAnd(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

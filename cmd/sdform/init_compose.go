@@ -512,11 +512,11 @@ sdform {
 		b.WriteString("\n")
 		fmt.Fprintf(&b, "variable %q {\n  type = string\n", v.name)
 		desc := fmt.Sprintf("The compose file's variable %s, read by %s; set it with -var %s=… or SDF_VAR_%s, as the environment set it for compose.",
-			v.name, joinAnd(v.usedBy), v.name, v.name)
+			v.name, lang.JoinAnd(v.usedBy), v.name, v.name)
 		switch {
 		case v.sensitive:
 			desc = fmt.Sprintf("The secret compose read from the environment variable %s, for %s; set it with SDF_VAR_%s. Never printed, stored hashed.",
-				v.name, joinAnd(v.usedBy), v.name)
+				v.name, lang.JoinAnd(v.usedBy), v.name)
 		case v.required && v.errMessage != "":
 			desc += " Required: " + v.errMessage
 		case v.fromDotEnv:
@@ -847,14 +847,6 @@ func insertPair(content, merged []*yaml.Node, at int, k, v *yaml.Node) []*yaml.N
 
 // hasKey reports whether the mapping n has key.
 func hasKey(n *yaml.Node, key string) bool { return mapValue(n, key) != nil }
-
-// joinAnd joins "a", "b" and "c" as "a, b and c".
-func joinAnd(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
 
 // mapValue returns the value of key in a mapping node, or nil.
 func mapValue(n *yaml.Node, key string) *yaml.Node {

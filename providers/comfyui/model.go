@@ -258,7 +258,7 @@ func (m *modelType) claim(addr, full string) providers.Diagnostics {
 	}
 	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Two objects write one model file",
 		"%s %s write %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
-		joinAnd(owners), both, m.shown(full))
+		lang.JoinAnd(owners), both, m.shown(full))
 }
 
 // computed are the values a plan or apply fills in.

@@ -1,10 +1,8 @@
 package comfyui
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/zclconf/go-cty/cty"
@@ -84,13 +82,4 @@ func (b *blockFiles) add(addr string, c modelConfig) providers.Diagnostics {
 	return providers.Diagnostics{}.Errorf(cty.GetAttrPath("path"), "Two objects write one model file",
 		"%s and %s both write %s; each file can belong to one comfyui_model only, or every apply downloads it over the other's. Give one of them another path or models_dir.",
 		both[0], both[1], shown)
-}
-
-// joinAnd joins words as a sentence lists them: "a", "a and b",
-// "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) < 2 {
-		return strings.Join(words, "")
-	}
-	return fmt.Sprintf("%s and %s", strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
 }

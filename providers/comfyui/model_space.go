@@ -81,5 +81,5 @@ func describeOthers(others map[string]int64) (string, int64) {
 	for i, a := range addrs {
 		words[i] = fmt.Sprintf("%s (%s)", a, lang.FormatSize(others[a]))
 	}
-	return joinAnd(words), sum
+	return lang.JoinAnd(words), sum
 }

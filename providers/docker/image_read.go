@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -107,7 +108,7 @@ func (t *imageType) gone(ctx context.Context, b *builder, st cty.Value, priv *im
 	if len(repos) == 0 {
 		return "", nil
 	}
-	return fmt.Sprintf("image %s deleted outside sdform (no longer in %s)", short(digest), joinAnd(repos)), nil
+	return fmt.Sprintf("image %s deleted outside sdform (no longer in %s)", short(digest), lang.JoinAnd(repos)), nil
 }
 
 // movedTags returns, with the drift in words, each tag sdform set that

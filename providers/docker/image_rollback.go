@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -57,7 +58,7 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest,
 	if len(tags) == 0 {
 		detail := fmt.Sprintf("No tag of %s named another image before its last promotion (or it has no tags), so there is no previous image to restore.", req.Address)
 		if len(unlisted) > 0 {
-			detail = fmt.Sprintf("The configuration no longer lists %s, the tags of %s that named another image before its last promotion; sdform moves only the tags it lists.", joinAnd(unlisted), req.Address)
+			detail = fmt.Sprintf("The configuration no longer lists %s, the tags of %s that named another image before its last promotion; sdform moves only the tags it lists.", lang.JoinAnd(unlisted), req.Address)
 		}
 		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back", "%s", detail)
 		return resp

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/distribution/reference"
+	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -174,17 +175,9 @@ func (t *imageType) claimTags(address string, tags map[int]reference.NamedTagged
 		}
 		diags = diags.Errorf(cty.GetAttrPath("tags").Index(cty.NumberIntVal(int64(i))), "Duplicate tag",
 			"The tag %s is claimed by %s. Promoting one image would move the tag away from the other, and the next plan would find that one changed outside sdform; give each docker_image its own tags.",
-			reference.FamiliarString(tags[i]), joinAnd(owners))
+			reference.FamiliarString(tags[i]), lang.JoinAnd(owners))
 	}
 	return diags
-}
-
-// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) < 2 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // pendingBuilds records, for one command, the docker_image objects whose
