@@ -24,6 +24,7 @@ import (
 
 	"github.com/sdform/sdform/lang"
 	"github.com/sdform/sdform/providers"
+	"github.com/sdform/sdform/providers/comfyui/download"
 	"github.com/sdform/sdform/providers/comfyui/workflow"
 )
 
@@ -82,7 +83,7 @@ var workflowSchema = &providers.Schema{
 		"timeout":       {Type: cty.String, Optional: true, Description: `How long the run may take ("30m" by default); then it is interrupted.`},
 		"ready_timeout": {Type: cty.String, Optional: true, Description: `How long the server may take to answer ("5m" by default).`},
 
-		"outputs":     {Type: cty.List(outputType), Computed: true, Description: "Files the run wrote, fetched into .sdform/outputs/<address>/."},
+		"outputs":     {Type: cty.List(outputType), Computed: true, Description: "Files the last run that passed wrote, fetched into .sdform/outputs/<address>/."},
 		"output_dir":  {Type: cty.String, Computed: true, Description: "Folder holding the fetched outputs."},
 		"prompt_id":   {Type: cty.String, Computed: true, Description: "The server's id of the run."},
 		"cached":      {Type: cty.List(cty.String), Computed: true, Description: "Nodes the server took from its cache."},
@@ -496,13 +497,14 @@ func overrideDiag(pr workflow.Problem) providers.Diagnostic {
 // read checks the recorded run's outputs, the evidence that it passed: an
 // output file deleted or modified since is drift, recorded in the private
 // data for plan, which then runs the workflow again. (Plan compares the
-// fingerprints of everything else.) Each output is read to its sha256.
+// fingerprints of everything else.) An output whose stat is as recorded is
+// trusted; only one whose stat changed is read to its sha256.
 func (w *workflowType) read(_ context.Context, req providers.ReadRequest) providers.ReadResponse {
 	if req.Prior.IsNull() {
 		return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
 	}
 	pv := decodeWfPrivate(req.Private)
-	outs, drift := checkOutputs(req.Prior)
+	outs, drift := checkOutputs(req.Prior, pv.Outputs)
 	if drift == "" && pv.Drift == "" {
 		return providers.ReadResponse{NewState: req.Prior, Private: req.Private}
 	}
@@ -521,6 +523,10 @@ type wfPrivate struct {
 	// outputs ("" when they are as recorded): plan runs the workflow
 	// again.
 	Drift string `json:"drift,omitempty"`
+	// Outputs are the stat records of the recorded outputs, by path, so
+	// that a read trusts an output whose stat is unchanged without reading
+	// it (as comfyui_model trusts a verified weight).
+	Outputs map[string]download.StatRecord `json:"outputs,omitempty"`
 }
 
 func decodeWfPrivate(b []byte) wfPrivate {
@@ -1025,7 +1031,7 @@ func (w *workflowType) apply(ctx context.Context, req providers.ApplyRequest) pr
 		return failed(append(diags, d...))
 	}
 	state := workflowValue(req.Config, res.values())
-	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: res.parts}.encode(), Diagnostics: diags}
+	return providers.ApplyResponse{NewState: state, Private: wfPrivate{Parts: res.parts, Outputs: outputStats(res.files)}.encode(), Diagnostics: diags}
 }
 
 // missingModelsWarning warns at plan of model files missing now, save

@@ -2,11 +2,8 @@ package comfyui
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sdform/sdform/providers/comfyui/download"
 	"github.com/sdform/sdform/providers/comfyui/workflow"
 )
 
@@ -110,11 +108,23 @@ func (o outputFolders) removeAll() error {
 	return errors.Join(errs...)
 }
 
+// outputStats records the stat of each output file, for checkOutputs.
+func outputStats(files []workflow.File) map[string]download.StatRecord {
+	out := map[string]download.StatRecord{}
+	for _, f := range files {
+		if st, err := download.Stat(f.Path); err == nil {
+			out[f.Path] = st
+		}
+	}
+	return out
+}
+
 // checkOutputs compares the recorded outputs of a run (its state value
-// prior) with the files on disk. It returns the outputs as they are now
-// (those deleted left out, those modified with their sha256 and size now),
-// and what changed ("" when nothing did).
-func checkOutputs(prior cty.Value) (cty.Value, string) {
+// prior) with the files on disk: by stat where stats records one (no
+// read), else by sha256. It returns the outputs as they are now (those
+// deleted left out, those modified with their sha256 and size now), and
+// what changed ("" when nothing did).
+func checkOutputs(prior cty.Value, stats map[string]download.StatRecord) (cty.Value, string) {
 	outs := prior.GetAttr("outputs")
 	if outs.IsNull() || !outs.IsWhollyKnown() || outs.LengthInt() == 0 {
 		return outs, ""
@@ -137,7 +147,14 @@ func checkOutputs(prior cty.Value) (cty.Value, string) {
 		if rel, err := filepath.Rel(dir, path); dir != "" && err == nil && !strings.HasPrefix(rel, "..") {
 			name = rel
 		}
-		sum, size, err := hashFile(path)
+		var rec download.Record
+		if sum := o.GetAttr("sha256"); sum.IsKnown() && !sum.IsNull() {
+			rec = download.Record{Stat: stats[path], SHA256: sum.AsString()}
+		}
+		if _, ok := stats[path]; !ok {
+			rec.SHA256 = "" // no stat recorded (an older state): read it
+		}
+		now1, trusted, err := download.Verify(context.Background(), path, rec, nil)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			changes = append(changes, name+" deleted")
@@ -145,13 +162,13 @@ func checkOutputs(prior cty.Value) (cty.Value, string) {
 		case err != nil:
 			changes = append(changes, fmt.Sprintf("%s unreadable (%v)", name, err))
 			continue
-		case o.GetAttr("sha256").RawEquals(cty.StringVal(sum)):
+		case trusted || o.GetAttr("sha256").RawEquals(cty.StringVal(now1.SHA256)):
 			now = append(now, o)
 			continue
 		}
 		changes = append(changes, name+" modified")
 		attrs := o.AsValueMap()
-		attrs["sha256"], attrs["bytes"] = cty.StringVal(sum), cty.NumberIntVal(size)
+		attrs["sha256"], attrs["bytes"] = cty.StringVal(now1.SHA256), cty.NumberIntVal(now1.Stat.Size)
 		now = append(now, cty.ObjectVal(attrs))
 	}
 	if len(changes) == 0 {
@@ -165,18 +182,4 @@ func checkOutputs(prior cty.Value) (cty.Value, string) {
 		list = cty.ListVal(now)
 	}
 	return list, "outputs of the recorded run changed outside sdform: " + strings.Join(changes, ", ")
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

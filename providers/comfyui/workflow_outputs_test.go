@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdform/sdform/providers"
 	"github.com/sdform/sdform/providers/comfyui/comfytest"
+	"github.com/sdform/sdform/providers/comfyui/download"
 )
 
 // recordedOutputs maps each output path of a state value to its sha256.
@@ -40,6 +41,10 @@ func TestWorkflowFailedRerunKeepsOutputs(t *testing.T) {
 	}
 	prior := wfObject{value: ar.NewState, private: ar.Private}
 	recorded := recordedOutputs(prior.value)
+	// Their stats are recorded, so that a plan trusts them unread.
+	if stats := decodeWfPrivate(ar.Private).Outputs; len(stats) != len(recorded) {
+		t.Errorf("stat records of %d outputs, want %d", len(stats), len(recorded))
+	}
 
 	failing := wfCfg(map[string]cty.Value{"url": cty.StringVal(url), "workflow": cty.StringVal("workflows/smoke.json"), "timeout": cty.StringVal("20s"),
 		"inputs": cty.MapVal(map[string]cty.Value{"1.batch_size": cty.StringVal("2")})}, map[string]cty.Value{"kind": cty.StringVal("video")})
@@ -50,7 +55,7 @@ func TestWorkflowFailedRerunKeepsOutputs(t *testing.T) {
 		t.Fatalf("failing re-run: %s", text)
 	}
 	for path, sum := range recorded {
-		if got, _, err := hashFile(path); err != nil || got != sum {
+		if got, _, err := sha256Of(path); err != nil || got != sum {
 			t.Errorf("recorded output %s after the failed run: sha256 %s, %v; want %s", path, got, err, sum)
 		}
 	}
@@ -79,7 +84,7 @@ func TestWorkflowFailedRerunKeepsOutputs(t *testing.T) {
 		if !strings.HasPrefix(path, filepath.Join(e.dir, ".sdform", "outputs", "comfyui_workflow.smoke")+"/") {
 			t.Errorf("output recorded at %s", path)
 		}
-		if got, _, err := hashFile(path); err != nil || got != sum {
+		if got, _, err := sha256Of(path); err != nil || got != sum {
 			t.Errorf("output %s: sha256 %s, %v; want %s", path, got, err, sum)
 		}
 	}
@@ -137,4 +142,9 @@ func TestWorkflowOutputsDrift(t *testing.T) {
 	if pr := e.plan(wfObject{value: rr2.NewState, private: rr2.Private}, cfg); rr2.Drift != "" || pr.Reason != "up to date" {
 		t.Errorf("after the re-run: drift %q, plan %q", rr2.Drift, pr.Reason)
 	}
+}
+
+func sha256Of(path string) (string, int64, error) {
+	r, err := download.HashFile(context.Background(), path, nil)
+	return r.SHA256, r.Stat.Size, err
 }
