@@ -128,7 +128,9 @@ func (c *cli) apply(ctx context.Context, args []string, name, usage string, dest
 		if saved, err = readPlanFile(planFile); err != nil {
 			return r.fail(err)
 		}
-		if !fs.Changed("parallelism") {
+		if fs.Changed("parallelism") {
+			saved.Options.Parallelism = r.f.parallelism // how fast, not what: the plan stays as it is
+		} else {
 			r.f.parallelism = max(saved.Options.Parallelism, 0)
 		}
 	}

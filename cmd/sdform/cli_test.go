@@ -834,8 +834,14 @@ func TestPlanOutReplacesFile(t *testing.T) {
 // apply PLANFILE refuses the flags that change what is planned (they would
 // be ignored) and honours -parallelism.
 func TestApplySavedPlanFlags(t *testing.T) {
-	dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" { name = "a" }
-resource "test_thing" "b" { name = "b" }
+	dir := configDir(t, map[string]string{"main.sdf.hcl": `resource "test_thing" "a" {
+  name  = "a"
+  sleep = "100ms"
+}
+resource "test_thing" "b" {
+  name  = "b"
+  sleep = "100ms"
+}
 `})
 	if r := sdform(t, dir, "plan", "-out=p.plan"); r.code != 0 {
 		t.Fatalf("plan: %s", r)
@@ -846,8 +852,12 @@ resource "test_thing" "b" { name = "b" }
 			t.Errorf("apply %s p.plan: %s", flag, r)
 		}
 	}
-	if r := sdform(t, dir, "apply", "-parallelism=1", "p.plan"); r.code != 0 || !strings.Contains(r.stdout, "2 succeeded") {
-		t.Errorf("apply -parallelism=1 p.plan: %s", r)
+	// The plan was made with -parallelism 4; one at a time now: the
+	// second starts only after the first is built.
+	r := sdform(t, dir, "apply", "-parallelism=1", "p.plan")
+	second := strings.LastIndex(r.stdout, ": Building…")
+	if r.code != 0 || !strings.Contains(r.stdout, "2 succeeded") || second < strings.Index(r.stdout, ": Built after") {
+		t.Errorf("apply -parallelism=1 p.plan: the two ran at once, or failed: %s", r)
 	}
 }
 

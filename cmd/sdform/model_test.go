@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -23,11 +24,11 @@ func TestModelMirrorIsNotADownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(weights)
-	gets := 0
+	var gets atomic.Int64
 	files := http.FileServer(http.Dir(served))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
-			gets++
+			gets.Add(1)
 		}
 		files.ServeHTTP(w, r)
 	}))
@@ -53,8 +54,8 @@ resource "comfyui_model" "w" {
 	}
 	t.Setenv("NO_COLOR", "1")
 	t.Setenv("SDF_VAR_url", srv.URL+"/w.safetensors")
-	if r := sdform(t, dir, "apply", "-auto-approve"); r.code != 0 || gets != 1 {
-		t.Fatalf("first apply (%d GETs): %s", gets, r)
+	if r := sdform(t, dir, "apply", "-auto-approve"); r.code != 0 || gets.Load() != 1 {
+		t.Fatalf("first apply (%d GETs): %s", gets.Load(), r)
 	}
 
 	t.Setenv("SDF_VAR_url", srv.URL+"/w.safetensors?mirror=1")
@@ -72,8 +73,8 @@ resource "comfyui_model" "w" {
 			t.Errorf("plan says %q though nothing is downloaded:\n%s", bad, r.stdout)
 		}
 	}
-	if r := sdform(t, dir, "apply", "-auto-approve"); r.code != 0 || gets != 1 {
-		t.Errorf("second apply (%d GETs in all, want 1): %s", gets, r)
+	if r := sdform(t, dir, "apply", "-auto-approve"); r.code != 0 || gets.Load() != 1 {
+		t.Errorf("second apply (%d GETs in all, want 1): %s", gets.Load(), r)
 	}
 	if r := sdform(t, dir, "plan", "-detailed-exitcode"); r.code != exitOK {
 		t.Errorf("plan after the second apply: %s", r)

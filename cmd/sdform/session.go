@@ -102,9 +102,6 @@ func (c *cli) open(ctx context.Context, o sessionOptions) (*session, *lang.Confi
 		if diags.HasErrors() {
 			return nil, cfg, diags
 		}
-		for name, v := range o.saved {
-			vars[name] = v
-		}
 		s.vars = vars
 	}
 	dataDir := filepath.Join(cfg.Dir, ".sdform")

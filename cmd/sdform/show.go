@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/sdform/sdform/internal/view"
 	"github.com/sdform/sdform/lang"
@@ -64,13 +61,12 @@ func statePath() string {
 }
 
 func (c *cli) showState(asJSON bool) int {
-	path := statePath()
-	st, err := state.Load(path)
+	st, err := state.Load(statePath())
 	if err != nil {
 		return c.fail(err)
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		st.Lineage = "" // no state yet: none to name, not a made-up one
+	if st.Serial == 0 {
+		st.Lineage = "" // no state written yet: none to name, not a made-up one
 	}
 	if !asJSON {
 		if err := view.State(c.stdout, st, c.viewOptions(c.stdout)); err != nil {
