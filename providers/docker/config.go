@@ -182,14 +182,18 @@ func (c config) check() providers.Diagnostics {
 		}
 	}
 	u, err := url.Parse(c.dockerHost)
+	var hasPassword bool
+	if err == nil {
+		_, hasPassword = u.User.Password()
+	}
 	switch {
 	case err != nil || (u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "npipe" && u.Scheme != "ssh"):
 		diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid Docker Engine address", "docker_host = %q: write unix:///path/docker.sock, tcp://host:port or ssh://USER@HOST.", c.dockerHost)
+	case hasPassword:
+		diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Password in Docker Engine address", "docker_host = %q holds a password, which state and plans would show; ssh:// logs in with a key or an agent.", u.Redacted())
 	case u.Scheme == "ssh":
-		if _, hasPassword := u.User.Password(); hasPassword {
-			diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Password in Docker Engine address", "docker_host = %q holds a password, which state and plans would show; ssh:// logs in with a key or an agent.", u.Redacted())
-		} else if _, err := dockerssh.NewSpec(u); err != nil {
-			diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid ssh address", "docker_host = %q: %v; write ssh://USER@HOST[:PORT][/path/to/docker.sock].", c.dockerHost, err)
+		if _, err := dockerssh.NewSpec(u); err != nil {
+			diags = diags.Errorf(cty.GetAttrPath("docker_host"), "Invalid ssh address", "docker_host = %q: %v; write ssh://USER@HOST[:PORT][/path/to/docker.sock].", u.Redacted(), err)
 		}
 	}
 	return diags

@@ -77,6 +77,10 @@ func TestDecodeConfig(t *testing.T) {
 			attrs: map[string]cty.Value{"min_free_disk": cty.StringVal("lots")},
 			kind:  backendDocker, address: defaultDockerHost + " (Docker Engine's BuildKit)", errs: []string{`min_free_disk "lots" is not a size`},
 		},
+		"password in a tcp docker_host": {
+			attrs: map[string]cty.Value{"docker_host": cty.StringVal("tcp://me:s3cret@10.0.0.5:2376")},
+			kind:  backendDocker, address: "tcp://me:s3cret@10.0.0.5:2376 (Docker Engine's BuildKit)", errs: []string{`docker_host = "tcp://me:xxxxx@10.0.0.5:2376" holds a password`},
+		},
 		"bad docker_host": {
 			attrs: map[string]cty.Value{"docker_host": cty.StringVal("/var/run/docker.sock")},
 			kind:  backendDocker, address: "/var/run/docker.sock (Docker Engine's BuildKit)", errs: []string{"write unix:///path/docker.sock"},

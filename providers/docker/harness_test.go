@@ -190,11 +190,13 @@ func (h *harness) rollback() providers.RollbackResponse {
 }
 
 // rollbackConfigured runs the rollback of docker_image given the object's
-// configuration, as the provider does once the engine passes it; on
-// success it keeps the new state.
+// configuration, as `sdform rollback` passes it; on success it keeps the
+// new state.
 func (h *harness) rollbackConfigured(config cty.Value) providers.RollbackResponse {
 	h.t.Helper()
-	r := h.p.image.rollback(context.Background(), h.rollbackRequest(), config)
+	req := h.rollbackRequest()
+	req.Config = config
+	r := h.p.Rollback(context.Background(), req)
 	if !r.Diagnostics.HasErrors() {
 		h.state, h.private = r.NewState, r.Private
 	}

@@ -21,11 +21,9 @@ import (
 // proposes, with that reason, to build and promote what the configuration
 // asks for.
 //
-// config is the object's configuration as `sdform rollback` evaluates it:
-// only the tags it lists move. The engine does not pass it yet
-// (providers.RollbackRequest has no Config); cty.NilVal then stands for
-// the tags the state records.
-func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest, config cty.Value) providers.RollbackResponse {
+// Only the tags that req.Config, the configuration as `sdform rollback`
+// evaluates it, still lists move.
+func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
 	resp := providers.RollbackResponse{NewState: req.State, Private: req.Private}
 	out := req.UI.Out
 	if out == nil {
@@ -37,7 +35,7 @@ func (t *imageType) rollback(ctx context.Context, req providers.RollbackRequest,
 		return resp
 	}
 	st := unmarked(req.State)
-	listed, err := configuredTags(st, config)
+	listed, err := configuredTags(st, req.Config)
 	if err != nil {
 		resp.Diagnostics = resp.Diagnostics.Errorf(nil, "Nothing to roll back", "%s: %v.", req.Address, err)
 		return resp

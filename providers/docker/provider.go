@@ -180,7 +180,7 @@ func (p *Provider) Promote(ctx context.Context, req providers.PromoteRequest) pr
 func (p *Provider) Rollback(ctx context.Context, req providers.RollbackRequest) providers.RollbackResponse {
 	switch req.TypeName {
 	case "docker_image":
-		return p.image.rollback(ctx, req, req.Config)
+		return p.image.rollback(ctx, req)
 	case "docker_image_test":
 		return providers.RollbackResponse{NewState: req.State, Private: req.Private, Diagnostics: providers.Diagnostics{}.Errorf(nil, "Rollback unsupported",
 			"%s records a test run and keeps no previous version; roll back the docker_image it tests (sdform rollback docker_image.NAME).", req.Address)}
